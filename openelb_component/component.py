@@ -1,0 +1,119 @@
+"""The Pulumi component: registers the desired state's objects as pulumi-kubernetes resources.
+
+All decisions are made in ``desired/`` (pure data); this module only maps each object to the
+resource class that applies it, so the offline plan and ``pulumi up`` cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from openelb_component.config import StackConfig
+from openelb_component.desired import DesiredObject, DesiredState, desired_state
+
+TYPE_TOKEN = "openelb-ha:index:OpenElbHa"  # noqa: S105 - a type token, not a password
+
+_Ref = tuple[str, str]  # (apiVersion, kind)
+
+# Server-Side Apply patches of objects the cluster already has (DESIGN §4).
+_PATCHES: dict[_Ref, Callable[..., pulumi.CustomResource]] = {
+    ("v1", "Node"): k8s.core.v1.NodePatch,
+    ("apps/v1", "Deployment"): k8s.apps.v1.DeploymentPatch,
+    ("apps/v1", "DaemonSet"): k8s.apps.v1.DaemonSetPatch,
+}
+# Reads that prove a patch target exists before it is patched.
+_READS: dict[_Ref, Callable[..., pulumi.CustomResource]] = {
+    ("v1", "Node"): k8s.core.v1.Node.get,
+    ("apps/v1", "Deployment"): k8s.apps.v1.Deployment.get,
+    ("apps/v1", "DaemonSet"): k8s.apps.v1.DaemonSet.get,
+}
+# Objects this project owns outright.
+_CREATES: dict[_Ref, Callable[..., pulumi.CustomResource]] = {
+    ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
+}
+
+
+def _object_id(obj: DesiredObject) -> str:
+    return obj.name if obj.namespace is None else f"{obj.namespace}/{obj.name}"
+
+
+def _body(obj: DesiredObject) -> dict[str, Any]:
+    return {key: value for key, value in obj.manifest.items() if key not in ("apiVersion", "kind")}
+
+
+class OpenElbHa(pulumi.ComponentResource):
+    """OpenELB made highly available: labelled nodes, placed replicas, per-leaf BGP peers."""
+
+    nodes: pulumi.Output[list[str]]
+    """Every node labelled to run OpenELB, sorted."""
+    nodes_by_leaf: pulumi.Output[dict[str, list[str]]]
+    """Leaf name -> its labelled nodes (empty for a single-router topology)."""
+    replicas: pulumi.Output[int]
+    """The number of OpenELB replicas the workload runs."""
+    node_selector: pulumi.Output[dict[str, str]]
+    """The nodeSelector the OpenELB pods get."""
+    bgp_peers: pulumi.Output[list[str]]
+    """Names of the BgpPeer objects, one per leaf with a peer."""
+
+    def __init__(
+        self, name: str, args: StackConfig, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        # Computed before registering anything: the desired state is pure and cannot half-fail.
+        self.state: DesiredState = desired_state(args)
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        self._name = name
+        self.resources: dict[str, pulumi.CustomResource] = {}
+        for obj in self.state.objects:
+            self.resources[obj.key] = self._register(obj)
+
+        state = self.state
+        self.nodes = pulumi.Output.from_input(list(state.nodes))
+        self.nodes_by_leaf = pulumi.Output.from_input(
+            {leaf: list(nodes) for leaf, nodes in state.nodes_by_leaf.items()}
+        )
+        self.replicas = pulumi.Output.from_input(state.replicas)
+        self.node_selector = pulumi.Output.from_input(dict(state.node_selector))
+        self.bgp_peers = pulumi.Output.from_input(list(state.bgp_peers))
+        self.register_outputs(
+            {
+                "nodes": self.nodes,
+                "nodesByLeaf": self.nodes_by_leaf,
+                "replicas": self.replicas,
+                "nodeSelector": self.node_selector,
+                "bgpPeers": self.bgp_peers,
+            }
+        )
+
+    def _register(self, obj: DesiredObject) -> pulumi.CustomResource:
+        resource_name = f"{self._name}-{obj.key}"
+        depends_on: list[pulumi.Resource] = [self.resources[key] for key in obj.depends_on]
+        ref = (obj.api_version, obj.kind)
+        if obj.must_exist:
+            read = _READS[ref](
+                f"{resource_name}-existing",
+                _object_id(obj),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            depends_on.append(read)
+        opts = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+        if obj.action == "patch":
+            patch = _PATCHES.get(ref)
+            if patch is None:
+                return k8s.apiextensions.CustomResourcePatch(
+                    resource_name,
+                    api_version=obj.api_version,
+                    kind=obj.kind,
+                    opts=opts,
+                    **_body(obj),
+                )
+            return patch(resource_name, opts=opts, **_body(obj))
+        create = _CREATES.get(ref)
+        if create is None:
+            return k8s.apiextensions.CustomResource(
+                resource_name, api_version=obj.api_version, kind=obj.kind, opts=opts, **_body(obj)
+            )
+        return create(resource_name, opts=opts, **_body(obj))

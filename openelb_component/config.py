@@ -1,0 +1,150 @@
+"""The stack configuration: what a platform team writes in ``stacks/Pulumi.<stack>.yaml``.
+
+The models check the shape of every key (types, formats, ranges). Rules that relate several
+keys (a node in two leaves, replicas above the node count) live in ``checks.py`` so that they run
+even when some other key is malformed, and the user sees every problem in one error.
+
+Keys are camelCase in the stack file (``replicasPerLeaf``); they are the user interface and are
+only ever extended, never renamed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from openelb_component import names
+
+MAX_ASN = 4_294_967_295
+
+
+class _Model(BaseModel):
+    # strict: "2" is not silently accepted as 2; frozen: config is data, computed once.
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        strict=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+    )
+
+
+def _node_name(value: str) -> str:
+    if not names.is_dns1123_subdomain(value):
+        raise PydanticCustomError(
+            "node_name",
+            "not a valid Kubernetes node name; use the name `kubectl get nodes` shows: lowercase "
+            "letters, digits, '-' and '.', starting and ending with a letter or digit "
+            "(e.g. worker-p001)",
+        )
+    return value
+
+
+def _label_value(value: str) -> str:
+    if not names.is_label_value(value):
+        raise PydanticCustomError(
+            "label_value",
+            "not a valid Kubernetes label value, and leaf names become the value of the "
+            f"{names.RACK_LABEL} label; use 1-63 letters, digits, '-', '_' or '.', starting and "
+            "ending with a letter or digit (e.g. leaf1)",
+        )
+    return value
+
+
+def _namespace(value: str) -> str:
+    if not names.is_dns1123_label(value):
+        raise PydanticCustomError(
+            "namespace",
+            "not a valid namespace name; use the namespace OpenELB is installed in: lowercase "
+            "letters, digits and '-', at most 63 characters (e.g. openelb-system)",
+        )
+    return value
+
+
+def _ip_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise PydanticCustomError(
+            "ip_address",
+            "not an IP address; give the leaf router's BGP neighbor address as plain IPv4 or "
+            "IPv6 without a prefix length (e.g. 192.168.0.5)",
+        ) from None
+
+
+def _version_text(value: Any) -> Any:
+    # `version: 0.5` in YAML is a float; users should not have to know to quote it.
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+NodeName = Annotated[str, AfterValidator(_node_name)]
+LeafName = Annotated[str, AfterValidator(_label_value)]
+Namespace = Annotated[str, AfterValidator(_namespace)]
+IpAddress = Annotated[str, AfterValidator(_ip_address)]
+Asn = Annotated[int, Field(ge=1, le=MAX_ASN)]
+NodeList = Annotated[list[NodeName], Field(min_length=1)]
+
+
+class OpenElbSettings(_Model):
+    """``openelb-ha:openelb``: which OpenELB is installed, where, and how it announces."""
+
+    version: Annotated[Literal["0.5", "0.6"], BeforeValidator(_version_text)] = "0.5"
+    namespace: Namespace = "openelb-system"
+    mode: Literal["bgp", "layer2", "vip"] = "bgp"
+
+
+class Peer(_Model):
+    """A leaf router that the leaf's OpenELB replicas peer with."""
+
+    address: IpAddress
+    asn: Asn
+
+
+class Leaf(_Model):
+    """One leaf router (rack) and the nodes cabled to it."""
+
+    name: LeafName
+    nodes: NodeList
+    peer: Peer | None = None
+
+
+class SingleRouterTopology(_Model):
+    """All nodes under one router (BGP, Layer 2 or VIP mode)."""
+
+    kind: Literal["single-router"]
+    nodes: NodeList
+    replicas: Annotated[int, Field(ge=1)] | None = None
+
+    @property
+    def effective_replicas(self) -> int:
+        return self.replicas if self.replicas is not None else len(self.nodes)
+
+
+class MultiLeafTopology(_Model):
+    """Nodes spread over several leaf routers (BGP mode only)."""
+
+    kind: Literal["multi-leaf"]
+    replicas_per_leaf: Annotated[int, Field(ge=1)] = 2
+    leaves: Annotated[list[Leaf], Field(min_length=1)]
+
+
+Topology = Annotated[SingleRouterTopology | MultiLeafTopology, Field(discriminator="kind")]
+
+
+class StackConfig(_Model):
+    """Everything the program reads from a stack, validated."""
+
+    openelb: OpenElbSettings = OpenElbSettings()
+    topology: Topology
+
+    @property
+    def all_nodes(self) -> list[str]:
+        if isinstance(self.topology, SingleRouterTopology):
+            return list(self.topology.nodes)
+        return [node for leaf in self.topology.leaves for node in leaf.nodes]

@@ -1,0 +1,73 @@
+"""The desired state: plain data computed once from a validated config, rendered twice.
+
+The Pulumi component registers these objects; the offline plan prints them. Because both read
+the same data they cannot disagree. Manifests are Kubernetes JSON (camelCase keys) exactly as
+they reach the API server, so they can be validated against the real schemas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Manifest = dict[str, Any]
+"""A Kubernetes object or Server-Side Apply patch body, as JSON."""
+
+Action = Literal["patch", "create"]
+"""patch: Server-Side Apply of the listed fields onto an object someone else owns;
+create: an object this project owns and deletes on destroy."""
+
+
+@dataclass(frozen=True)
+class DesiredObject:
+    key: str
+    """Stable identity (``node-master1``, ``bgppeer-leaf1``): Pulumi names derive from it, never
+    from list positions, so reordering a stack file changes nothing."""
+    action: Action
+    manifest: Manifest
+    on_destroy: str
+    """What ``pulumi destroy`` leaves behind for this object, in one sentence."""
+    depends_on: tuple[str, ...] = ()
+    """Keys of objects that must be applied first."""
+    must_exist: bool = False
+    """Read the target before patching: a Server-Side Apply patch of a missing object creates it
+    (a mistyped node name would become a bogus Node), so the read fails first, naming it."""
+
+    @property
+    def api_version(self) -> str:
+        return str(self.manifest["apiVersion"])
+
+    @property
+    def kind(self) -> str:
+        return str(self.manifest["kind"])
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest["metadata"]["name"])
+
+    @property
+    def namespace(self) -> str | None:
+        namespace = self.manifest["metadata"].get("namespace")
+        return None if namespace is None else str(namespace)
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    objects: tuple[DesiredObject, ...]
+    """In apply order: every object comes after the objects it depends on."""
+    nodes: tuple[str, ...]
+    """Every labelled node, sorted."""
+    nodes_by_leaf: Mapping[str, tuple[str, ...]]
+    """Leaf name -> its nodes (sorted); empty for a single-router topology."""
+    replicas: int
+    node_selector: Mapping[str, str]
+    bgp_peers: tuple[str, ...]
+    """Names of the BgpPeer objects, sorted by leaf."""
+    warnings: tuple[str, ...] = field(default=())
+
+    def by_key(self, key: str) -> DesiredObject:
+        for obj in self.objects:
+            if obj.key == key:
+                return obj
+        raise KeyError(key)

@@ -1,0 +1,41 @@
+"""Node labels: the HA label on every listed node, the rack label in a multi-leaf topology."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from openelb_component import names
+from openelb_component.desired.model import DesiredObject
+
+
+def node_key(node: str) -> str:
+    return f"node-{node}"
+
+
+def node_labels(rack_of_node: Mapping[str, str | None]) -> dict[str, dict[str, str]]:
+    """Node -> the labels this project owns on it, for nodes in sorted order."""
+    labels: dict[str, dict[str, str]] = {}
+    for node in sorted(rack_of_node):
+        labels[node] = {names.HA_LABEL: names.HA_LABEL_VALUE}
+        rack = rack_of_node[node]
+        if rack is not None:
+            labels[node][names.RACK_LABEL] = rack
+    return labels
+
+
+def node_patches(rack_of_node: Mapping[str, str | None]) -> list[DesiredObject]:
+    return [
+        DesiredObject(
+            key=node_key(node),
+            action="patch",
+            manifest={
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {"name": node, "labels": labels},
+            },
+            must_exist=True,
+            on_destroy="the labels are removed from the node (unless another field manager, "
+            "e.g. kubectl-label, also set them); the node itself stays",
+        )
+        for node, labels in node_labels(rack_of_node).items()
+    ]

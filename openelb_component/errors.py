@@ -1,0 +1,88 @@
+"""The project's one exception type: every problem in a stack's configuration, found at once.
+
+Users fix a stack file faster from one list than from a fix-rerun-fix loop, so validation
+never stops at the first problem. Each problem carries the key path as written in the stack
+file (``topology.leaves[1].nodes[0]``), the value received and how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# Shown instead of a value that must never be printed (BGP passwords).
+REDACTED = "[secret]"
+
+Loc = tuple[str | int, ...]
+
+
+def format_path(loc: Loc) -> str:
+    """``("topology", "leaves", 1, "nodes", 0)`` -> ``topology.leaves[1].nodes[0]``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the configuration."""
+
+    loc: Loc
+    message: str
+    """What is wrong and how to fix it, as one sentence a user can act on."""
+    value: Any = None
+    has_value: bool = True
+    secret: bool = False
+
+    @property
+    def path(self) -> str:
+        return format_path(self.loc)
+
+    def render(self) -> str:
+        if not self.has_value:
+            shown = "(missing)"
+        elif self.secret:
+            shown = REDACTED
+        else:
+            shown = _show(self.value)
+        return f"{self.path} = {shown}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The stack configuration is invalid; ``problems`` lists everything that is wrong."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(_unique(problems))
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        lines = [f"openelb-ha: the stack configuration has {count} {noun}; nothing was applied."]
+        lines += [f"  - {problem.render()}" for problem in self.problems]
+        return "\n".join(lines)
+
+    @property
+    def paths(self) -> list[str]:
+        return [problem.path for problem in self.problems]
+
+
+def _unique(problems: Iterable[Problem]) -> list[Problem]:
+    seen: set[tuple[str, str]] = set()
+    out: list[Problem] = []
+    for problem in problems:
+        key = (problem.path, problem.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(problem)
+    return out

@@ -1,0 +1,121 @@
+"""Turn a raw stack configuration into a validated ``StackConfig``, or one ``ConfigError``.
+
+Both entry points use this: the Pulumi program (values from ``pulumi.Config``) and the offline
+tools (values read from the stack YAML), so a stack is judged the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from openelb_component import checks, config
+from openelb_component.errors import ConfigError, Loc, Problem
+
+# pydantic puts the tag of a discriminated union into the error location
+# (topology.multi-leaf.leaves); users never wrote it, so it is dropped from paths.
+_UNION_TAGS = frozenset({"single-router", "multi-leaf"})
+
+_FIELD_HINTS: dict[str, str] = {
+    "version": 'use the OpenELB release line installed in the cluster: "0.5" or "0.6"',
+    "mode": "use bgp, layer2 or vip",
+    "namespace": "use the namespace OpenELB is installed in (e.g. openelb-system)",
+    "kind": "use single-router (all nodes under one router) or multi-leaf "
+    "(nodes under several leaf routers, BGP mode only)",
+    "replicas": "use a whole number from 1 to the number of listed nodes, or leave it out "
+    "to run one replica per listed node",
+    "replicasPerLeaf": "use a whole number from 1 to the node count of the smallest leaf",
+    "asn": f"use an AS number from 1 to {config.MAX_ASN}",
+    "nodes": "list node names as `kubectl get nodes` shows them, e.g. [master1, worker-p002]",
+    "leaves": "list the leaf routers, each as {name, nodes, peer}",
+    "peer": "give the leaf router as {address: 192.168.0.5, asn: 50001}, or leave it out",
+    "topology": "describe the nodes running OpenELB; see the README's config reference",
+    "openelb": "give an object such as {version: '0.5', namespace: openelb-system, mode: bgp}",
+}
+
+
+def _all_keys(model: type[BaseModel], into: set[str]) -> set[str]:
+    for name, field in model.model_fields.items():
+        into.add(field.alias or name)
+    return into
+
+
+_KNOWN_KEYS: frozenset[str] = frozenset(
+    key
+    for model in (
+        config.StackConfig,
+        config.OpenElbSettings,
+        config.SingleRouterTopology,
+        config.MultiLeafTopology,
+        config.Leaf,
+        config.Peer,
+    )
+    for key in _all_keys(model, set())
+)
+
+
+def _user_loc(loc: tuple[int | str, ...]) -> Loc:
+    kept: list[int | str] = []
+    for index, part in enumerate(loc):
+        if index > 0 and loc[index - 1] == "topology" and part in _UNION_TAGS:
+            continue
+        kept.append(part)
+    return tuple(kept)
+
+
+def _last_key(loc: Loc) -> str | None:
+    for part in reversed(loc):
+        if isinstance(part, str):
+            return part
+    return None
+
+
+def _problem_from(error: ErrorDetails) -> Problem:
+    loc = _user_loc(error["loc"])
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "missing":
+        key = _last_key(loc) or ""
+        hint = _FIELD_HINTS.get(key, "add it (see the README's config reference)")
+        return Problem(loc, f"required key is missing; {hint}", has_value=False)
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        close = difflib.get_close_matches(key, _KNOWN_KEYS, n=1)
+        suggestion = f"did you mean {close[0]!r}? " if close else ""
+        return Problem(loc, f"unknown key; {suggestion}remove or rename it", value)
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tag_loc = (*loc, "kind")
+        if kind == "union_tag_not_found":
+            return Problem(tag_loc, f"required key is missing; {_FIELD_HINTS['kind']}", None, False)
+        raw_kind = value.get("kind") if isinstance(value, Mapping) else value
+        return Problem(tag_loc, f"unknown topology kind; {_FIELD_HINTS['kind']}", raw_kind)
+    if kind.startswith(("node_name", "label_value", "namespace", "ip_address")):
+        # Our own validators already say how to fix it.
+        return Problem(loc, error["msg"], value)
+    message = error["msg"][0].lower() + error["msg"][1:]
+    field_hint = _FIELD_HINTS.get(_last_key(loc) or "")
+    return Problem(loc, f"{message}; {field_hint}" if field_hint else message, value)
+
+
+def validate_raw(raw: Mapping[str, Any]) -> tuple[config.StackConfig | None, list[Problem]]:
+    """Every problem of a raw configuration; the parsed config only when there are none."""
+    problems: list[Problem] = []
+    parsed: config.StackConfig | None = None
+    try:
+        parsed = config.StackConfig.model_validate(dict(raw))
+    except ValidationError as exc:
+        problems += [_problem_from(error) for error in exc.errors(include_url=False)]
+    problems += checks.cross_field_problems(raw)
+    return (None, problems) if problems else (parsed, [])
+
+
+def load_config(raw: Mapping[str, Any]) -> config.StackConfig:
+    """The validated configuration, or ``ConfigError`` listing every problem."""
+    parsed, problems = validate_raw(raw)
+    if parsed is None:
+        raise ConfigError(problems)
+    return parsed

@@ -1,0 +1,53 @@
+"""Kubernetes naming rules, and the labels OpenELB reads.
+
+The regular expressions are the API server's own (k8s.io/apimachinery validation), so a name
+accepted here is accepted by the cluster; rejecting it here means nothing is half-applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+# Labels OpenELB's guide uses; OpenELB itself reads the rack label (BgpConf.asPerRack, BgpPeer
+# nodeSelector), the HA label is only matched by the workload's nodeSelector.
+HA_LABEL = "lb.kubesphere.io/v1alpha1"
+HA_LABEL_VALUE = "openelb"
+RACK_LABEL = "openelb.kubesphere.io/rack"
+OS_LABEL = "kubernetes.io/os"
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_SUBDOMAIN = re.compile(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+def is_dns1123_subdomain(value: str) -> bool:
+    """Node and most object names: lowercase RFC 1123 subdomain, at most 253 characters."""
+    return len(value) <= 253 and bool(_DNS1123_SUBDOMAIN.match(value))
+
+
+def is_dns1123_label(value: str) -> bool:
+    """Namespace names: lowercase RFC 1123 label, at most 63 characters."""
+    return len(value) <= 63 and bool(_DNS1123_LABEL.match(value))
+
+
+def is_label_value(value: str) -> bool:
+    """A non-empty label value: at most 63 characters, alphanumeric at both ends."""
+    return 0 < len(value) <= 63 and bool(_LABEL_VALUE.match(value))
+
+
+def object_name_for(prefix: str, identity: str) -> str:
+    """A valid object name from an identity that may not be one (a leaf name like ``Rack_A``).
+
+    Identical identities always give the same name (stable previews); identities that had to be
+    changed get a short hash so ``Rack_A`` and ``rack-a`` never collide.
+    """
+    slug = re.sub(r"[^a-z0-9-]", "-", identity.lower()).strip("-")
+    name = f"{prefix}-{slug}"
+    if slug != identity:
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:6]
+        name = f"{name}-{digest}"
+    return name

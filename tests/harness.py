@@ -1,0 +1,240 @@
+"""Run the Pulumi program under Pulumi's mocks and record everything it registers.
+
+The mock monitor is the engine's own test seam (DESIGN §4-5): the program runs unchanged, and
+each registration is captured with its type, name, parent, dependencies and inputs. A fake
+cluster answers reads, so a patch of a node that does not exist fails as it would for real.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+
+PROJECT = "openelb-ha"
+STACK = "test"
+ROOT = Path(__file__).resolve().parent.parent
+STACKS_DIR = ROOT / "stacks"
+SECRET_SIG = rpc._special_sig_key
+SECRET_SIG_VALUE = rpc._special_secret_sig
+
+
+def plain(value: Any) -> Any:
+    """Engine values as a test would write them: whole floats back to ints (the wire format has
+    only doubles)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, Mapping) and value.get(SECRET_SIG) == SECRET_SIG_VALUE
+
+
+@dataclass
+class Registration:
+    """One resource the program registered (or read)."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    dependencies: list[str]
+    inputs: dict[str, Any]
+    read_id: str | None = None
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_id is not None
+
+
+@dataclass
+class FakeCluster:
+    """What `Node.get` / `Deployment.get` find. None means: every read succeeds."""
+
+    objects: set[tuple[str, str]] | None = None
+    """(resource type, id) pairs that exist, e.g. ("kubernetes:core/v1:Node", "master1")."""
+
+    def exists(self, typ: str, object_id: str) -> bool:
+        return self.objects is None or (typ, object_id) in self.objects
+
+
+class ObjectNotFound(Exception):
+    pass
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self, cluster: FakeCluster) -> None:
+        self.cluster = cluster
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.resource_id and not self.cluster.exists(args.typ, args.resource_id):
+            raise ObjectNotFound(f"{args.typ} {args.resource_id!r} does not exist")
+        return (args.resource_id or f"{args.name}-id", dict(args.inputs))
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+        return ({}, [])
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The stock mock monitor, also keeping each request's parent and dependencies."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def _record(self, request: Any, read_id: str | None, inputs_field: Any) -> None:
+        self.registrations.append(
+            Registration(
+                type=request.type,
+                name=request.name,
+                urn=self.make_urn(request.parent, request.type, request.name),
+                parent=request.parent,
+                dependencies=sorted(getattr(request, "dependencies", [])),
+                inputs=plain(rpc.deserialize_properties(inputs_field, keep_unknowns=True)),
+                read_id=read_id,
+            )
+        )
+
+    def RegisterResource(self, request: Any) -> Any:
+        if request.type != "pulumi:pulumi:Stack":
+            self._record(request, None, request.object)
+        return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+
+    def ReadResource(self, request: Any) -> Any:
+        self._record(request, request.id, request.properties)
+        return super().ReadResource(request)  # type: ignore[no-untyped-call]
+
+
+@dataclass
+class Run:
+    """Everything one program run registered, and the stack outputs."""
+
+    registrations: list[Registration]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def resources(self) -> list[Registration]:
+        """Registered resources (reads excluded), in registration order."""
+        return [r for r in self.registrations if not r.is_read]
+
+    @property
+    def reads(self) -> list[Registration]:
+        return [r for r in self.registrations if r.is_read]
+
+    def of_type(self, typ: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == typ]
+
+    def named(self, name: str) -> Registration:
+        matches = [r for r in self.resources if r.name == name]
+        assert len(matches) == 1, f"{len(matches)} resources named {name!r}"
+        return matches[0]
+
+    def urn_of(self, name: str) -> str:
+        return self.named(name).urn
+
+    def names(self) -> list[str]:
+        return [r.name for r in self.resources]
+
+
+def config_entries(config: Mapping[str, Any]) -> dict[str, str]:
+    """Stack keys as the Pulumi engine hands them to a program: structured values as JSON."""
+    return {
+        f"{PROJECT}:{key}": value if isinstance(value, str) else json.dumps(value)
+        for key, value in config.items()
+    }
+
+
+class _WarningCapture:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self._original = pulumi.log.warn
+
+    def __enter__(self) -> _WarningCapture:
+        def capture(msg: str, *args: Any, **kwargs: Any) -> None:
+            self.messages.append(msg)
+
+        pulumi.log.warn = capture
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pulumi.log.warn = self._original
+
+
+def run_program(
+    config: Mapping[str, Any],
+    *,
+    cluster: FakeCluster | None = None,
+    secret_keys: Iterable[str] = (),
+    preview: bool = False,
+) -> Run:
+    """Run ``__main__.py``'s program under mocks with ``config`` as the stack's keys."""
+    run, error = run_program_capturing(
+        config, cluster=cluster, secret_keys=secret_keys, preview=preview
+    )
+    if error is not None:
+        raise error
+    return run
+
+
+def run_program_capturing(
+    config: Mapping[str, Any],
+    *,
+    cluster: FakeCluster | None = None,
+    secret_keys: Iterable[str] = (),
+    preview: bool = False,
+) -> tuple[Run, Exception | None]:
+    """Like ``run_program``, but a failure is returned beside what was registered before it."""
+    from openelb_component.program import main  # imported after set_mocks, as Pulumi requires
+
+    mocks = RecordingMocks(cluster or FakeCluster())
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=preview, monitor=monitor)
+    pulumi.runtime.set_all_config(
+        config_entries(config), [f"{PROJECT}:{key}" for key in secret_keys]
+    )
+    outputs: dict[str, Any] = {}
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def program() -> pulumi.Output[None]:
+        component = main()
+        names = ["nodes", "nodes_by_leaf", "replicas", "node_selector", "bgp_peers"]
+        values = [getattr(component, name) for name in names]
+        return pulumi.Output.all(*values).apply(
+            lambda resolved: outputs.update(zip(names, resolved, strict=True))
+        )
+
+    error: Exception | None = None
+    with _WarningCapture() as warnings:
+        try:
+            program()
+        except Exception as exc:
+            error = exc
+        finally:
+            pulumi.runtime.set_all_config({}, [])
+    return Run(monitor.registrations, plain(outputs), warnings.messages), error
+
+
+def stack_files() -> list[Path]:
+    return sorted(STACKS_DIR.glob("Pulumi.*.yaml"))
+
+
+def stack_config(path: Path) -> dict[str, Any]:
+    """A stack file's ``openelb-ha:`` keys, without the prefix (secure values kept as written)."""
+    document = yaml.safe_load(path.read_text()) or {}
+    entries = document.get("config") or {}
+    prefix = f"{PROJECT}:"
+    return {key[len(prefix) :]: value for key, value in entries.items() if key.startswith(prefix)}

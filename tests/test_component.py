@@ -1,0 +1,241 @@
+"""The component under Pulumi's mocks: exactly which resources, named how, parented and ordered.
+
+Each test runs the real program (``openelb_component.program.main``) with a stack's keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from tests.harness import FakeCluster, Run, run_program, run_program_capturing
+
+COMPONENT_URN = (
+    "urn:pulumi:test::openelb-ha::pulumi:pulumi:Stack$openelb-ha:index:OpenElbHa::openelb-ha"
+)
+NODE_SELECTOR = {"kubernetes.io/os": "linux", "lb.kubesphere.io/v1alpha1": "openelb"}
+MANAGER_LABELS = {"app": "openelb-manager", "control-plane": "openelb-manager"}
+DEV = {"topology": {"kind": "single-router", "nodes": ["worker-p002", "master1"], "replicas": 2}}
+PROD: dict[str, Any] = {
+    "topology": {
+        "kind": "multi-leaf",
+        "replicasPerLeaf": 2,
+        "leaves": [
+            {
+                "name": "leaf1",
+                "nodes": ["master1", "worker-p001"],
+                "peer": {"address": "192.168.0.5", "asn": 50001},
+            },
+            {
+                "name": "leaf2",
+                "nodes": ["worker-p002", "worker-p003"],
+                "peer": {"address": "192.168.1.5", "asn": 50001},
+            },
+        ],
+    }
+}
+
+
+def urn(typ: str, name: str) -> str:
+    return f"urn:pulumi:test::openelb-ha::openelb-ha:index:OpenElbHa${typ}::{name}"
+
+
+def node_patch(name: str, rack: str | None = None) -> dict[str, Any]:
+    labels = {"lb.kubesphere.io/v1alpha1": "openelb"}
+    if rack:
+        labels["openelb.kubesphere.io/rack"] = rack
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels}}
+
+
+def test_single_router_registers_node_labels_and_the_manager_patch() -> None:
+    run = run_program(DEV)
+    # Registration order is the engine's (asynchronous); apply order comes from dependencies.
+    assert sorted((r.type, r.name) for r in run.resources) == [
+        ("kubernetes:apps/v1:DeploymentPatch", "openelb-ha-workload"),
+        ("kubernetes:core/v1:NodePatch", "openelb-ha-node-master1"),
+        ("kubernetes:core/v1:NodePatch", "openelb-ha-node-worker-p002"),
+        ("openelb-ha:index:OpenElbHa", "openelb-ha"),
+    ]
+    assert run.named("openelb-ha-node-master1").inputs == node_patch("master1")
+    assert run.named("openelb-ha-workload").inputs == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "openelb-manager", "namespace": "openelb-system"},
+        "spec": {
+            "replicas": 2,
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+            "template": {"spec": {"nodeSelector": NODE_SELECTOR}},
+        },
+    }
+
+
+def test_multi_leaf_adds_rack_labels_spread_constraint_and_one_bgp_peer_per_leaf() -> None:
+    run = run_program(PROD)
+    assert sorted(run.names()) == [
+        "openelb-ha",
+        "openelb-ha-bgppeer-leaf1",
+        "openelb-ha-bgppeer-leaf2",
+        "openelb-ha-node-master1",
+        "openelb-ha-node-worker-p001",
+        "openelb-ha-node-worker-p002",
+        "openelb-ha-node-worker-p003",
+        "openelb-ha-workload",
+    ]
+    assert run.named("openelb-ha-node-worker-p002").inputs == node_patch("worker-p002", "leaf2")
+    workload = run.named("openelb-ha-workload").inputs
+    assert workload["spec"]["replicas"] == 4
+    assert workload["spec"]["template"]["spec"] == {
+        "nodeSelector": NODE_SELECTOR,
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "openelb.kubesphere.io/rack",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": MANAGER_LABELS},
+            }
+        ],
+    }
+    peer = run.named("openelb-ha-bgppeer-leaf1")
+    assert peer.type == "kubernetes:network.kubesphere.io/v1alpha2:BgpPeer"
+    assert peer.inputs == {
+        "apiVersion": "network.kubesphere.io/v1alpha2",
+        "kind": "BgpPeer",
+        "metadata": {"name": "openelb-ha-leaf1"},
+        "spec": {
+            "conf": {"peerAs": 50001, "neighborAddress": "192.168.0.5"},
+            "afiSafis": [
+                {
+                    "config": {
+                        "family": {"afi": "AFI_IP", "safi": "SAFI_UNICAST"},
+                        "enabled": True,
+                    },
+                    "addPaths": {"config": {"sendMax": 10}},
+                }
+            ],
+            "nodeSelector": {"matchLabels": {"openelb.kubesphere.io/rack": "leaf1"}},
+        },
+    }
+
+
+def test_every_child_is_parented_to_the_component() -> None:
+    run = run_program(PROD)
+    component, *children = run.registrations
+    assert component.urn == COMPONENT_URN
+    assert component.parent.endswith("pulumi:pulumi:Stack::openelb-ha-test")
+    assert children and all(child.parent == COMPONENT_URN for child in children)
+
+
+def test_patches_wait_for_the_read_of_their_target_and_peers_for_their_rack_labels() -> None:
+    run = run_program(PROD)
+    node_patch_urn = urn("kubernetes:core/v1:NodePatch", "openelb-ha-node-master1")
+    assert run.named("openelb-ha-node-master1").dependencies == [
+        urn("kubernetes:core/v1:Node", "openelb-ha-node-master1-existing")
+    ]
+    assert run.named("openelb-ha-bgppeer-leaf1").dependencies == sorted(
+        [node_patch_urn, urn("kubernetes:core/v1:NodePatch", "openelb-ha-node-worker-p001")]
+    )
+    assert run.named("openelb-ha-workload").dependencies == sorted(
+        [urn("kubernetes:apps/v1:Deployment", "openelb-ha-workload-existing")]
+        + [
+            urn("kubernetes:core/v1:NodePatch", f"openelb-ha-node-{n}")
+            for n in ("master1", "worker-p001", "worker-p002", "worker-p003")
+        ]
+    )
+
+
+def test_reads_target_exactly_the_patched_objects() -> None:
+    run = run_program(PROD)
+    assert sorted((r.type, r.read_id) for r in run.reads) == [
+        ("kubernetes:apps/v1:Deployment", "openelb-system/openelb-manager"),
+        ("kubernetes:core/v1:Node", "master1"),
+        ("kubernetes:core/v1:Node", "worker-p001"),
+        ("kubernetes:core/v1:Node", "worker-p002"),
+        ("kubernetes:core/v1:Node", "worker-p003"),
+    ]
+
+
+def test_a_node_missing_from_the_cluster_is_never_created() -> None:
+    cluster = FakeCluster(
+        {
+            ("kubernetes:core/v1:Node", "master1"),
+            ("kubernetes:apps/v1:Deployment", "openelb-system/openelb-manager"),
+        }
+    )
+    run, error = run_program_capturing(DEV, cluster=cluster)
+    assert error is not None and "'worker-p002' does not exist" in str(error)
+    assert "openelb-ha-node-worker-p002" not in run.names()
+    assert "openelb-ha-workload" not in run.names()
+
+
+def test_outputs() -> None:
+    run = run_program(PROD)
+    assert run.outputs == {
+        "nodes": ["master1", "worker-p001", "worker-p002", "worker-p003"],
+        "nodes_by_leaf": {
+            "leaf1": ["master1", "worker-p001"],
+            "leaf2": ["worker-p002", "worker-p003"],
+        },
+        "replicas": 4,
+        "node_selector": NODE_SELECTOR,
+        "bgp_peers": ["openelb-ha-leaf1", "openelb-ha-leaf2"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("config", "warned"),
+    [
+        ({"topology": {"kind": "single-router", "nodes": ["a"]}}, True),
+        ({"topology": {"kind": "single-router", "nodes": ["a", "b"], "replicas": 1}}, True),
+        ({"topology": {**PROD["topology"], "replicasPerLeaf": 1}}, True),
+        (DEV, False),
+        (PROD, False),
+    ],
+    ids=["one-node", "one-replica", "one-per-leaf", "dev", "prod"],
+)
+def test_a_single_replica_is_allowed_but_warned_about(config: dict[str, Any], warned: bool) -> None:
+    run = run_program(config)
+    assert any("not highly available" in w for w in run.warnings) is warned
+    assert run.named("openelb-ha-workload")
+
+
+def test_resource_names_do_not_depend_on_list_order() -> None:
+    leaves: list[dict[str, Any]] = PROD["topology"]["leaves"]
+    reordered = {
+        "topology": {
+            **PROD["topology"],
+            "leaves": [{**leaf, "nodes": leaf["nodes"][::-1]} for leaf in leaves[::-1]],
+        }
+    }
+
+    def snapshot(run: Run) -> dict[str, Any]:
+        return {r.name: r.inputs for r in run.resources}
+
+    assert snapshot(run_program(reordered)) == snapshot(run_program(PROD))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"topology": {"kind": "single-router", "nodes": ["a"], "replicas": 2}},
+        {"topology": {**PROD["topology"], "replicasPerLeaf": 3}},
+        {"openelb": {"mode": "layer2"}, **PROD},
+        {"openelb": {"version": "0.6"}, **DEV},
+        {"topology": "not json"},
+    ],
+    ids=[
+        "missing-topology",
+        "replicas",
+        "leaf-size",
+        "layer2-multi-leaf",
+        "version-0.6",
+        "plain-string",
+    ],
+)
+def test_bad_config_raises_run_error_and_registers_nothing(config: dict[str, Any]) -> None:
+    run, error = run_program_capturing(config)
+    assert isinstance(error, pulumi.RunError)
+    assert str(error).startswith("openelb-ha: the stack configuration has")
+    assert run.registrations == []

@@ -1,0 +1,312 @@
+"""The stack configuration: what is accepted, with which defaults, and every refusal.
+
+Errors are asserted as data: (key path, value shown) pairs, plus a word of the fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from openelb_component import ConfigError, load_config
+from openelb_component.config import MultiLeafTopology, SingleRouterTopology
+
+DEV = {"topology": {"kind": "single-router", "nodes": ["master1", "worker-p002"]}}
+
+
+def multi_leaf(**topology: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "kind": "multi-leaf",
+        "leaves": [
+            {
+                "name": "leaf1",
+                "nodes": ["master1", "worker-p001"],
+                "peer": {"address": "192.168.0.5", "asn": 50001},
+            },
+            {"name": "leaf2", "nodes": ["worker-p002", "worker-p003"]},
+        ],
+    }
+    return {"topology": {**base, **topology}}
+
+
+def problems_of(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(raw)
+    return [
+        (p.path, p.render().split(": ", 1)[0].split(" = ", 1)[1]) for p in caught.value.problems
+    ]
+
+
+def test_defaults_of_a_minimal_single_router_stack() -> None:
+    config = load_config(DEV)
+    assert config.openelb.version == "0.5"
+    assert config.openelb.namespace == "openelb-system"
+    assert config.openelb.mode == "bgp"
+    assert isinstance(config.topology, SingleRouterTopology)
+    assert config.topology.replicas is None
+    assert config.topology.effective_replicas == 2
+
+
+def test_defaults_of_a_multi_leaf_stack() -> None:
+    config = load_config(multi_leaf())
+    assert isinstance(config.topology, MultiLeafTopology)
+    assert config.topology.replicas_per_leaf == 2
+    assert config.topology.leaves[1].peer is None
+    assert config.all_nodes == ["master1", "worker-p001", "worker-p002", "worker-p003"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "check"),
+    [
+        ({**DEV, "openelb": {"version": 0.5}}, lambda c: c.openelb.version == "0.5"),
+        ({**DEV, "openelb": {"mode": "layer2"}}, lambda c: c.openelb.mode == "layer2"),
+        ({**DEV, "openelb": {"mode": "vip"}}, lambda c: c.openelb.mode == "vip"),
+        ({**DEV, "openelb": {"namespace": "lb"}}, lambda c: c.openelb.namespace == "lb"),
+        (
+            {"topology": {"kind": "single-router", "nodes": ["a"], "replicas": 1}},
+            lambda c: c.topology.effective_replicas == 1,
+        ),
+        (
+            {"topology": {"kind": "single-router", "nodes": ["node-1.rack.example.com"]}},
+            lambda c: c.all_nodes == ["node-1.rack.example.com"],
+        ),
+        (multi_leaf(replicasPerLeaf=1), lambda c: c.topology.replicas_per_leaf == 1),
+        (
+            multi_leaf(leaves=[{"name": "Rack_A.1", "nodes": ["a", "b"]}]),
+            lambda c: c.topology.leaves[0].name == "Rack_A.1",
+        ),
+        (
+            multi_leaf(
+                leaves=[
+                    {
+                        "name": "l",
+                        "nodes": ["a", "b"],
+                        "peer": {"address": "fd00::5", "asn": 4294967295},
+                    }
+                ]
+            ),
+            lambda c: c.topology.leaves[0].peer.address == "fd00::5",
+        ),
+    ],
+    ids=[
+        "version-as-yaml-number",
+        "layer2-mode",
+        "vip-mode",
+        "custom-namespace",
+        "single-replica-allowed",
+        "fqdn-node-name",
+        "one-replica-per-leaf",
+        "leaf-name-any-label-value",
+        "ipv6-peer-and-largest-asn",
+    ],
+)
+def test_valid_inputs(raw: dict[str, Any], check: Any) -> None:
+    assert check(load_config(raw))
+
+
+BAD_INPUTS: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
+    ("missing-topology", {}, [("topology", "(missing)")]),
+    ("missing-kind", {"topology": {"nodes": ["a"]}}, [("topology.kind", "(missing)")]),
+    (
+        "unknown-kind",
+        {"topology": {"kind": "spine", "nodes": ["a"]}},
+        [("topology.kind", "'spine'")],
+    ),
+    ("unknown-version", {**DEV, "openelb": {"version": "0.4"}}, [("openelb.version", "'0.4'")]),
+    ("unknown-mode", {**DEV, "openelb": {"mode": "arp"}}, [("openelb.mode", "'arp'")]),
+    (
+        "bad-namespace",
+        {**DEV, "openelb": {"namespace": "OpenELB"}},
+        [("openelb.namespace", "'OpenELB'")],
+    ),
+    ("typo-at-top-level", {**DEV, "topolgy": {}}, [("topolgy", "{}")]),
+    ("typo-in-openelb", {**DEV, "openelb": {"mod": "bgp"}}, [("openelb.mod", "'bgp'")]),
+    (
+        "typo-replica",
+        {"topology": {"kind": "single-router", "nodes": ["a", "b"], "replica": 2}},
+        [("topology.replica", "2")],
+    ),
+    (
+        "typo-in-leaf-and-peer",
+        multi_leaf(
+            leaves=[
+                {
+                    "name": "l",
+                    "node": ["a"],
+                    "nodes": ["a", "b"],
+                    "peer": {"address": "10.0.0.1", "asn": 1, "as": 2},
+                }
+            ]
+        ),
+        [("topology.leaves[0].peer.as", "2"), ("topology.leaves[0].node", "['a']")],
+    ),
+    (
+        "empty-node-list",
+        {"topology": {"kind": "single-router", "nodes": []}},
+        [("topology.nodes", "[]")],
+    ),
+    (
+        "duplicate-node",
+        {"topology": {"kind": "single-router", "nodes": ["a", "b", "a"]}},
+        [("topology.nodes[2]", "'a'")],
+    ),
+    (
+        "invalid-node-names",
+        {"topology": {"kind": "single-router", "nodes": ["Master1", "worker_1", "-x", "ok"]}},
+        [
+            ("topology.nodes[0]", "'Master1'"),
+            ("topology.nodes[1]", "'worker_1'"),
+            ("topology.nodes[2]", "'-x'"),
+        ],
+    ),
+    (
+        "node-name-not-text",
+        {"topology": {"kind": "single-router", "nodes": [7]}},
+        [("topology.nodes[0]", "7")],
+    ),
+    (
+        "zero-replicas",
+        {"topology": {"kind": "single-router", "nodes": ["a", "b"], "replicas": 0}},
+        [("topology.replicas", "0")],
+    ),
+    (
+        "more-replicas-than-nodes",
+        {"topology": {"kind": "single-router", "nodes": ["a", "b"], "replicas": 3}},
+        [("topology.replicas", "3")],
+    ),
+    (
+        "replicas-as-text",
+        {"topology": {"kind": "single-router", "nodes": ["a", "b"], "replicas": "2"}},
+        [("topology.replicas", "'2'")],
+    ),
+    ("no-leaves", multi_leaf(leaves=[]), [("topology.leaves", "[]")]),
+    (
+        "node-in-two-leaves",
+        multi_leaf(
+            leaves=[{"name": "l1", "nodes": ["a", "b"]}, {"name": "l2", "nodes": ["c", "a"]}]
+        ),
+        [("topology.leaves[1].nodes[1]", "'a'")],
+    ),
+    (
+        "duplicate-leaf-names",
+        multi_leaf(
+            leaves=[{"name": "l1", "nodes": ["a", "b"]}, {"name": "l1", "nodes": ["c", "d"]}]
+        ),
+        [("topology.leaves[1].name", "'l1'")],
+    ),
+    (
+        "leaf-name-not-a-label-value",
+        multi_leaf(
+            leaves=[{"name": "leaf 1", "nodes": ["a", "b"]}, {"name": "-l", "nodes": ["c", "d"]}]
+        ),
+        [("topology.leaves[0].name", "'leaf 1'"), ("topology.leaves[1].name", "'-l'")],
+    ),
+    (
+        "leaf-smaller-than-replicas-per-leaf",
+        multi_leaf(replicasPerLeaf=3),
+        [
+            ("topology.leaves[0].nodes", "['master1', 'worker-p001']"),
+            ("topology.leaves[1].nodes", "['worker-p002', 'worker-p003']"),
+        ],
+    ),
+    ("zero-replicas-per-leaf", multi_leaf(replicasPerLeaf=0), [("topology.replicasPerLeaf", "0")]),
+    (
+        "multi-leaf-in-layer2",
+        {**multi_leaf(), "openelb": {"mode": "layer2"}},
+        [("openelb.mode", "'layer2'")],
+    ),
+    (
+        "multi-leaf-in-vip",
+        {**multi_leaf(), "openelb": {"mode": "vip"}},
+        [("openelb.mode", "'vip'")],
+    ),
+    (
+        "bad-peer-addresses",
+        multi_leaf(
+            leaves=[
+                {"name": "l1", "nodes": ["a", "b"], "peer": {"address": "192.168.0.256", "asn": 1}},
+                {"name": "l2", "nodes": ["c", "d"], "peer": {"address": "10.0.0.0/24", "asn": 1}},
+            ]
+        ),
+        [
+            ("topology.leaves[0].peer.address", "'192.168.0.256'"),
+            ("topology.leaves[1].peer.address", "'10.0.0.0/24'"),
+        ],
+    ),
+    (
+        "asn-out-of-range",
+        multi_leaf(
+            leaves=[
+                {"name": "l1", "nodes": ["a", "b"], "peer": {"address": "10.0.0.1", "asn": 0}},
+                {
+                    "name": "l2",
+                    "nodes": ["c", "d"],
+                    "peer": {"address": "10.0.0.2", "asn": 4294967296},
+                },
+            ]
+        ),
+        [("topology.leaves[0].peer.asn", "0"), ("topology.leaves[1].peer.asn", "4294967296")],
+    ),
+    (
+        "peer-without-asn",
+        multi_leaf(leaves=[{"name": "l", "nodes": ["a", "b"], "peer": {"address": "10.0.0.1"}}]),
+        [("topology.leaves[0].peer.asn", "(missing)")],
+    ),
+    ("topology-not-an-object", {"topology": "single-router"}, [("topology", "'single-router'")]),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [case[1:] for case in BAD_INPUTS], ids=[c[0] for c in BAD_INPUTS]
+)
+def test_bad_inputs_are_all_reported_with_path_and_value(
+    raw: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
+    assert problems_of(raw) == expected
+
+
+def test_every_problem_of_a_stack_is_reported_at_once() -> None:
+    raw = {
+        "openelb": {"version": "0.9", "mode": "layer2"},
+        "topology": {
+            "kind": "multi-leaf",
+            "replicasPerLeaf": 2,
+            "leaves": [
+                {"name": "l1", "nodes": ["Bad_Name", "b"]},
+                {"name": "l1", "nodes": ["b"], "peer": {"address": "x", "asn": -1}},
+            ],
+        },
+    }
+    assert [path for path, _ in problems_of(raw)] == [
+        "openelb.version",
+        "topology.leaves[0].nodes[0]",
+        "topology.leaves[1].peer.address",
+        "topology.leaves[1].peer.asn",
+        "openelb.mode",
+        "topology.leaves[1].name",
+        "topology.leaves[1].nodes[0]",
+        "topology.leaves[1].nodes",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "fix_words"),
+    [
+        ({}, "config reference"),
+        ({**DEV, "openelb": {"mod": "bgp"}}, "did you mean 'mode'"),
+        ({"topology": {"kind": "single-router", "nodes": ["a"], "replicas": 2}}, "stay Pending"),
+        ({"topology": {"kind": "single-router", "nodes": ["A"]}}, "kubectl get nodes"),
+        (
+            multi_leaf(leaves=[{"name": "l1", "nodes": ["a"]}, {"name": "l2", "nodes": ["a"]}]),
+            "list it under one leaf only",
+        ),
+        ({**multi_leaf(), "openelb": {"mode": "vip"}}, "one Layer 2 network"),
+    ],
+    ids=["missing", "typo", "pending", "node-name", "two-leaves", "l2-mode"],
+)
+def test_each_message_says_how_to_fix_it(raw: dict[str, Any], fix_words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(raw)
+    assert fix_words in str(caught.value)
+    assert str(caught.value).startswith("openelb-ha: the stack configuration has")

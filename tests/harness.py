@@ -238,3 +238,33 @@ def stack_config(path: Path) -> dict[str, Any]:
     entries = document.get("config") or {}
     prefix = f"{PROJECT}:"
     return {key[len(prefix) :]: value for key, value in entries.items() if key.startswith(prefix)}
+
+
+@dataclass(frozen=True)
+class PreviewDiff:
+    """What ``pulumi preview`` would show between two runs: resources by (type, name)."""
+
+    created: list[str]
+    updated: list[str]
+    deleted: list[str]
+
+    @property
+    def changed(self) -> list[str]:
+        return sorted(self.created + self.updated + self.deleted)
+
+
+def preview_diff(before: Run, after: Run) -> PreviewDiff:
+    """Compare two runs as the engine would: a resource whose name is new is created, one that
+    disappeared is deleted, one whose inputs differ is updated (reads are not steps that change
+    anything, so they are left out)."""
+    old = {r.name: r for r in before.resources}
+    new = {r.name: r for r in after.resources}
+    return PreviewDiff(
+        created=sorted(set(new) - set(old)),
+        updated=sorted(
+            name
+            for name in set(old) & set(new)
+            if (old[name].type, old[name].inputs) != (new[name].type, new[name].inputs)
+        ),
+        deleted=sorted(set(old) - set(new)),
+    )

@@ -6,6 +6,8 @@ hostname and its host ports allow one replica per node, which the config checks 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -51,8 +53,30 @@ def rack_spread(workload: Workload) -> Manifest:
     }
 
 
+MEMBERSHIP_ANNOTATION = "openelb-ha/membership"
+
+
+def membership_annotations(rack_of_node: Mapping[str, str | None]) -> dict[str, str]:
+    """A pod-template annotation that changes exactly when the set of listed nodes, or a node's
+    leaf, changes, so the workload rolls then, and never because the stack file was reordered.
+
+    Why a roll: a v0.5 Deployment keeps a pod on a node that no longer matches its nodeSelector
+    (IgnoredDuringExecution), so a dropped node would keep announcing; and a replica reads its
+    rack (asPerRack ASN) only at start, and is re-placed by the rack spread only when it starts.
+    (A v0.6 DaemonSet removes its pod from a node that stops matching by itself; it still needs
+    the roll for a node that changed leaf with per-leaf ASNs.)
+    """
+    membership = sorted((node, rack or "") for node, rack in rack_of_node.items())
+    digest = hashlib.sha256(json.dumps(membership).encode()).hexdigest()[:16]
+    return {MEMBERSHIP_ANNOTATION: digest}
+
+
 def manager_patch(
-    namespace: str, replicas: int, node_keys: list[str], spread_over_racks: bool
+    namespace: str,
+    replicas: int,
+    node_keys: list[str],
+    spread_over_racks: bool,
+    annotations: Mapping[str, str],
 ) -> DesiredObject:
     pod_spec: Manifest = {"nodeSelector": dict(NODE_SELECTOR)}
     if spread_over_racks:
@@ -70,12 +94,13 @@ def manager_patch(
                 # one replica at a time is replaced, so replicas-1 keep announcing and the rollout
                 # cannot deadlock on host ports and the one-per-node anti-affinity. No scale to 0.
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-                "template": {"spec": pod_spec},
+                "template": {"metadata": {"annotations": dict(annotations)}, "spec": pod_spec},
             },
         },
         depends_on=tuple(node_keys),
         must_exist=True,
-        on_destroy="replicas, nodeSelector and spread constraint are released: fields no other "
-        "manager owns return to the installer's values on the next apply of the upstream "
-        "manifest, or are removed; the Deployment itself stays",
+        on_destroy="replicas, nodeSelector, spread constraint and the membership annotation are "
+        "released: fields no other manager owns return to the installer's values on the next "
+        "apply of the upstream manifest, or are removed (the pod template changes, so the pods "
+        "roll once); the Deployment itself stays",
     )

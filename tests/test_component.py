@@ -45,10 +45,21 @@ def urn(typ: str, name: str) -> str:
 
 
 def membership_of(workload: dict[str, Any]) -> str:
-    """The workload's membership hash: 16 hex digits (its changes are tested in test_moves)."""
+    """The workload's membership hash: 16 hex digits (when it changes: test_moves)."""
     value = workload["spec"]["template"]["metadata"]["annotations"][MEMBERSHIP]
     assert isinstance(value, str) and re.fullmatch(r"[0-9a-f]{16}", value), value
     return value
+
+
+def listed_nodes_only(nodes: list[str]) -> dict[str, Any]:
+    term = {"key": "metadata.name", "operator": "In", "values": nodes}
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchFields": [term]}]
+            }
+        }
+    }
 
 
 def node_patch(name: str, rack: str | None = None) -> dict[str, Any]:
@@ -79,7 +90,10 @@ def test_single_router_registers_node_labels_and_the_manager_patch() -> None:
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
             "template": {
                 "metadata": {"annotations": {MEMBERSHIP: membership_of(workload)}},
-                "spec": {"nodeSelector": NODE_SELECTOR},
+                "spec": {
+                    "nodeSelector": NODE_SELECTOR,
+                    "affinity": listed_nodes_only(["master1", "worker-p002"]),
+                },
             },
         },
     }
@@ -102,6 +116,7 @@ def test_multi_leaf_adds_rack_labels_spread_constraint_and_one_bgp_peer_per_leaf
     assert workload["spec"]["replicas"] == 4
     assert workload["spec"]["template"]["spec"] == {
         "nodeSelector": NODE_SELECTOR,
+        "affinity": listed_nodes_only(["master1", "worker-p001", "worker-p002", "worker-p003"]),
         "topologySpreadConstraints": [
             {
                 "maxSkew": 1,

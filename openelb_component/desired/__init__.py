@@ -10,11 +10,7 @@ from openelb_component.config import MultiLeafTopology, SingleRouterTopology, St
 from openelb_component.desired.bgp import BGP_CONF_KEY, bgp_conf, bgp_peer
 from openelb_component.desired.model import DesiredObject, DesiredState, Manifest
 from openelb_component.desired.nodes import node_key, node_patches
-from openelb_component.desired.workloads import (
-    NODE_SELECTOR,
-    manager_patch,
-    membership_annotations,
-)
+from openelb_component.desired.workloads import NODE_SELECTOR, manager_patch
 
 __all__ = ["DesiredObject", "DesiredState", "Manifest", "desired_state"]
 
@@ -50,7 +46,6 @@ def desired_state(config: StackConfig) -> DesiredState:
     node_keys = [obj.key for obj in objects]
     nodes_by_leaf: dict[str, tuple[str, ...]] = {}
     warnings: list[str] = []
-    annotations = membership_annotations(rack_of_node)
     leaves = (
         sorted(topology.leaves, key=lambda leaf: leaf.name)
         if isinstance(topology, MultiLeafTopology)
@@ -65,7 +60,7 @@ def desired_state(config: StackConfig) -> DesiredState:
         replicas = topology.replicas_per_leaf * len(leaves)
         min_per_leaf = topology.replicas_per_leaf
         objects.append(
-            manager_patch(config.openelb.namespace, replicas, node_keys, True, annotations)
+            manager_patch(config.openelb.namespace, replicas, node_keys, True, rack_of_node)
         )
         objects += [
             bgp_peer(
@@ -82,7 +77,7 @@ def desired_state(config: StackConfig) -> DesiredState:
         replicas = topology.effective_replicas
         min_per_leaf = replicas
         objects.append(
-            manager_patch(config.openelb.namespace, replicas, node_keys, False, annotations)
+            manager_patch(config.openelb.namespace, replicas, node_keys, False, rack_of_node)
         )
 
     if min_per_leaf < 2:

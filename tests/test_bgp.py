@@ -13,7 +13,14 @@ from typing import Any
 import pulumi
 import pytest
 
-from tests.harness import Run, is_secret, run_program, run_program_capturing
+from tests.harness import (
+    STACKS_DIR,
+    Run,
+    is_secret,
+    run_program,
+    run_program_capturing,
+    stack_config,
+)
 
 PASSWORD = "Tr0ub4dor&3-not-in-output"  # noqa: S105 - the test's own fake password
 CONF_TYPE = "kubernetes:network.kubesphere.io/v1alpha2:BgpConfPatch"
@@ -262,3 +269,12 @@ def test_adopt_puts_patch_force_on_every_patch_and_only_on_patches(adopt: bool |
         annotations = registration.inputs["metadata"].get("annotations", {})
         forced = annotations.get("pulumi.com/patchForce") == "true"
         assert forced is (bool(adopt) and registration in patches), registration.name
+
+
+def test_the_racks_example_stack_manages_its_bgp_conf() -> None:
+    run = run_program(stack_config(STACKS_DIR / "Pulumi.racks.yaml"))
+    assert bgp_conf(run)["spec"] == {
+        "as": 64600,
+        "listenPort": 17900,
+        "asPerRack": {"rack-a": 64601, "rack-b": 64602},
+    }

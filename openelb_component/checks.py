@@ -7,7 +7,8 @@ duplicate leaf name in another together.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from openelb_component.errors import Problem
@@ -124,7 +125,107 @@ def check_version(openelb: Mapping[str, Any]) -> Iterator[Problem]:
         )
 
 
-def cross_field_problems(raw: Mapping[str, Any]) -> list[Problem]:
+def _leaves(topology: Mapping[str, Any]) -> list[tuple[int, Mapping[str, Any], str]]:
+    """(index, leaf, how to name it) of a multi-leaf topology; nothing for any other."""
+    leaves = topology.get("leaves")
+    if topology.get("kind") != "multi-leaf" or not isinstance(leaves, list):
+        return []
+    out = []
+    for index, raw_leaf in enumerate(leaves):
+        leaf = _mapping(raw_leaf)
+        name = leaf.get("name")
+        out.append((index, leaf, name if isinstance(name, str) else f"leaves[{index}]"))
+    return out
+
+
+def check_bgp(
+    raw: Mapping[str, Any], openelb: Mapping[str, Any], topology: Mapping[str, Any]
+) -> Iterator[Problem]:
+    bgp = raw.get("bgp")
+    mode = openelb.get("mode")
+    if bgp is not None and mode in ("layer2", "vip"):
+        yield Problem(
+            ("bgp",),
+            f"BGP settings are only read in bgp mode and openelb.mode is {mode}; remove bgp, "
+            "or use mode bgp",
+            bgp,
+        )
+    global_as = _count(_mapping(bgp).get("as"))
+    for index, leaf, label in _leaves(topology):
+        loc: tuple[str | int, ...] = ("topology", "leaves", index)
+        local_asn = leaf.get("localAsn")
+        if local_asn is not None and bgp is None:
+            yield Problem(
+                (*loc, "localAsn"),
+                f"leaf {label!r} has a localAsn but openelb-ha:bgp is not set; per-leaf ASNs "
+                "live in the BgpConf that bgp manages: add bgp: {as: <ASN>}, or remove localAsn",
+                local_asn,
+            )
+        effective = _count(local_asn) if local_asn is not None else global_as
+        peer_asn = _count(_mapping(leaf.get("peer")).get("asn"))
+        if effective is not None and effective == peer_asn:
+            source = "its localAsn" if local_asn is not None else "bgp.as"
+            yield Problem(
+                (*loc, "peer", "asn"),
+                f"leaf {label!r} would peer with its router from the same ASN {effective} "
+                f"({source}); OpenELB needs the local ASN to differ from the peer's: fix "
+                f"peer.asn, or give leaf {label!r} another localAsn",
+                peer_asn,
+            )
+
+
+_SIMPLE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+PASSWORDS_KEY = "bgpPasswords"
+
+
+def password_config_path(leaf: str) -> str:
+    """The ``pulumi config --path`` of a leaf's password (a dot in a leaf name would nest)."""
+    return f"{PASSWORDS_KEY}.{leaf}" if _SIMPLE_KEY.match(leaf) else f'{PASSWORDS_KEY}["{leaf}"]'
+
+
+def check_passwords(
+    raw: Mapping[str, Any],
+    topology: Mapping[str, Any],
+    stack_secret_keys: Collection[str] | None,
+) -> Iterator[Problem]:
+    """Passwords are never shown: every problem here is rendered as ``[secret]``."""
+    passwords = raw.get(PASSWORDS_KEY)
+    if passwords is None:
+        return
+    named = sorted(key for key in _mapping(passwords) if isinstance(key, str))
+    if stack_secret_keys is not None and PASSWORDS_KEY not in stack_secret_keys:
+        commands = "; ".join(
+            f"pulumi config set --secret --path '{password_config_path(leaf)}' <password>"
+            for leaf in named or ["<leaf>"]
+        )
+        yield Problem(
+            (PASSWORDS_KEY,),
+            f"stored in plaintext in the stack file; BGP passwords must be Pulumi secrets: "
+            f"remove it (pulumi config rm {PASSWORDS_KEY}), then run {commands}",
+            secret=True,
+        )
+    has_peer = {label: leaf.get("peer") is not None for _, leaf, label in _leaves(topology)}
+    for leaf_name in named:
+        if leaf_name not in has_peer:
+            yield Problem(
+                (PASSWORDS_KEY, leaf_name),
+                f"no leaf named {leaf_name!r} in topology.leaves; use the name of a leaf with a "
+                "peer, or remove this password",
+                secret=True,
+            )
+        elif has_peer.get(leaf_name) is False:
+            yield Problem(
+                (PASSWORDS_KEY, leaf_name),
+                f"leaf {leaf_name!r} has no peer, so there is no BGP session to protect; add a "
+                "peer to that leaf, or remove this password",
+                secret=True,
+            )
+
+
+def cross_field_problems(
+    raw: Mapping[str, Any], stack_secret_keys: Collection[str] | None = None
+) -> list[Problem]:
+    """Every cross-key problem; passwords last, after the rest of the topology."""
     openelb = _mapping(raw.get("openelb"))
     topology = _mapping(raw.get("topology"))
     problems = [*check_version(openelb), *check_mode(openelb, topology)]
@@ -132,4 +233,6 @@ def cross_field_problems(raw: Mapping[str, Any]) -> list[Problem]:
         problems += check_single_router(topology)
     elif topology.get("kind") == "multi-leaf":
         problems += check_multi_leaf(topology)
+    problems += check_bgp(raw, openelb, topology)
+    problems += check_passwords(raw, topology, stack_secret_keys)
     return problems

@@ -6,7 +6,8 @@ resource class that applies it, so the offline plan and ``pulumi up`` cannot dis
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
@@ -14,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from openelb_component.config import StackConfig
 from openelb_component.desired import DesiredObject, DesiredState, desired_state
+from openelb_component.desired.bgp import password_secret_name
 
 TYPE_TOKEN = "openelb-ha:index:OpenElbHa"  # noqa: S105 - a type token, not a password
 
@@ -41,8 +43,17 @@ def _object_id(obj: DesiredObject) -> str:
     return obj.name if obj.namespace is None else f"{obj.namespace}/{obj.name}"
 
 
-def _body(obj: DesiredObject) -> dict[str, Any]:
-    return {key: value for key, value in obj.manifest.items() if key not in ("apiVersion", "kind")}
+def _body(obj: DesiredObject, secrets: Mapping[str, pulumi.Output[str]]) -> dict[str, Any]:
+    """The resource's inputs: the manifest, with each secret placeholder replaced by the Pulumi
+    secret, so the value is encrypted in state and masked in every diff and log."""
+    body = copy.deepcopy(obj.manifest)
+    for path, secret_name in obj.secrets.items():
+        *parents, last = path
+        target: Any = body
+        for part in parents:
+            target = target[part]
+        target[last] = secrets[secret_name]
+    return {key: value for key, value in body.items() if key not in ("apiVersion", "kind")}
 
 
 class OpenElbHa(pulumi.ComponentResource):
@@ -66,6 +77,10 @@ class OpenElbHa(pulumi.ComponentResource):
         self.state: DesiredState = desired_state(args)
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name
+        self._secrets = {
+            password_secret_name(leaf): pulumi.Output.secret(password.get_secret_value())
+            for leaf, password in args.bgp_passwords.items()
+        }
         self.resources: dict[str, pulumi.CustomResource] = {}
         for obj in self.state.objects:
             self.resources[obj.key] = self._register(obj)
@@ -100,6 +115,7 @@ class OpenElbHa(pulumi.ComponentResource):
             )
             depends_on.append(read)
         opts = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+        body = _body(obj, self._secrets)
         if obj.action == "patch":
             patch = _PATCHES.get(ref)
             if patch is None:
@@ -108,12 +124,12 @@ class OpenElbHa(pulumi.ComponentResource):
                     api_version=obj.api_version,
                     kind=obj.kind,
                     opts=opts,
-                    **_body(obj),
+                    **body,
                 )
-            return patch(resource_name, opts=opts, **_body(obj))
+            return patch(resource_name, opts=opts, **body)
         create = _CREATES.get(ref)
         if create is None:
             return k8s.apiextensions.CustomResource(
-                resource_name, api_version=obj.api_version, kind=obj.kind, opts=opts, **_body(obj)
+                resource_name, api_version=obj.api_version, kind=obj.kind, opts=opts, **body
             )
-        return create(resource_name, opts=opts, **_body(obj))
+        return create(resource_name, opts=opts, **body)

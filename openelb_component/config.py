@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -76,6 +76,17 @@ def _ip_address(value: str) -> str:
         ) from None
 
 
+def _ipv4_address(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        raise PydanticCustomError(
+            "ipv4_address",
+            "not an IPv4 address; a BGP router ID is written as an IPv4 address (e.g. "
+            "192.168.0.10), or leave routerId out so that every node uses its own address",
+        ) from None
+
+
 def _version_text(value: Any) -> Any:
     # `version: 0.5` in YAML is a float; users should not have to know to quote it.
     if isinstance(value, float | int) and not isinstance(value, bool):
@@ -87,6 +98,7 @@ NodeName = Annotated[str, AfterValidator(_node_name)]
 LeafName = Annotated[str, AfterValidator(_label_value)]
 Namespace = Annotated[str, AfterValidator(_namespace)]
 IpAddress = Annotated[str, AfterValidator(_ip_address)]
+Ipv4Address = Annotated[str, AfterValidator(_ipv4_address)]
 Asn = Annotated[int, Field(ge=1, le=MAX_ASN)]
 NodeList = Annotated[list[NodeName], Field(min_length=1)]
 
@@ -112,6 +124,19 @@ class Leaf(_Model):
     name: LeafName
     nodes: NodeList
     peer: Peer | None = None
+    local_asn: Asn | None = None
+    """This rack's own local ASN (``BgpConf.spec.asPerRack``); default: ``bgp.as``."""
+
+
+class BgpSettings(_Model):
+    """``openelb-ha:bgp``: OpenELB's global BGP settings, the ``BgpConf`` named ``default``."""
+
+    as_: Annotated[Asn, Field(alias="as")]
+    """The local ASN of every replica (of a leaf without its own ``localAsn``)."""
+    listen_port: Annotated[int, Field(ge=1, le=65535)] = 179
+    """Port OpenELB's BGP speaker listens on; change it when Calico already uses 179."""
+    router_id: Ipv4Address | None = None
+    """One router ID for every replica; default: each node's own address."""
 
 
 class SingleRouterTopology(_Model):
@@ -142,6 +167,11 @@ class StackConfig(_Model):
 
     openelb: OpenElbSettings = OpenElbSettings()
     topology: Topology
+    bgp: BgpSettings | None = None
+    adopt: bool = False
+    """Take ownership of fields set by hand (``pulumi.com/patchForce`` on every patch)."""
+    bgp_passwords: dict[LeafName, SecretStr] = Field(default_factory=dict)
+    """Leaf -> TCP MD5 password of its BGP session; a Pulumi secret, never printed."""
 
     @property
     def all_nodes(self) -> list[str]:

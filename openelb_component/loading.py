@@ -6,8 +6,9 @@ tools (values read from the stack YAML), so a stack is judged the same way every
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -35,6 +36,15 @@ _FIELD_HINTS: dict[str, str] = {
     "peer": "give the leaf router as {address: 192.168.0.5, asn: 50001}, or leave it out",
     "topology": "describe the nodes running OpenELB; see the README's config reference",
     "openelb": "give an object such as {version: '0.5', namespace: openelb-system, mode: bgp}",
+    "as": f"use this cluster's local AS number, from 1 to {config.MAX_ASN}",
+    "localAsn": f"use this leaf's own local AS number, from 1 to {config.MAX_ASN}, or leave it "
+    "out to use bgp.as",
+    "listenPort": "use a TCP port from 1 to 65535 (default 179; pick another when Calico "
+    "already listens on 179)",
+    "bgp": "give an object such as {as: 50000, listenPort: 17900}, or leave it out",
+    "adopt": "use true or false",
+    checks.PASSWORDS_KEY: "give an object from leaf name to password, each set with "
+    "pulumi config set --secret --path 'bgpPasswords.<leaf>' <password>",
 }
 
 
@@ -53,6 +63,7 @@ _KNOWN_KEYS: frozenset[str] = frozenset(
         config.MultiLeafTopology,
         config.Leaf,
         config.Peer,
+        config.BgpSettings,
     )
     for key in _all_keys(model, set())
 )
@@ -75,6 +86,14 @@ def _last_key(loc: Loc) -> str | None:
 
 
 def _problem_from(error: ErrorDetails) -> Problem:
+    problem = _described(error)
+    if problem.loc[:1] == (checks.PASSWORDS_KEY,):
+        # Whatever pydantic received under bgpPasswords may be a password: never show it.
+        return dataclasses.replace(problem, secret=True)
+    return problem
+
+
+def _described(error: ErrorDetails) -> Problem:
     loc = _user_loc(error["loc"])
     kind = error["type"]
     value = error.get("input")
@@ -93,7 +112,7 @@ def _problem_from(error: ErrorDetails) -> Problem:
             return Problem(tag_loc, f"required key is missing; {_FIELD_HINTS['kind']}", None, False)
         raw_kind = value.get("kind") if isinstance(value, Mapping) else value
         return Problem(tag_loc, f"unknown topology kind; {_FIELD_HINTS['kind']}", raw_kind)
-    if kind.startswith(("node_name", "label_value", "namespace", "ip_address")):
+    if kind.startswith(("node_name", "label_value", "namespace", "ip_address", "ipv4_address")):
         # Our own validators already say how to fix it.
         return Problem(loc, error["msg"], value)
     message = error["msg"][0].lower() + error["msg"][1:]
@@ -101,21 +120,32 @@ def _problem_from(error: ErrorDetails) -> Problem:
     return Problem(loc, f"{message}; {field_hint}" if field_hint else message, value)
 
 
-def validate_raw(raw: Mapping[str, Any]) -> tuple[config.StackConfig | None, list[Problem]]:
-    """Every problem of a raw configuration; the parsed config only when there are none."""
+def validate_raw(
+    raw: Mapping[str, Any], stack_secret_keys: Collection[str] | None = None
+) -> tuple[config.StackConfig | None, list[Problem]]:
+    """Every problem of a raw configuration; the parsed config only when there are none.
+
+    ``stack_secret_keys``: when ``raw`` comes from a stack file, the keys Pulumi holds as
+    secrets there, so a password written in plaintext is refused; None for configuration built
+    in code (the component used as a library), which no stack file stores.
+    """
     problems: list[Problem] = []
     parsed: config.StackConfig | None = None
     try:
         parsed = config.StackConfig.model_validate(dict(raw))
     except ValidationError as exc:
         problems += [_problem_from(error) for error in exc.errors(include_url=False)]
-    problems += checks.cross_field_problems(raw)
+    problems += checks.cross_field_problems(raw, stack_secret_keys)
+    # Passwords last: the user first sees what is wrong with the topology they reference.
+    problems.sort(key=lambda problem: problem.loc[:1] == (checks.PASSWORDS_KEY,))
     return (None, problems) if problems else (parsed, [])
 
 
-def load_config(raw: Mapping[str, Any]) -> config.StackConfig:
+def load_config(
+    raw: Mapping[str, Any], stack_secret_keys: Collection[str] | None = None
+) -> config.StackConfig:
     """The validated configuration, or ``ConfigError`` listing every problem."""
-    parsed, problems = validate_raw(raw)
+    parsed, problems = validate_raw(raw, stack_secret_keys)
     if parsed is None:
         raise ConfigError(problems)
     return parsed

@@ -14,7 +14,7 @@ from openelb_component.component import OpenElbHa
 from openelb_component.errors import ConfigError
 from openelb_component.loading import load_config
 
-CONFIG_KEYS = ("openelb", "topology")
+CONFIG_KEYS = ("openelb", "topology", "bgp", "adopt", "bgpPasswords")
 
 
 def _decode(text: str) -> Any:
@@ -35,9 +35,15 @@ def read_raw_config(config: pulumi.Config) -> dict[str, Any]:
     return raw
 
 
+def secret_keys(config: pulumi.Config) -> list[str]:
+    """The keys the stack file holds as secrets (``secure:``), without the project prefix."""
+    return [key for key in CONFIG_KEYS if pulumi.runtime.is_config_secret(config.full_key(key))]
+
+
 def main() -> OpenElbHa:
+    config = pulumi.Config()
     try:
-        stack_config = load_config(read_raw_config(pulumi.Config()))
+        stack_config = load_config(read_raw_config(config), secret_keys(config))
     except ConfigError as error:
         # RunError: Pulumi prints the message without a stack trace and registers nothing.
         raise pulumi.RunError(error.render()) from None

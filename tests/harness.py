@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi.runtime
 import yaml
+from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
@@ -54,6 +55,9 @@ class Registration:
     dependencies: list[str]
     inputs: dict[str, Any]
     read_id: str | None = None
+    wire_inputs: dict[str, Any] = field(default_factory=dict)
+    """The inputs exactly as sent: the SDK's deserializer lifts a nested secret to its top-level
+    property (``spec``), while the wire, and the engine, keep it where it is."""
 
     @property
     def is_read(self) -> bool:
@@ -105,6 +109,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=sorted(getattr(request, "dependencies", [])),
                 inputs=plain(rpc.deserialize_properties(inputs_field, keep_unknowns=True)),
                 read_id=read_id,
+                wire_inputs=plain(json_format.MessageToDict(inputs_field)),
             )
         )
 

@@ -5,6 +5,7 @@ Each test runs the real program (``openelb_component.program.main``) with a stac
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pulumi
@@ -16,6 +17,7 @@ COMPONENT_URN = (
     "urn:pulumi:test::openelb-ha::pulumi:pulumi:Stack$openelb-ha:index:OpenElbHa::openelb-ha"
 )
 NODE_SELECTOR = {"kubernetes.io/os": "linux", "lb.kubesphere.io/v1alpha1": "openelb"}
+MEMBERSHIP = "openelb-ha/membership"
 MANAGER_LABELS = {"app": "openelb-manager", "control-plane": "openelb-manager"}
 DEV = {"topology": {"kind": "single-router", "nodes": ["worker-p002", "master1"], "replicas": 2}}
 PROD: dict[str, Any] = {
@@ -42,6 +44,24 @@ def urn(typ: str, name: str) -> str:
     return f"urn:pulumi:test::openelb-ha::openelb-ha:index:OpenElbHa${typ}::{name}"
 
 
+def membership_of(workload: dict[str, Any]) -> str:
+    """The workload's membership hash: 16 hex digits (when it changes: test_moves)."""
+    value = workload["spec"]["template"]["metadata"]["annotations"][MEMBERSHIP]
+    assert isinstance(value, str) and re.fullmatch(r"[0-9a-f]{16}", value), value
+    return value
+
+
+def listed_nodes_only(nodes: list[str]) -> dict[str, Any]:
+    term = {"key": "metadata.name", "operator": "In", "values": nodes}
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchFields": [term]}]
+            }
+        }
+    }
+
+
 def node_patch(name: str, rack: str | None = None) -> dict[str, Any]:
     labels = {"lb.kubesphere.io/v1alpha1": "openelb"}
     if rack:
@@ -59,14 +79,22 @@ def test_single_router_registers_node_labels_and_the_manager_patch() -> None:
         ("openelb-ha:index:OpenElbHa", "openelb-ha"),
     ]
     assert run.named("openelb-ha-node-master1").inputs == node_patch("master1")
-    assert run.named("openelb-ha-workload").inputs == {
+    workload = run.named("openelb-ha-workload").inputs
+    assert membership_of(workload) != ""
+    assert workload == {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": "openelb-manager", "namespace": "openelb-system"},
         "spec": {
             "replicas": 2,
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-            "template": {"spec": {"nodeSelector": NODE_SELECTOR}},
+            "template": {
+                "metadata": {"annotations": {MEMBERSHIP: membership_of(workload)}},
+                "spec": {
+                    "nodeSelector": NODE_SELECTOR,
+                    "affinity": listed_nodes_only(["master1", "worker-p002"]),
+                },
+            },
         },
     }
 
@@ -88,6 +116,7 @@ def test_multi_leaf_adds_rack_labels_spread_constraint_and_one_bgp_peer_per_leaf
     assert workload["spec"]["replicas"] == 4
     assert workload["spec"]["template"]["spec"] == {
         "nodeSelector": NODE_SELECTOR,
+        "affinity": listed_nodes_only(["master1", "worker-p001", "worker-p002", "worker-p003"]),
         "topologySpreadConstraints": [
             {
                 "maxSkew": 1,
@@ -114,7 +143,16 @@ def test_multi_leaf_adds_rack_labels_spread_constraint_and_one_bgp_peer_per_leaf
                     "addPaths": {"config": {"sendMax": 10}},
                 }
             ],
-            "nodeSelector": {"matchLabels": {"openelb.kubesphere.io/rack": "leaf1"}},
+            "nodeSelector": {
+                "matchLabels": {"openelb.kubesphere.io/rack": "leaf1"},
+                "matchExpressions": [
+                    {
+                        "key": "kubernetes.io/hostname",
+                        "operator": "NotIn",
+                        "values": ["worker-p002", "worker-p003"],
+                    }
+                ],
+            },
         },
     }
 

@@ -13,6 +13,7 @@ from openelb_component import ConfigError, load_config
 from openelb_component.config import MultiLeafTopology, SingleRouterTopology
 
 DEV = {"topology": {"kind": "single-router", "nodes": ["master1", "worker-p002"]}}
+PEER = {"address": "10.0.0.1", "asn": 65001}
 
 
 def multi_leaf(**topology: Any) -> dict[str, Any]:
@@ -310,3 +311,33 @@ def test_each_message_says_how_to_fix_it(raw: dict[str, Any], fix_words: str) ->
         load_config(raw)
     assert fix_words in str(caught.value)
     assert str(caught.value).startswith("openelb-ha: the stack configuration has")
+
+
+def test_defaults_of_the_bgp_keys() -> None:
+    config = load_config(DEV)
+    assert (config.bgp, config.adopt, config.bgp_passwords) == (None, False, {})
+    bgp = load_config({**DEV, "bgp": {"as": 64600}}).bgp
+    assert bgp is not None
+    assert (bgp.as_, bgp.listen_port, bgp.router_id) == (64600, 179, None)
+
+
+def test_a_loaded_password_is_never_shown_by_the_config() -> None:
+    raw = multi_leaf(leaves=[{"name": "l", "nodes": ["a", "b"], "peer": PEER, "localAsn": 7}])
+    config = load_config({**raw, "bgp": {"as": 1}, "bgpPasswords": {"l": "pw-123456"}})
+    assert config.bgp_passwords["l"].get_secret_value() == "pw-123456"
+    assert "pw-123456" not in repr(config) + str(config) + config.model_dump_json()
+    assert isinstance(config.topology, MultiLeafTopology)
+    assert config.topology.leaves[0].local_asn == 7
+
+
+def test_plaintext_passwords_are_refused_only_when_read_from_a_stack() -> None:
+    raw = {
+        **multi_leaf(leaves=[{"name": "l", "nodes": ["a", "b"], "peer": PEER}]),
+        "bgpPasswords": {"l": "pw-123456"},
+    }
+    assert load_config(raw).bgp_passwords  # built in code: no stack file to leak from
+    assert load_config(raw, stack_secret_keys=["bgpPasswords"]).bgp_passwords
+    with pytest.raises(ConfigError) as caught:
+        load_config(raw, stack_secret_keys=[])
+    assert caught.value.paths == ["bgpPasswords"]
+    assert "pw-123456" not in str(caught.value)

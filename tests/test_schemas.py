@@ -16,6 +16,7 @@ from openelb_component.desired import DesiredObject, desired_state
 from tests.conftest import upstream_documents
 from tests.harness import stack_config, stack_files
 from tests.schemas import crd_errors, kubernetes_errors, merged
+from tests.test_bgp import multi_leaf
 
 STACKS = stack_files()
 
@@ -79,3 +80,29 @@ def test_the_manager_spread_constraint_selects_the_upstream_pods() -> None:
     (constraint,) = workload.manifest["spec"]["template"]["spec"]["topologySpreadConstraints"]
     selector = constraint["labelSelector"]["matchLabels"]
     assert selector and all(pod_labels.get(key) == value for key, value in selector.items())
+
+
+# Every BGP field this project writes: BgpConf with asPerRack, a password placeholder, adopt.
+BGP_IN_DEPTH = multi_leaf(
+    bgp={"as": 64600, "listenPort": 17900, "routerId": "10.0.0.1"},
+    bgpPasswords={"leaf1": "placeholder-only"},
+    adopt=True,
+)
+
+
+def test_bgp_conf_and_peers_match_the_crds_of_every_upstream_version(
+    any_version_documents: list[dict[str, Any]],
+) -> None:
+    objects = desired_state(load_config(BGP_IN_DEPTH)).objects
+    checked = [obj for obj in objects if obj.api_version.startswith("network.kubesphere.io/")]
+    assert sorted(obj.kind for obj in checked) == ["BgpConf", "BgpPeer", "BgpPeer"]
+    for obj in checked:
+        assert crd_errors(any_version_documents, obj.manifest) == [], obj.key
+
+
+@pytest.mark.parametrize("kubernetes", [upstream.KUBERNETES_VERSIONS[0], "1.37"])
+def test_adopted_patches_match_the_api_schema(kubernetes: str) -> None:
+    documents = upstream_documents("0.5")
+    for obj in desired_state(load_config(BGP_IN_DEPTH)).objects:
+        if obj.action == "patch" and not obj.api_version.startswith("network.kubesphere.io/"):
+            assert kubernetes_errors(full_object(obj, documents), kubernetes) == [], obj.key

@@ -32,6 +32,17 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "node_selector": {"kubernetes.io/os": "linux", "lb.kubesphere.io/v1alpha1": "openelb"},
         "bgp_peers": ["openelb-ha-leaf1", "openelb-ha-leaf2"],
     },
+    "racks": {
+        "nodes": ["node-a1", "node-a2", "node-a3", "node-b1", "node-b2", "node-c1", "node-c2"],
+        "nodes_by_leaf": {
+            "rack-a": ["node-a1", "node-a2", "node-a3"],
+            "rack-b": ["node-b1", "node-b2"],
+            "rack-c": ["node-c1", "node-c2"],
+        },
+        "replicas": 6,
+        "node_selector": {"kubernetes.io/os": "linux", "lb.kubesphere.io/v1alpha1": "openelb"},
+        "bgp_peers": ["openelb-ha-rack-a", "openelb-ha-rack-b", "openelb-ha-rack-c"],
+    },
 }
 
 

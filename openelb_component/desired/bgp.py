@@ -1,14 +1,33 @@
-"""BgpPeer objects: one per leaf router, selecting only that leaf's nodes (multi-router guide)."""
+"""BGP objects: the global ``BgpConf``, and one ``BgpPeer`` per leaf router selecting only that
+leaf's nodes (multi-router guide).
+
+OpenELB reacts to a BgpPeer only when its ``spec`` changes (DESIGN §3), and each replica then
+re-evaluates the peer's ``nodeSelector`` against its own node. So leaf membership is written
+into the spec itself: besides the rack label, a leaf's peer excludes by hostname every node the
+stack lists under another leaf. Moving a node from leaf A to leaf B changes exactly two specs:
+A's peer now excludes it (whatever its rack label still says) and B's peer stops excluding it
+(B's peer waits for the node's new rack label). Dropping or adding a node under its own leaf
+changes no peer, and a third leaf's peer excludes the node before and after. OpenELB converts
+the whole selector (``metav1.LabelSelectorAsSelector`` in ``peerMatchNode``), so
+``matchExpressions`` are honoured; a node whose hostname label differs from its name is simply
+not excluded, which is the guide's rack-label behaviour.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 
 from openelb_component import names
-from openelb_component.config import Leaf, Peer
+from openelb_component.config import BgpSettings, Leaf, Peer
 from openelb_component.desired.model import DesiredObject, Manifest
+from openelb_component.errors import REDACTED
 
 BGP_API_VERSION = "network.kubesphere.io/v1alpha2"
+BGP_CONF_KEY = "bgpconf"
+BGP_CONF_NAME = "default"
+"""The only BgpConf OpenELB reads."""
+PASSWORD_PATH = ("spec", "conf", "authPassword")
 
 
 def bgp_peer_key(leaf: str) -> str:
@@ -17,6 +36,11 @@ def bgp_peer_key(leaf: str) -> str:
 
 def bgp_peer_name(leaf: str) -> str:
     return names.object_name_for("openelb-ha", leaf)
+
+
+def password_secret_name(leaf: str) -> str:
+    """The secret holding a leaf's TCP MD5 password (the stack key ``bgpPasswords.<leaf>``)."""
+    return f"bgpPasswords.{leaf}"
 
 
 def _address_family(peer: Peer) -> Manifest:
@@ -29,7 +53,30 @@ def _address_family(peer: Peer) -> Manifest:
     }
 
 
-def bgp_peer(leaf: Leaf, peer: Peer, node_keys: list[str]) -> DesiredObject:
+def peer_node_selector(leaf: str, other_leaves_nodes: Sequence[str]) -> Manifest:
+    """The rack label (the guide's selector), AND not a node listed under another leaf (sorted,
+    so reordering the stack file changes nothing). Kubelet sets ``kubernetes.io/hostname`` to
+    the node name unless ``--hostname-override`` makes them differ."""
+    selector: Manifest = {"matchLabels": {names.RACK_LABEL: leaf}}
+    if other_leaves_nodes:  # NotIn needs at least one value
+        selector["matchExpressions"] = [
+            {"key": names.HOSTNAME_LABEL, "operator": "NotIn", "values": sorted(other_leaves_nodes)}
+        ]
+    return selector
+
+
+def bgp_peer(
+    leaf: Leaf,
+    peer: Peer,
+    other_leaves_nodes: Sequence[str],
+    depends_on: Sequence[str],
+    has_password: bool,
+) -> DesiredObject:
+    conf: Manifest = {"peerAs": peer.asn, "neighborAddress": peer.address}
+    secrets: dict[tuple[str | int, ...], str] = {}
+    if has_password:
+        conf["authPassword"] = REDACTED
+        secrets[PASSWORD_PATH] = password_secret_name(leaf.name)
     return DesiredObject(
         key=bgp_peer_key(leaf.name),
         action="create",
@@ -38,13 +85,42 @@ def bgp_peer(leaf: Leaf, peer: Peer, node_keys: list[str]) -> DesiredObject:
             "kind": "BgpPeer",
             "metadata": {"name": bgp_peer_name(leaf.name)},
             "spec": {
-                "conf": {"peerAs": peer.asn, "neighborAddress": peer.address},
+                "conf": conf,
                 "afiSafis": [_address_family(peer)],
-                "nodeSelector": {"matchLabels": {names.RACK_LABEL: leaf.name}},
+                "nodeSelector": peer_node_selector(leaf.name, other_leaves_nodes),
             },
         },
         # OpenELB evaluates a BgpPeer's nodeSelector only when the peer's spec changes, and never
-        # notices rack labels added later (DESIGN §3): the labels must be in place first.
-        depends_on=tuple(node_keys),
+        # notices rack labels added later (DESIGN §3): this leaf's labels must be in place first.
+        # A node that left this leaf is excluded by name, so no wait for it is needed.
+        depends_on=tuple(depends_on),
+        secrets=secrets,
         on_destroy="deleted: the replicas close their sessions with this router",
+    )
+
+
+def bgp_conf(bgp: BgpSettings, leaves: Sequence[Leaf], node_keys: Sequence[str]) -> DesiredObject:
+    """The BgpConf ``default``, applied as a patch: it may exist already (made by hand per the
+    guide), and a Server-Side Apply patch takes it over without AlreadyExists, creates it when
+    missing, and on destroy only releases its fields, never deleting the user's object."""
+    spec: Manifest = {"as": bgp.as_, "listenPort": bgp.listen_port}
+    if bgp.router_id is not None:
+        spec["routerId"] = bgp.router_id
+    per_rack = {leaf.name: leaf.local_asn for leaf in leaves if leaf.local_asn is not None}
+    if per_rack:
+        spec["asPerRack"] = dict(sorted(per_rack.items()))
+    return DesiredObject(
+        key=BGP_CONF_KEY,
+        action="patch",
+        manifest={
+            "apiVersion": BGP_API_VERSION,
+            "kind": "BgpConf",
+            "metadata": {"name": BGP_CONF_NAME},
+            "spec": spec,
+        },
+        # A replica reads its node's rack label when the BgpConf changes, to pick its asPerRack
+        # ASN; labels added later are never noticed (DESIGN §3), so they go first.
+        depends_on=tuple(node_keys),
+        on_destroy="its fields are released: as, listenPort, routerId and asPerRack entries no "
+        "other field manager also set are removed; the BgpConf itself stays",
     )

@@ -33,6 +33,11 @@ class DesiredObject:
     must_exist: bool = False
     """Read the target before patching: a Server-Side Apply patch of a missing object creates it
     (a mistyped node name would become a bogus Node), so the read fails first, naming it."""
+    secrets: Mapping[tuple[str | int, ...], str] = field(default_factory=dict)
+    """Path inside ``manifest`` -> name of the secret whose value belongs there (e.g.
+    ``("spec", "conf", "authPassword")`` -> ``bgpPasswords.leaf1``). The manifest holds
+    ``errors.REDACTED`` at that path: desired state never holds a secret; the component puts the
+    Pulumi secret there, the offline plan prints the placeholder."""
 
     @property
     def api_version(self) -> str:

@@ -6,6 +6,8 @@ hostname and its host ports allow one replica per node, which the config checks 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -51,10 +53,50 @@ def rack_spread(workload: Workload) -> Manifest:
     }
 
 
+MEMBERSHIP_ANNOTATION = "openelb-ha/membership"
+
+
+def membership_template(rack_of_node: Mapping[str, str | None]) -> Manifest:
+    """Pod-template fields that change exactly when the set of listed nodes, or a node's leaf,
+    changes (sorted: reordering the stack file changes nothing), so the workload rolls then.
+
+    - a node affinity on the listed node names (``matchFields metadata.name``, the field the
+      DaemonSet controller itself uses; no label involved): a v0.5 Deployment keeps a pod whose
+      nodeSelector stops matching (IgnoredDuringExecution), and Pulumi removes a dropped node's
+      labels only after every update, i.e. after the roll, so without it a rolled pod could land
+      on the dropped node again and keep announcing;
+    - an annotation hashing (node, leaf): a replica reads its rack (its asPerRack ASN) only when
+      it starts, and the rack spread re-places replicas only when they start.
+
+    A v0.6 DaemonSet removes its pod from a node that stops matching by itself, so there the
+    affinity only restates that; the annotation is still needed after a move between leaves.
+    """
+    membership = sorted((node, rack or "") for node, rack in rack_of_node.items())
+    digest = hashlib.sha256(json.dumps(membership).encode()).hexdigest()[:16]
+    term = {"key": "metadata.name", "operator": "In", "values": sorted(rack_of_node)}
+    return {
+        "metadata": {"annotations": {MEMBERSHIP_ANNOTATION: digest}},
+        "spec": {
+            "affinity": {
+                "nodeAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": {
+                        "nodeSelectorTerms": [{"matchFields": [term]}]
+                    }
+                }
+            }
+        },
+    }
+
+
 def manager_patch(
-    namespace: str, replicas: int, node_keys: list[str], spread_over_racks: bool
+    namespace: str,
+    replicas: int,
+    node_keys: list[str],
+    spread_over_racks: bool,
+    rack_of_node: Mapping[str, str | None],
 ) -> DesiredObject:
-    pod_spec: Manifest = {"nodeSelector": dict(NODE_SELECTOR)}
+    membership = membership_template(rack_of_node)
+    pod_spec: Manifest = {"nodeSelector": dict(NODE_SELECTOR), **membership["spec"]}
     if spread_over_racks:
         pod_spec["topologySpreadConstraints"] = [rack_spread(MANAGER_V05)]
     return DesiredObject(
@@ -70,12 +112,13 @@ def manager_patch(
                 # one replica at a time is replaced, so replicas-1 keep announcing and the rollout
                 # cannot deadlock on host ports and the one-per-node anti-affinity. No scale to 0.
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-                "template": {"spec": pod_spec},
+                "template": {"metadata": membership["metadata"], "spec": pod_spec},
             },
         },
         depends_on=tuple(node_keys),
         must_exist=True,
-        on_destroy="replicas, nodeSelector and spread constraint are released: fields no other "
-        "manager owns return to the installer's values on the next apply of the upstream "
-        "manifest, or are removed; the Deployment itself stays",
+        on_destroy="replicas, nodeSelector, node affinity, spread constraint and the membership "
+        "annotation are released: fields no other manager owns return to the installer's values "
+        "on the next apply of the upstream manifest, or are removed (the pod template changes, "
+        "so the pods roll once); the Deployment itself stays",
     )

@@ -1,0 +1,280 @@
+"""BgpConf, peer passwords and adopt, under Pulumi's mocks (the real program, real registrations).
+
+Passwords: the registered BgpPeer's input must be a Pulumi secret, and the password must appear
+nowhere else in plain form: not in any other input, output, warning or error text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pulumi
+import pytest
+
+from tests.harness import (
+    STACKS_DIR,
+    Run,
+    is_secret,
+    run_program,
+    run_program_capturing,
+    stack_config,
+)
+
+PASSWORD = "Tr0ub4dor&3-not-in-output"  # noqa: S105 - the test's own fake password
+CONF_TYPE = "kubernetes:network.kubesphere.io/v1alpha2:BgpConfPatch"
+PEER_TYPE = "kubernetes:network.kubesphere.io/v1alpha2:BgpPeer"
+
+
+def multi_leaf(**extra: Any) -> dict[str, Any]:
+    return {
+        "topology": {
+            "kind": "multi-leaf",
+            "leaves": [
+                {
+                    "name": "leaf1",
+                    "nodes": ["master1", "worker-p001"],
+                    "peer": {"address": "192.168.0.5", "asn": 65001},
+                    "localAsn": 64601,
+                },
+                {
+                    "name": "leaf2",
+                    "nodes": ["worker-p002", "worker-p003"],
+                    "peer": {"address": "192.168.1.5", "asn": 65001},
+                },
+            ],
+        },
+        "bgp": {"as": 64600},
+        **extra,
+    }
+
+
+SINGLE = {"topology": {"kind": "single-router", "nodes": ["master1", "worker-p002"]}}
+
+
+def same_local_asn() -> dict[str, Any]:
+    topology: dict[str, Any] = multi_leaf()["topology"]
+    topology["leaves"][0]["localAsn"] = 65001
+    topology["leaves"][1]["peer"]["asn"] = 65002
+    return topology
+
+
+def bgp_conf(run: Run) -> dict[str, Any]:
+    (conf,) = run.of_type(CONF_TYPE)
+    assert conf.name == "openelb-ha-bgpconf"
+    return conf.inputs
+
+
+@pytest.mark.parametrize(
+    ("config", "spec"),
+    [
+        ({**SINGLE, "bgp": {"as": 64600}}, {"as": 64600, "listenPort": 179}),
+        (
+            {**SINGLE, "bgp": {"as": 64600, "listenPort": 17900, "routerId": "10.0.0.1"}},
+            {"as": 64600, "listenPort": 17900, "routerId": "10.0.0.1"},
+        ),
+        (multi_leaf(), {"as": 64600, "listenPort": 179, "asPerRack": {"leaf1": 64601}}),
+    ],
+    ids=["defaults", "port-and-router-id", "per-leaf-asn"],
+)
+def test_bgp_conf_default_carries_the_stack_settings(
+    config: dict[str, Any], spec: dict[str, Any]
+) -> None:
+    assert bgp_conf(run_program(config)) == {
+        "apiVersion": "network.kubesphere.io/v1alpha2",
+        "kind": "BgpConf",
+        "metadata": {"name": "default"},
+        "spec": spec,
+    }
+
+
+def test_without_bgp_no_bgp_conf_is_touched() -> None:
+    topology = multi_leaf()["topology"]
+    del topology["leaves"][0]["localAsn"]
+    run = run_program({"topology": topology})
+    assert run.of_type(CONF_TYPE) == []
+    for peer in run.of_type(PEER_TYPE):
+        assert not any("BgpConf" in dependency for dependency in peer.dependencies)
+
+
+def test_bgp_conf_waits_for_rack_labels_and_peers_wait_for_it() -> None:
+    run = run_program(multi_leaf())
+    conf = run.named("openelb-ha-bgpconf")
+    node_patches = sorted(r.urn for r in run.of_type("kubernetes:core/v1:NodePatch"))
+    assert conf.dependencies == node_patches
+    for peer in run.of_type(PEER_TYPE):
+        assert conf.urn in peer.dependencies
+    # Taken over, not created: it may exist already, so it is never read first either.
+    assert [r for r in run.reads if "BgpConf" in r.type] == []
+
+
+def with_password(**extra: Any) -> dict[str, Any]:
+    return multi_leaf(bgpPasswords={"leaf1": PASSWORD}, **extra)
+
+
+def plain_occurrences(value: Any, path: str = "") -> Iterator[str]:
+    """Where PASSWORD appears outside a Pulumi secret."""
+    if is_secret(value):
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from plain_occurrences(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from plain_occurrences(item, f"{path}[{index}]")
+    elif PASSWORD in str(value):
+        yield path
+
+
+def test_a_peer_password_reaches_the_bgp_peer_as_a_secret_and_nowhere_else() -> None:
+    run = run_program(with_password(), secret_keys=["bgpPasswords"])
+    # Exactly the password is secret: the rest of the spec stays readable in a preview.
+    spec = run.named("openelb-ha-bgppeer-leaf1").wire_inputs["spec"]
+    assert is_secret(spec["conf"]["authPassword"])
+    assert spec["conf"]["authPassword"]["value"] == PASSWORD
+    assert not any(is_secret(value) for value in spec.values())
+    assert "authPassword" not in run.named("openelb-ha-bgppeer-leaf2").inputs["spec"]["conf"]
+    for registration in run.registrations:
+        assert list(plain_occurrences(registration.wire_inputs)) == [], registration.name
+        assert list(plain_occurrences(registration.inputs)) == [], registration.name
+    assert PASSWORD not in json.dumps(run.outputs)
+    assert not any(PASSWORD in warning for warning in run.warnings)
+
+
+@pytest.mark.parametrize(
+    ("config", "secret_keys", "expected"),
+    [
+        (
+            with_password(),
+            [],
+            "bgpPasswords = [secret]: stored in plaintext in the stack file; BGP passwords must "
+            "be Pulumi secrets: remove it (pulumi config rm bgpPasswords), then run pulumi "
+            "config set --secret --path 'bgpPasswords.leaf1' <password>",
+        ),
+        (
+            multi_leaf(bgpPasswords={"leaf9": PASSWORD}),
+            ["bgpPasswords"],
+            "bgpPasswords.leaf9 = [secret]: no leaf named 'leaf9' in topology.leaves",
+        ),
+        (
+            multi_leaf(bgpPasswords={"Rack.A": PASSWORD}),
+            [],
+            "pulumi config set --secret --path 'bgpPasswords[\"Rack.A\"]' <password>",
+        ),
+        (
+            {**SINGLE, "bgpPasswords": {"leaf1": PASSWORD}},
+            ["bgpPasswords"],
+            "bgpPasswords.leaf1 = [secret]: no leaf named 'leaf1'",
+        ),
+        (
+            multi_leaf(bgpPasswords=PASSWORD),
+            ["bgpPasswords"],
+            "bgpPasswords = [secret]: input should be a valid dictionary",
+        ),
+        (
+            multi_leaf(bgpPasswords={"leaf1": [PASSWORD]}),
+            ["bgpPasswords"],
+            "bgpPasswords.leaf1 = [secret]: input should be a valid string",
+        ),
+    ],
+    ids=["plaintext", "unknown-leaf", "dotted-leaf-command", "no-leaves", "not-an-object", "list"],
+)
+def test_password_problems_name_the_fix_never_the_password(
+    config: dict[str, Any], secret_keys: list[str], expected: str
+) -> None:
+    run, error = run_program_capturing(config, secret_keys=secret_keys)
+    assert isinstance(error, pulumi.RunError)
+    assert expected in str(error)
+    assert PASSWORD not in str(error)
+    assert run.registrations == []
+
+
+def test_a_password_for_a_leaf_without_peer_is_refused() -> None:
+    config = with_password()
+    del config["topology"]["leaves"][0]["peer"]
+    _, error = run_program_capturing(config, secret_keys=["bgpPasswords"])
+    assert "bgpPasswords.leaf1 = [secret]: leaf 'leaf1' has no peer" in str(error)
+
+
+def test_the_rest_of_the_stack_is_validated_too_and_passwords_come_last() -> None:
+    config = with_password()
+    config["topology"]["replicasPerLeaf"] = 3
+    _, error = run_program_capturing(config)
+    lines = str(error).splitlines()[1:]
+    assert [line.split(" = ")[0].strip("- ") for line in lines] == [
+        "topology.leaves[0].nodes",
+        "topology.leaves[1].nodes",
+        "bgpPasswords",
+    ]
+    assert PASSWORD not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("config", "path"),
+    [
+        (
+            multi_leaf() | {"bgp": {"as": 65001}},
+            "topology.leaves[1].peer.asn = 65001: leaf 'leaf2' would peer with its router from "
+            "the same ASN 65001 (bgp.as)",
+        ),
+        (
+            multi_leaf() | {"bgp": {"as": 64600}, "topology": same_local_asn()},
+            "topology.leaves[0].peer.asn = 65001: leaf 'leaf1' would peer with its router from "
+            "the same ASN 65001 (its localAsn)",
+        ),
+        (
+            {"topology": multi_leaf()["topology"]},
+            "topology.leaves[0].localAsn = 64601: leaf 'leaf1' has a localAsn but "
+            "openelb-ha:bgp is not set",
+        ),
+        (
+            {**SINGLE, "bgp": {"as": 1}, "openelb": {"mode": "layer2"}},
+            "bgp = {'as': 1}: BGP settings are only read in bgp mode",
+        ),
+        ({**SINGLE, "bgp": {"as": 1, "routerId": "fd00::1"}}, "bgp.routerId = 'fd00::1'"),
+        ({**SINGLE, "bgp": {"as": 1, "listenPort": 0}}, "bgp.listenPort = 0"),
+        ({**SINGLE, "bgp": {"listenPort": 179}}, "bgp.as = (missing)"),
+        ({**SINGLE, "adopt": "yes"}, "adopt = 'yes'"),
+    ],
+    ids=[
+        "global-as-equals-peer",
+        "local-asn-equals-peer",
+        "local-asn-without-bgp",
+        "bgp-in-layer2",
+        "ipv6-router-id",
+        "port-0",
+        "as-missing",
+        "adopt-not-bool",
+    ],
+)
+def test_bgp_problems_name_the_leaf_and_register_nothing(config: dict[str, Any], path: str) -> None:
+    run, error = run_program_capturing(config)
+    assert isinstance(error, pulumi.RunError)
+    assert path in str(error)
+    assert run.registrations == []
+
+
+@pytest.mark.parametrize("adopt", [True, False, None], ids=["adopt", "no-adopt", "default"])
+def test_adopt_puts_patch_force_on_every_patch_and_only_on_patches(adopt: bool | None) -> None:
+    config = multi_leaf() if adopt is None else multi_leaf(adopt=adopt)
+    run = run_program(config)
+    patches = [r for r in run.resources if r.type.endswith("Patch")]
+    assert {r.type.rsplit(":", 1)[1] for r in patches} == {
+        "NodePatch",
+        "DeploymentPatch",
+        "BgpConfPatch",
+    }
+    for registration in run.resources[1:]:
+        annotations = registration.inputs["metadata"].get("annotations", {})
+        forced = annotations.get("pulumi.com/patchForce") == "true"
+        assert forced is (bool(adopt) and registration in patches), registration.name
+
+
+def test_the_racks_example_stack_manages_its_bgp_conf() -> None:
+    run = run_program(stack_config(STACKS_DIR / "Pulumi.racks.yaml"))
+    assert bgp_conf(run)["spec"] == {
+        "as": 64600,
+        "listenPort": 17900,
+        "asPerRack": {"rack-a": 64601, "rack-b": 64602},
+    }

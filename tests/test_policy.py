@@ -155,7 +155,11 @@ def test_without_the_rack_spread_nothing_guarantees_replicas_per_leaf() -> None:
     workload = only(resources, rules.DEPLOYMENT_PATCH)
     del workload.props["spec"]["template"]["spec"]["topologySpreadConstraints"]
     (message,) = messages(rules.production_replicas(resources, PRODUCTION))
-    assert "no DoNotSchedule topology spread constraint" in message
+    assert message.startswith(
+        "production stack: nothing keeps 2 replicas of Deployment openelb-system/openelb-manager "
+        "under each leaf"
+    )
+    assert "DoNotSchedule topology spread constraint on openelb.kubesphere.io/rack" in message
 
 
 def test_a_leaf_short_of_nodes_gets_fewer_replicas() -> None:

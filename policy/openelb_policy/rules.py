@@ -224,9 +224,10 @@ def production_replicas(
             if per_leaf is None:
                 violations.append(
                     Violation(
-                        f"production stack: {workload.title} has no DoNotSchedule topology "
-                        f"spread constraint on {RACK_LABEL} (or no replica count), so nothing "
-                        f"keeps {MIN_REPLICAS} replicas under each leaf; spread it over the racks",
+                        f"production stack: nothing keeps {MIN_REPLICAS} replicas of "
+                        f"{workload.title} under each leaf: it needs a replica count, a "
+                        "nodeSelector on the labelled nodes and a DoNotSchedule topology spread "
+                        f"constraint on {RACK_LABEL}",
                         workload.urn,
                     )
                 )

@@ -6,4 +6,4 @@ from pulumi_policy import PolicyPack
 from openelb_policy.pack import PACK_NAME, keep_secrets_visible, policies
 
 keep_secrets_visible()
-PolicyPack(name=PACK_NAME, policies=list(policies()))
+PolicyPack(name=PACK_NAME, policies=policies())

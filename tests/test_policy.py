@@ -30,6 +30,7 @@ from openelb_component import names
 from openelb_policy import pack, rules
 from openelb_policy.rules import Resource, Violation
 from tests import harness
+from tests.conftest import upstream_documents
 from tests.harness import ROOT, run_program, stack_config, stack_files
 
 POLICY_DIR = ROOT / "policy"
@@ -127,6 +128,16 @@ def test_the_pack_reads_the_labels_and_secret_markers_the_project_writes() -> No
         sdk_deserialize.SPECIAL_SIG_KEY,
         sdk_deserialize.SPECIAL_SECRET_SIG,
     )
+
+
+@pytest.mark.parametrize(
+    ("version", "kind", "name"),
+    [("0.5", "Deployment", "openelb-manager"), ("0.6", "DaemonSet", "openelb-speaker")],
+)
+def test_the_announcing_workloads_are_upstream_names(version: str, kind: str, name: str) -> None:
+    documents = upstream_documents(version)
+    assert name in rules.ANNOUNCING
+    assert any(d.get("kind") == kind and d["metadata"]["name"] == name for d in documents)
 
 
 # --- production replicas ----------------------------------------------------------------------

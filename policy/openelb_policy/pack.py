@@ -13,6 +13,7 @@ from typing import Any
 import pulumi_policy.policy as sdk_policy
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     PolicyConfigSchema,
     ReportViolation,
     StackValidation,
@@ -52,7 +53,7 @@ def _validate(rule: Rule) -> StackValidation:
     return validate
 
 
-def policies() -> list[StackValidationPolicy]:
+def policies() -> list[Policy]:
     return [
         StackValidationPolicy(
             name=rule.name,

@@ -18,12 +18,17 @@ $(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt pyproj
 ## test: lint, format check, strict type check, then the whole test suite.
 test: lint typecheck unit
 
+# lint also checks every GitHub workflow and local action against their JSON Schemas (vendored
+# in check-jsonschema: works offline), so a broken workflow fails here, not on GitHub.
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions .github/actions/*/action.yml
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
+	MYPYPATH=policy $(BIN)/mypy --strict policy/__main__.py
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest

@@ -1,0 +1,460 @@
+"""The policy pack: each rule passes on what the real component registers for every example
+stack, and fails, with its message, on mutated copies of those registrations.
+
+Rules are plain functions (policy/openelb_policy/rules.py) fed the registrations captured under
+Pulumi's mocks; the CrossGuard wrapping is exercised through the SDK's own analyzer servicer, and
+the pack's entry point is started for real and asked for its policies over gRPC.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import grpc
+import jsonschema
+import pulumi_policy.deserialize as sdk_deserialize
+import pulumi_policy.policy as sdk_policy
+import pytest
+import yaml
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from pulumi_policy import EnforcementLevel
+
+from openelb_component import names
+from openelb_policy import pack, rules
+from openelb_policy.rules import Resource, Violation
+from tests import harness
+from tests.conftest import upstream_documents
+from tests.harness import ROOT, run_program, stack_config, stack_files
+
+POLICY_DIR = ROOT / "policy"
+STACKS = stack_files()
+RULES = {rule.name: rule for rule in rules.RULES}
+MANDATORY = [rule for rule in rules.RULES if rule.enforcement == "mandatory"]
+SECRET = {rules.SECRET_SIG_KEY: rules.SECRET_SIG, "value": "s3cret"}
+
+
+def stack_name(path: Path) -> str:
+    return path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+
+
+def policy_config(stack: str) -> dict[str, dict[str, Any]]:
+    config: dict[str, dict[str, Any]] = json.loads(
+        (POLICY_DIR / "config" / f"{stack}.json").read_text()
+    )
+    return config
+
+
+def registered(config: Mapping[str, Any]) -> list[Resource]:
+    """The stack's resources as CrossGuard sees them, from a real run under mocks (deep copies,
+    so a test may mutate them)."""
+    run = run_program(config)
+    return [Resource(r.type, r.name, copy.deepcopy(r.inputs), r.urn) for r in run.registrations]
+
+
+def example(stack: str) -> list[Resource]:
+    return registered(stack_config(harness.STACKS_DIR / f"Pulumi.{stack}.yaml"))
+
+
+def with_topology(stack: str, **changes: Any) -> list[Resource]:
+    config = stack_config(harness.STACKS_DIR / f"Pulumi.{stack}.yaml")
+    config["topology"] = {**config["topology"], **changes}
+    return registered(config)
+
+
+def only(resources: Sequence[Resource], typ: str, name: str | None = None) -> Resource:
+    (match,) = [
+        r for r in resources if r.type == typ and name in (None, r.props["metadata"]["name"])
+    ]
+    return match
+
+
+def messages(violations: list[Violation]) -> list[str]:
+    return [v.message for v in violations]
+
+
+PRODUCTION = {"production": True}
+
+
+# --- the example stacks pass ------------------------------------------------------------------
+
+
+def test_every_stack_has_a_policy_config() -> None:
+    configs = sorted(p.stem for p in (POLICY_DIR / "config").glob("*.json"))
+    assert configs == sorted(stack_name(p) for p in STACKS)
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=[stack_name(p) for p in STACKS])
+def test_every_rule_passes_on_the_example_stack(stack: Path) -> None:
+    resources = example(stack_name(stack))
+    config = policy_config(stack_name(stack))
+    for rule in rules.RULES:
+        assert rule.check(resources, config.get(rule.name, {})) == [], rule.name
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=[stack_name(p) for p in STACKS])
+def test_the_policy_config_matches_its_stack(stack: Path) -> None:
+    config = policy_config(stack_name(stack))
+    for name, values in config.items():
+        schema = {
+            "type": "object",
+            "properties": {**RULES[name].config, "enforcementLevel": {"type": "string"}},
+            "additionalProperties": False,
+        }
+        jsonschema.validate(values, schema)
+    # The pack cannot read stack config, so its `adopt` must say what the stack says.
+    adopt = stack_config(stack).get("adopt", False)
+    assert config["openelb-ha-no-patch-force"]["adopt"] is adopt
+
+
+def test_prod_is_the_production_stack() -> None:
+    assert policy_config("prod")["openelb-ha-production-replicas"]["production"] is True
+    assert policy_config("dev")["openelb-ha-production-replicas"]["production"] is False
+
+
+def test_the_pack_reads_the_labels_and_secret_markers_the_project_writes() -> None:
+    assert (rules.HA_LABEL, rules.RACK_LABEL) == (names.HA_LABEL, names.RACK_LABEL)
+    assert (rules.SECRET_SIG_KEY, rules.SECRET_SIG) == (
+        harness.SECRET_SIG,
+        harness.SECRET_SIG_VALUE,
+    )
+    assert (rules.SECRET_SIG_KEY, rules.SECRET_SIG) == (
+        sdk_deserialize.SPECIAL_SIG_KEY,
+        sdk_deserialize.SPECIAL_SECRET_SIG,
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "kind", "name"),
+    [("0.5", "Deployment", "openelb-manager"), ("0.6", "DaemonSet", "openelb-speaker")],
+)
+def test_the_announcing_workloads_are_upstream_names(version: str, kind: str, name: str) -> None:
+    documents = upstream_documents(version)
+    assert name in rules.ANNOUNCING
+    assert any(d.get("kind") == kind and d["metadata"]["name"] == name for d in documents)
+
+
+# --- production replicas ----------------------------------------------------------------------
+
+
+def test_a_production_single_router_stack_needs_two_replicas() -> None:
+    resources = with_topology("dev", replicas=1)
+    (message,) = messages(rules.production_replicas(resources, PRODUCTION))
+    assert "Deployment openelb-system/openelb-manager runs 1 replica(s)" in message
+    assert "at least 2" in message
+    assert rules.production_replicas(resources, {"production": False}) == []
+
+
+def test_a_production_multi_leaf_stack_needs_two_replicas_per_leaf() -> None:
+    resources = with_topology("prod", replicasPerLeaf=1)
+    found = messages(rules.production_replicas(resources, PRODUCTION))
+    assert [m.split(" gets ")[0] for m in found] == [
+        "production stack: leaf 'leaf1'",
+        "production stack: leaf 'leaf2'",
+    ]
+    assert all("1 replica(s)" in m for m in found)
+
+
+def test_without_the_rack_spread_nothing_guarantees_replicas_per_leaf() -> None:
+    resources = example("prod")
+    workload = only(resources, rules.DEPLOYMENT_PATCH)
+    del workload.props["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    (message,) = messages(rules.production_replicas(resources, PRODUCTION))
+    assert message.startswith(
+        "production stack: nothing keeps 2 replicas of Deployment openelb-system/openelb-manager "
+        "under each leaf"
+    )
+    assert "DoNotSchedule topology spread constraint on openelb.kubesphere.io/rack" in message
+
+
+def test_a_leaf_short_of_nodes_gets_fewer_replicas() -> None:
+    # Move worker-p003 to leaf1: the spread still asks 2 of leaf2, which has one node left.
+    resources = example("prod")
+    only(resources, rules.NODE_PATCH, "worker-p003").props["metadata"]["labels"][
+        rules.RACK_LABEL
+    ] = "leaf1"
+    (message,) = messages(rules.production_replicas(resources, PRODUCTION))
+    assert message.startswith("production stack: leaf 'leaf2' gets 1 replica(s)")
+
+
+def hand_built_v06(speaker_nodes: Mapping[str, str], controller_replicas: int) -> list[Resource]:
+    """The v0.6 layout (speaker DaemonSet + controller Deployment) before issue 3 lands."""
+    ha = {rules.HA_LABEL: "openelb"}
+    resources = [
+        Resource(
+            rules.NODE_PATCH,
+            f"openelb-ha-node-{node}",
+            {"metadata": {"name": node, "labels": {**ha, rules.RACK_LABEL: leaf}}},
+        )
+        for node, leaf in speaker_nodes.items()
+    ]
+    resources += [
+        Resource(
+            rules.DAEMONSET_PATCH,
+            "openelb-ha-workload",
+            {
+                "metadata": {"name": "openelb-speaker", "namespace": "openelb-system"},
+                "spec": {"template": {"spec": {"nodeSelector": ha}}},
+            },
+        ),
+        Resource(
+            rules.DEPLOYMENT_PATCH,
+            "openelb-ha-controller",
+            {
+                "metadata": {"name": "openelb-controller", "namespace": "openelb-system"},
+                "spec": {
+                    "replicas": float(controller_replicas),  # the wire has only doubles
+                    "template": {"spec": {"nodeSelector": ha}},
+                },
+            },
+        ),
+        Resource("kubernetes:policy/v1:PodDisruptionBudget", "openelb-ha-pdb", {"spec": {}}),
+    ]
+    return resources
+
+
+def test_v06_speakers_count_per_leaf_and_the_controller_in_total() -> None:
+    good = hand_built_v06({"a": "leaf1", "b": "leaf1", "c": "leaf2", "d": "leaf2"}, 2)
+    assert rules.production_replicas(good, PRODUCTION) == []
+    bad = hand_built_v06({"a": "leaf1", "b": "leaf1", "c": "leaf2"}, 1)
+    assert messages(rules.production_replicas(bad, PRODUCTION)) == [
+        "production stack: leaf 'leaf2' gets 1 replica(s) of DaemonSet "
+        "openelb-system/openelb-speaker; run at least 2 under every leaf "
+        "(topology.replicasPerLeaf, and that many labelled nodes per leaf) so a node drain "
+        "keeps the leaf's BGP sessions",
+        "production stack: Deployment openelb-system/openelb-controller runs 1 replica(s); run "
+        "at least 2 on 2 nodes (topology.replicas) so a node drain keeps LoadBalancer IPs "
+        "announced",
+    ]
+
+
+# --- replicas fit the labelled nodes ----------------------------------------------------------
+
+
+def test_replicas_beyond_the_labelled_nodes_are_refused() -> None:
+    resources = example("dev")
+    only(resources, rules.DEPLOYMENT_PATCH).props["spec"]["replicas"] = 3
+    (message,) = messages(rules.replicas_fit_nodes(resources, {}))
+    assert "runs 3 replicas but only 2 node(s) match its nodeSelector (master1, worker-p002)" in (
+        message
+    )
+
+
+def test_a_leaf_share_beyond_the_leaf_nodes_is_refused() -> None:
+    resources = example("prod")
+    only(resources, rules.NODE_PATCH, "worker-p003").props["metadata"]["labels"][
+        rules.RACK_LABEL
+    ] = "leaf1"
+    (message,) = messages(rules.replicas_fit_nodes(resources, {}))
+    assert "puts 2 replicas under leaf 'leaf2', which has 1 eligible node(s)" in message
+
+
+def test_a_node_without_the_ha_label_is_not_eligible() -> None:
+    resources = example("dev")
+    del only(resources, rules.NODE_PATCH, "master1").props["metadata"]["labels"][rules.HA_LABEL]
+    assert "only 1 node(s)" in messages(rules.replicas_fit_nodes(resources, {}))[0]
+
+
+# --- BGP peers --------------------------------------------------------------------------------
+
+
+def test_a_multi_leaf_bgppeer_must_select_its_leaf() -> None:
+    resources = example("prod")
+    peer = only(resources, rules.BGP_PEER, "openelb-ha-leaf2")
+    del peer.props["spec"]["nodeSelector"]
+    (violation,) = rules.bgp_peers_select_nodes(resources, {})
+    assert violation.urn == peer.urn
+    assert violation.message.startswith("BgpPeer openelb-ha-leaf2 has no nodeSelector")
+
+
+def test_an_empty_selector_selects_every_node() -> None:
+    resources = example("prod")
+    only(resources, rules.BGP_PEER, "openelb-ha-leaf1").props["spec"]["nodeSelector"] = {
+        "matchLabels": {}
+    }
+    assert len(rules.bgp_peers_select_nodes(resources, {})) == 1
+
+
+def test_a_single_router_bgppeer_may_select_every_node() -> None:
+    peer = Resource(rules.BGP_PEER, "openelb-ha-router", {"metadata": {"name": "r"}, "spec": {}})
+    resources = [*example("dev"), peer]
+    assert rules.bgp_peers_select_nodes(resources, {}) == []
+
+
+@pytest.mark.parametrize(
+    ("password", "violations"),
+    [(SECRET, 0), ("s3cret", 1), ("[secret]", 1), (None, 0)],
+    ids=["secret", "plain", "placeholder-left-in", "no-password"],
+)
+def test_a_bgp_password_must_be_a_secret(password: Any, violations: int) -> None:
+    resources = example("prod")
+    peer = only(resources, rules.BGP_PEER, "openelb-ha-leaf1")
+    if password is not None:
+        peer.props["spec"]["conf"]["authPassword"] = password
+    found = rules.bgp_passwords_are_secret(resources, {})
+    assert len(found) == violations
+    assert all("s3cret" not in v.message for v in found)
+
+
+# --- field ownership --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typ", [rules.NODE_PATCH, rules.DEPLOYMENT_PATCH], ids=["node-patch", "workload-patch"]
+)
+def test_a_forcing_patch_needs_adopt(typ: str) -> None:
+    resources = example("prod")
+    target = next(r for r in resources if r.type == typ)
+    target.props["metadata"]["annotations"] = {rules.PATCH_FORCE_ANNOTATION: "true"}
+    (violation,) = rules.no_patch_force(resources, {"adopt": False})
+    assert violation.urn == target.urn
+    assert f'annotation {rules.PATCH_FORCE_ANNOTATION}: "true"' in violation.message
+    assert rules.no_patch_force(resources, {"adopt": True}) == []
+
+
+def test_a_forcing_provider_needs_adopt() -> None:
+    provider = Resource(rules.KUBERNETES_PROVIDER, "k8s", {"enablePatchForce": "true"})
+    (violation,) = rules.no_patch_force([provider], {})
+    assert "provider option enablePatchForce" in violation.message
+
+
+def test_a_bgpconf_patch_is_checked_like_any_patch() -> None:
+    bgpconf = Resource(
+        "kubernetes:network.kubesphere.io/v1alpha2:BgpConfPatch",
+        "openelb-ha-bgpconf",
+        {"metadata": {"name": "default", "annotations": {rules.PATCH_FORCE_ANNOTATION: "true"}}},
+    )
+    assert len(rules.no_patch_force([bgpconf], {})) == 1
+
+
+# --- advisory ---------------------------------------------------------------------------------
+
+
+def test_a_single_replica_is_reported_anywhere() -> None:
+    assert messages(rules.single_replica(with_topology("dev", replicas=1), {})) == [
+        "Deployment openelb-system/openelb-manager runs a single replica: while its node "
+        "drains or reboots no LoadBalancer IP is announced"
+    ]
+    per_leaf = messages(rules.single_replica(with_topology("prod", replicasPerLeaf=1), {}))
+    assert [m.split(" has ")[0] for m in per_leaf] == ["leaf 'leaf1'", "leaf 'leaf2'"]
+
+
+# --- the CrossGuard wrapping ------------------------------------------------------------------
+
+
+def test_the_pack_wraps_every_rule_at_its_level() -> None:
+    policies = pack.policies()
+    assert [p.name for p in policies] == [rule.name for rule in rules.RULES]
+    levels = {p.name: p.enforcement_level for p in policies}
+    assert {name for name, level in levels.items() if level == EnforcementLevel.MANDATORY} == {
+        rule.name for rule in MANDATORY
+    }
+    assert levels["openelb-ha-single-replica"] == EnforcementLevel.ADVISORY
+
+
+@pytest.fixture
+def sdk_secrets_restored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # keep_secrets_visible() replaces a module attribute of the SDK; undo it after the test.
+    monkeypatch.setattr(
+        "pulumi_policy.policy.deserialize_properties", sdk_deserialize.deserialize_properties
+    )
+    yield
+
+
+def analyze(resources: Sequence[Resource], config: Mapping[str, Mapping[str, Any]]) -> Any:
+    """One stack validation through the SDK's own analyzer servicer, as the CLI would call it."""
+    servicer = sdk_policy._PolicyAnalyzerServicer(
+        pack.PACK_NAME, "0.1.0", list(pack.policies()), sdk_policy.EnforcementLevel.ADVISORY
+    )
+    level = {"mandatory": analyzer_pb2.MANDATORY, "advisory": analyzer_pb2.ADVISORY}
+    servicer.Configure(  # type: ignore[no-untyped-call]
+        analyzer_pb2.ConfigureAnalyzerRequest(
+            policyConfig={
+                name: analyzer_pb2.PolicyConfig(
+                    enforcementLevel=level[RULES[name].enforcement],
+                    properties=json_format.ParseDict(dict(values), struct_pb2.Struct()),
+                )
+                for name, values in config.items()
+            }
+        ),
+        None,
+    )
+    request = analyzer_pb2.AnalyzeStackRequest(
+        resources=[
+            analyzer_pb2.AnalyzerResource(
+                type=r.type,
+                name=r.name,
+                urn=r.urn or "",
+                properties=json_format.ParseDict(dict(r.props), struct_pb2.Struct()),
+            )
+            for r in resources
+        ]
+    )
+    return servicer.AnalyzeStack(request, None)  # type: ignore[no-untyped-call]
+
+
+def test_violations_reach_the_engine_with_policy_level_and_urn(sdk_secrets_restored: None) -> None:
+    pack.keep_secrets_visible()
+    resources = with_topology("prod", replicasPerLeaf=1)
+    response = analyze(resources, policy_config("prod"))
+    found = sorted(
+        (d.policyName, d.enforcementLevel, d.urn.rsplit("::", 1)[1]) for d in response.diagnostics
+    )
+    assert found == [
+        ("openelb-ha-production-replicas", analyzer_pb2.MANDATORY, "openelb-ha-workload"),
+        ("openelb-ha-production-replicas", analyzer_pb2.MANDATORY, "openelb-ha-workload"),
+        ("openelb-ha-single-replica", analyzer_pb2.ADVISORY, "openelb-ha-workload"),
+        ("openelb-ha-single-replica", analyzer_pb2.ADVISORY, "openelb-ha-workload"),
+    ]
+    assert analyze(example("dev"), policy_config("dev")).diagnostics == []
+
+
+def test_secret_passwords_survive_the_sdk_only_with_the_markers_kept(
+    sdk_secrets_restored: None,
+) -> None:
+    resources = example("prod")
+    only(resources, rules.BGP_PEER, "openelb-ha-leaf1").props["spec"]["conf"]["authPassword"] = (
+        SECRET
+    )
+    config: dict[str, dict[str, Any]] = {"openelb-ha-bgp-password-secret": {}}
+    # The stock SDK unwraps the secret, so the rule would see plain text: why the pack patches it.
+    unwrapped = analyze(resources, config).diagnostics
+    assert [d.policyName for d in unwrapped] == ["openelb-ha-bgp-password-secret"]
+    pack.keep_secrets_visible()
+    assert [d.policyName for d in analyze(resources, config).diagnostics] == []
+
+
+def test_the_pack_entry_point_serves_its_policies() -> None:
+    # Started as the CLI starts it: it prints its port, then serves until stopped.
+    with subprocess.Popen(
+        [sys.executable, "__main__.py"], cwd=POLICY_DIR, stdout=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            port = int(process.stdout.readline())
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                info = analyzer_pb2_grpc.AnalyzerStub(channel).GetAnalyzerInfo(
+                    empty_pb2.Empty(), timeout=10
+                )
+        finally:
+            process.terminate()
+    assert info.name == pack.PACK_NAME
+    assert [p.name for p in info.policies] == [rule.name for rule in rules.RULES]
+    schemas = {p.name: json_format.MessageToDict(p.configSchema) for p in info.policies}
+    assert schemas["openelb-ha-no-patch-force"]["properties"] == {
+        "adopt": {"type": "boolean", "default": False}
+    }
+
+
+def test_the_pack_manifest_and_requirements() -> None:
+    manifest = yaml.safe_load((POLICY_DIR / "PulumiPolicy.yaml").read_text())
+    assert manifest["runtime"]["name"] == "python"
+    pinned = (POLICY_DIR / "requirements.txt").read_text().split()
+    assert "pulumi-policy==1.21.0" in pinned
+    assert "pulumi-policy==1.21.0" in (ROOT / "requirements-dev.txt").read_text().split()

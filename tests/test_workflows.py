@@ -1,0 +1,139 @@
+"""The GitHub workflows do what the README says; their schema is checked by `make lint`.
+
+These tests cover what a schema cannot: the stack matrix really comes from the files in
+stacks/ (its script is run here), every job previews or deploys with the policy pack and the
+stack's own policy config, permissions stay minimal, and the secrets are the ones documented.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.harness import ROOT, stack_files
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+README = (ROOT / "README.md").read_text()
+
+
+def workflow(name: str) -> dict[Any, Any]:
+    # PyYAML reads the key `on` as True (YAML 1.1), hence Any keys.
+    document: dict[Any, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
+    return document
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(job.get("steps", []))
+
+
+def pulumi_step(job: dict[str, Any]) -> dict[str, Any]:
+    (step,) = [s for s in steps(job) if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    return step
+
+
+def list_stacks(workdir: Path, tmp_path: Path) -> list[str]:
+    """Run the matrix job's own script, as the runner would, in ``workdir``."""
+    (step,) = [s for s in workflow("stacks.yml")["jobs"]["list"]["steps"] if s.get("id") == "list"]
+    output = tmp_path / "github_output"
+    output.write_text("")
+    subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        cwd=workdir,
+        env={"GITHUB_OUTPUT": str(output), "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    (line,) = output.read_text().splitlines()
+    key, _, value = line.partition("=")
+    assert key == "stacks"
+    names: list[str] = json.loads(value)
+    return names
+
+
+def test_the_matrix_is_every_stack_file(tmp_path: Path) -> None:
+    expected = [p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in stack_files()]
+    assert list_stacks(ROOT, tmp_path) == expected
+
+
+def test_a_new_stack_file_joins_the_matrix(tmp_path: Path) -> None:
+    work = tmp_path / "repo"
+    shutil.copytree(ROOT / "stacks", work / "stacks")
+    shutil.copy(work / "stacks" / "Pulumi.dev.yaml", work / "stacks" / "Pulumi.staging.yaml")
+    assert "staging" in list_stacks(work, tmp_path)
+
+
+@pytest.mark.parametrize(("name", "command"), [("preview.yml", "preview"), ("up.yml", "up")])
+def test_each_stack_runs_with_the_policy_pack_and_its_config(name: str, command: str) -> None:
+    document = workflow(name)
+    assert document["jobs"]["stacks"]["uses"] == "./.github/workflows/stacks.yml"
+    job = document["jobs"][command]
+    assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
+    inputs = pulumi_step(job)["with"]
+    assert inputs["command"] == command
+    assert inputs["stack-name"] == "${{ matrix.stack }}"
+    assert inputs["policyPacks"] == "policy"
+    assert inputs["policyPackConfigs"] == "policy/config/${{ matrix.stack }}.json"
+
+
+def test_the_preview_comments_a_diff_and_writes_the_plan_when_it_exists() -> None:
+    job = workflow("preview.yml")["jobs"]["preview"]
+    inputs = pulumi_step(job)["with"]
+    assert inputs["comment-on-pr"] is True and inputs["diff"] is True
+    (plan,) = [s for s in steps(job) if "GITHUB_STEP_SUMMARY" in s.get("run", "")]
+    # Guarded: the workflow works whether or not this revision has the plan command.
+    assert plan["run"].startswith("if ")
+    assert "plan --stack" in plan["run"] and "--format markdown" in plan["run"]
+
+
+def test_up_jobs_are_bound_to_the_stack_environment() -> None:
+    job = workflow("up.yml")["jobs"]["up"]
+    assert job["environment"] == "${{ matrix.stack }}"
+    assert job["concurrency"]["cancel-in-progress"] is False
+    triggers = workflow("up.yml")[True]
+    assert triggers["push"] == {"branches": ["main"]} and "workflow_dispatch" in triggers
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    (job,) = workflow("ci.yml")["jobs"].values()
+    assert [s["run"] for s in steps(job) if "run" in s] == ["make test"]
+    assert set(workflow("ci.yml")[True]) == {"push", "pull_request"}
+
+
+ALL_WORKFLOWS = sorted(p.name for p in WORKFLOWS.glob("*.yml"))
+
+
+@pytest.mark.parametrize("name", ALL_WORKFLOWS)
+def test_permissions_are_minimal(name: str) -> None:
+    document = workflow(name)
+    assert document["permissions"] == {"contents": "read"}
+    for job_name, job in document["jobs"].items():
+        allowed = {"contents": "read"}
+        if job_name == "preview":
+            allowed["pull-requests"] = "write"  # the preview comment, nothing else
+        assert job.get("permissions", allowed) == allowed, job_name
+
+
+USES = [
+    (path.name, uses)
+    for path in sorted((ROOT / ".github").rglob("*.yml"))
+    for uses in re.findall(r"uses:\s*(\S+)", path.read_text())
+]
+
+
+@pytest.mark.parametrize(("file", "uses"), USES, ids=[f"{f}:{u}" for f, u in USES])
+def test_actions_are_pinned_to_a_major_tag_at_least(file: str, uses: str) -> None:
+    assert uses.startswith("./") or re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+(\.\d+)*", uses), uses
+
+
+def test_the_readme_lists_every_secret_the_workflows_read() -> None:
+    text = "".join(p.read_text() for p in sorted((ROOT / ".github").rglob("*.yml")))
+    secrets = set(re.findall(r"secrets\.(\w+)", text))
+    assert secrets == {"PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "KUBECONFIG"}
+    for secret in secrets:
+        assert f"`{secret}`" in README, secret

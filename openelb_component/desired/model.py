@@ -33,6 +33,10 @@ class DesiredObject:
     must_exist: bool = False
     """Read the target before patching: a Server-Side Apply patch of a missing object creates it
     (a mistyped node name would become a bogus Node), so the read fails first, naming it."""
+    secrets: Mapping[tuple[str | int, ...], str] = field(default_factory=dict)
+    """Path inside ``manifest`` -> secret name: the manifest holds ``errors.REDACTED`` there and
+    never the value; the component substitutes the secret, the offline plan prints the
+    placeholder."""
 
     @property
     def api_version(self) -> str:

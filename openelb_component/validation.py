@@ -1,4 +1,7 @@
-"""Validate generated objects against the real schemas: Kubernetes' own, and OpenELB's CRDs."""
+"""Validate objects against the real schemas: Kubernetes' own, and OpenELB's CRDs.
+
+The offline plan checks what it renders with these at run time, and the tests use them too.
+"""
 
 from __future__ import annotations
 
@@ -59,16 +62,3 @@ def kubernetes_errors(obj: dict[str, Any], version: str) -> list[str]:
     except kubernetes_validate.ValidationError as error:
         return [f"{'/'.join(str(p) for p in error.path)}: {error.message}"]
     return []
-
-
-def merged(base: Any, patch: Any) -> Any:
-    """The object after a patch whose maps merge and whose lists replace (no strategic keys).
-
-    Enough to validate a patch on top of the upstream workload: the patches here add whole lists.
-    """
-    if isinstance(base, dict) and isinstance(patch, dict):
-        out = dict(base)
-        for key, value in patch.items():
-            out[key] = merged(base.get(key), value) if key in base else copy.deepcopy(value)
-        return out
-    return copy.deepcopy(patch)

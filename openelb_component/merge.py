@@ -107,8 +107,10 @@ def _merge(base: Any, patch: Any, schema: Schema | None) -> Any:
             elif key in base:
                 out[key] = _merge(base[key], value, _child(schema, key))
             else:
-                out[key] = _merge({}, value, _child(schema, key)) if isinstance(value, dict) else (
-                    copy.deepcopy(value)
+                out[key] = (
+                    _merge({}, value, _child(schema, key))
+                    if isinstance(value, dict)
+                    else (copy.deepcopy(value))
                 )
         return out
     if isinstance(base, list) and isinstance(patch, list):
@@ -136,9 +138,9 @@ def _inverse(base: Any, patch: Any, schema: Schema | None) -> Any:
     key = _merge_key(schema)
     if isinstance(base, list) and isinstance(patch, list) and key is not None:
         present = {item.get(key) for item in base if isinstance(item, dict)}
-        return [
-            {key: item[key], **_DELETE} for item in patch if item.get(key) not in present
-        ] + [item for item in base if any(p.get(key) == item.get(key) for p in patch)]
+        return [{key: item[key], **_DELETE} for item in patch if item.get(key) not in present] + [
+            item for item in base if any(p.get(key) == item.get(key) for p in patch)
+        ]
     return copy.deepcopy(base)
 
 

@@ -40,7 +40,9 @@ def read_live_workloads(paths: Iterable[Path]) -> dict[tuple[str, str], Base]:
         obj = yaml.safe_load(path.read_text())
         if not isinstance(obj, dict) or "kind" not in obj or "metadata" not in obj:
             raise ValueError(f"{path}: not a Kubernetes object (expected kubectl get -o yaml)")
-        live[(str(obj["kind"]), str(obj["metadata"]["name"]))] = Base(f"the live object in {path}", obj)
+        live[(str(obj["kind"]), str(obj["metadata"]["name"]))] = Base(
+            f"the live object in {path}", obj
+        )
     return live
 
 
@@ -63,9 +65,7 @@ def load_stack_config(stack: StackFile) -> StackConfig:
         ) from None
 
 
-def build_plan(
-    stack: StackFile, live: Mapping[tuple[str, str], Base] | None = None
-) -> Plan:
+def build_plan(stack: StackFile, live: Mapping[tuple[str, str], Base] | None = None) -> Plan:
     """The plan of a stack file; ``ConfigError`` when its configuration is invalid."""
     config = load_stack_config(stack)
     state = desired_state(config)

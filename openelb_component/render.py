@@ -39,6 +39,10 @@ def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+def _quoted(value: Any) -> str:
+    return shlex.quote(_json(value))
+
+
 def _secret_notes(obj: DesiredObject) -> list[str]:
     return [
         f"{format_path(path)} = {REDACTED}: put the value of secret {name} there"
@@ -76,7 +80,9 @@ def _kubectl_body(obj: DesiredObject) -> dict[str, Any]:
     body = patch_body(obj)
     metadata = {k: v for k, v in body.get("metadata", {}).items() if k not in ("name", "namespace")}
     annotations = {
-        k: v for k, v in metadata.pop("annotations", {}).items() if not k.startswith(_PULUMI_ANNOTATION)
+        k: v
+        for k, v in metadata.pop("annotations", {}).items()
+        if not k.startswith(_PULUMI_ANNOTATION)
     }
     if annotations:
         metadata["annotations"] = annotations
@@ -107,13 +113,13 @@ def _apply_steps(plan: Plan, obj: DesiredObject) -> list[str]:
         namespace = f" -n {obj.namespace}" if obj.namespace else ""
         return [
             "# replaces one replica at a time (maxUnavailable); never scales to 0",
-            f"kubectl patch {_target(obj)} --type strategic -p {shlex.quote(_json(_kubectl_body(obj)))}",
+            f"kubectl patch {_target(obj)} --type strategic -p {_quoted(_kubectl_body(obj))}",
             f"kubectl rollout status {obj.kind.lower()}/{obj.name}{namespace} --timeout=10m",
         ]
     if obj.action == "patch":
         return [
             f"kubectl patch {_resource(obj)} {obj.name} --type merge -p "
-            f"{shlex.quote(_json(_kubectl_body(obj)))}"
+            f"{_quoted(_kubectl_body(obj))}"
         ]
     notes = [f"# {note}" for note in _secret_notes(obj)]
     return [*notes, "kubectl apply -f - <<'EOF'", _dump(obj.manifest).rstrip("\n"), "EOF"]
@@ -139,7 +145,7 @@ def _rollback_steps(plan: Plan, obj: DesiredObject) -> list[str]:
         undo = merge.inverse_patch(base.obj, _kubectl_body(obj))
         return [
             f"# back to the values of {base.source}",
-            f"kubectl patch {_target(obj)} --type strategic -p {shlex.quote(_json(undo))}",
+            f"kubectl patch {_target(obj)} --type strategic -p {_quoted(undo)}",
         ]
     if obj.action == "create":
         namespace = f" -n {obj.namespace}" if obj.namespace else ""
@@ -178,7 +184,7 @@ def render_kubectl(plan: Plan) -> str:
         *_function("apply", apply, "Labels first, then the workload, then the BGP objects."),
         *_function("rollback", rollback, "Undoes apply, in reverse order."),
         'case "${1:-}" in',
-        "  apply | rollback) \"$1\" ;;",
+        '  apply | rollback) "$1" ;;',
         '  *) echo "usage: $0 apply|rollback" >&2; exit 2 ;;',
         "esac",
     ]
@@ -256,16 +262,16 @@ def _workload_changes(plan: Plan, obj: DesiredObject) -> list[str]:
     for path, value in _leaves(body):
         before = _get(base.obj, path) if base else None
         after = _get(result, path) if result else value
-        shown_before = "unknown" if base is None else ("(unset)" if before is None else _code(before))
+        shown_before = (
+            "unknown" if base is None else ("(unset)" if before is None else _code(before))
+        )
         rows.append(f"| `{'.'.join(path)}` | {shown_before} | {_code(after)} |")
     return rows
 
 
 def _checks(checks: tuple[Check, ...]) -> list[str]:
     rows = ["| result | object | check | detail |", "| --- | --- | --- | --- |"]
-    rows += [
-        f"| {MARKS[c.status]} | {c.subject} | {c.name} | {c.detail} |" for c in checks
-    ]
+    rows += [f"| {MARKS[c.status]} | {c.subject} | {c.name} | {c.detail} |" for c in checks]
     return rows
 
 

@@ -35,7 +35,7 @@ def stack_file_schema() -> dict[str, Any]:
                     f"{PROJECT}:{key}": value for key, value in models["properties"].items()
                 },
                 "required": [f"{PROJECT}:{key}" for key in models.get("required", [])],
-                # A misspelt openelb-ha: key is never read by the program; the editor flags it instead.
+                # The program never reads a misspelt openelb-ha: key; the editor flags it.
                 "patternProperties": {f"^{PROJECT}:(?!({known})$)": False},
             }
         },

@@ -97,9 +97,7 @@ def _versions_text() -> str:
 
 
 def schema_check(obj: DesiredObject, full: dict[str, Any]) -> Check:
-    errors = {
-        version: kubernetes_errors(full, version) for version in upstream.KUBERNETES_VERSIONS
-    }
+    errors = {version: kubernetes_errors(full, version) for version in upstream.KUBERNETES_VERSIONS}
     bad = {version: found for version, found in errors.items() if found}
     if not bad:
         return Check(subject(obj), "schema", "pass", f"valid for {_versions_text()}")

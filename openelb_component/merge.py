@@ -14,24 +14,20 @@ Where the schema says nothing (custom resources) lists are replaced, as in a JSO
 from __future__ import annotations
 
 import copy
-import functools
-import json
-from importlib import resources
 from typing import Any
 
 from openelb_component import upstream
+from openelb_component.validation import kubernetes_definitions
 
 Schema = dict[str, Any]
 _DELETE = {"$patch": "delete"}
 
 
-@functools.cache
 def _definitions() -> dict[str, Schema]:
     """The OpenAPI definitions of the newest Kubernetes release the project validates against."""
-    latest = upstream.KUBERNETES_VERSIONS[-1]
-    root = resources.files("kubernetes_validate") / "kubernetes-json-schema"
-    text = (root / f"v{latest}.0-local" / "_definitions.json").read_text()
-    definitions: dict[str, Schema] = json.loads(text)["$defs"]
+    definitions: dict[str, Schema] = kubernetes_definitions(upstream.KUBERNETES_VERSIONS[-1])[
+        "$defs"
+    ]
     return definitions
 
 

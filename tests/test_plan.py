@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -207,3 +209,41 @@ def test_python_m_runs_the_plan() -> None:
         "Node",
         "Deployment",
     ]
+
+
+README = (ROOT / "README.md").read_text()
+
+
+def readme_block(language: str, starts: str) -> str:
+    (block,) = [
+        b
+        for b in re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
+        if b.startswith(starts)
+    ]
+    return block
+
+
+def test_the_readme_pre_commit_hook_validates_the_stacks() -> None:
+    (hook,) = yaml.safe_load(readme_block("yaml", "repos:"))["repos"][0]["hooks"]
+    entry = shlex.split(hook["entry"])
+    assert entry[0] == ".venv/bin/python"
+    files = [str(p.relative_to(ROOT)) for p in STACKS]
+    assert all(re.search(hook["files"], name) for name in files)
+    done = subprocess.run(
+        [sys.executable, *entry[1:], *files],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert readme_block("text", "stacks/") in done.stdout
+
+
+def test_the_readme_editor_settings_point_at_the_schema() -> None:
+    modeline = readme_block("text", "# yaml-language-server:").strip()
+    relative = modeline.split("$schema=", 1)[1]
+    assert (ROOT / "stacks" / relative).resolve() == (ROOT / SCHEMA_PATH).resolve()
+    settings = json.loads(readme_block("json", "{"))
+    assert settings == {"yaml.schemas": {f"./{SCHEMA_PATH}": "stacks/*.yaml"}}

@@ -215,11 +215,8 @@ README = (ROOT / "README.md").read_text()
 
 
 def readme_block(language: str, starts: str) -> str:
-    (block,) = [
-        b
-        for b in re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
-        if b.startswith(starts)
-    ]
+    blocks: list[str] = re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
+    (block,) = [b for b in blocks if b.startswith(starts)]
     return block
 
 

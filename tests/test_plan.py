@@ -194,9 +194,10 @@ def test_the_schema_accepts_every_stack_and_flags_typos() -> None:
     assert len(list(validator.iter_errors(typo))) == 2  # the misspelt key, the missing one
 
 
-def test_python_m_runs_the_plan() -> None:
+def python_m(*args: str) -> str:
+    """``python -m openelb_component ARGS`` as a user runs it; its stdout, after exit status 0."""
     done = subprocess.run(
-        [sys.executable, "-m", "openelb_component", "plan", "--stack", "dev", "--format", "yaml"],
+        [sys.executable, "-m", "openelb_component", *args],
         capture_output=True,
         text=True,
         check=False,
@@ -204,7 +205,12 @@ def test_python_m_runs_the_plan() -> None:
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert [doc["kind"] for doc in yaml.safe_load_all(done.stdout) if doc] == [
+    return done.stdout
+
+
+def test_python_m_runs_the_plan() -> None:
+    stdout = python_m("plan", "--stack", "dev", "--format", "yaml")
+    assert [doc["kind"] for doc in yaml.safe_load_all(stdout) if doc] == [
         "Node",
         "Node",
         "Deployment",
@@ -223,19 +229,10 @@ def readme_block(language: str, starts: str) -> str:
 def test_the_readme_pre_commit_hook_validates_the_stacks() -> None:
     (hook,) = yaml.safe_load(readme_block("yaml", "repos:"))["repos"][0]["hooks"]
     entry = shlex.split(hook["entry"])
-    assert entry[0] == ".venv/bin/python"
+    assert entry[:3] == [".venv/bin/python", "-m", "openelb_component"]
     files = [str(p.relative_to(ROOT)) for p in STACKS]
     assert all(re.search(hook["files"], name) for name in files)
-    done = subprocess.run(
-        [sys.executable, *entry[1:], *files],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert readme_block("text", "stacks/") in done.stdout
+    assert readme_block("text", "stacks/") in python_m(*entry[3:], *files)
 
 
 def test_the_readme_editor_settings_point_at_the_schema() -> None:

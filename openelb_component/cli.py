@@ -70,6 +70,12 @@ def _plan(args: argparse.Namespace) -> int:
         # stdout stays a clean document or script; the check results go beside it.
         for check in plan.verification.checks:
             print(f"{check.status}: {check.subject}, {check.name}: {check.detail}", file=sys.stderr)
+    skipped = [check for check in plan.verification.checks if check.status == "skip"]
+    if skipped:
+        print(
+            f"openelb-ha: {len(skipped)} check(s) skipped (see above): the result is unchecked.",
+            file=sys.stderr,
+        )
     if plan.verification.failed:
         print("openelb-ha: a check of the result failed; see above.", file=sys.stderr)
         return 1

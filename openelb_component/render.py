@@ -250,9 +250,9 @@ def _workload_changes(plan: Plan, obj: DesiredObject) -> list[str]:
     base = plan.verification.bases.get(obj.key)
     result = plan.verification.results.get(obj.key)
     where = f"`{obj.namespace}/{obj.name}`" if obj.namespace else f"`{obj.name}`"
-    compared = f"compared with {base.source}" if base else "(no workload to compare with)"
+    compared = f", compared with {base.source}" if base else " (no workload to compare with)"
     rows = [
-        f"{obj.kind} {where}, {compared}:",
+        f"{obj.kind} {where}{compared}:",
         "",
         "| field | before | after |",
         "| --- | --- | --- |",

@@ -23,6 +23,8 @@ from openelb_component.validation import crd_errors, kubernetes_errors
 Status = Literal["pass", "fail", "skip"]
 WORKLOAD_KINDS = ("Deployment", "DaemonSet")
 UNLISTED = "(any unlisted node)"
+RESULT_CHECKS = "schema, nodeSelector, schedulable, rollout"
+"""The checks of a patched workload, named together when none of them can run."""
 
 
 @dataclass(frozen=True)
@@ -377,11 +379,11 @@ def _base(obj: DesiredObject, sources: Sources) -> Base | None:
 
 def _no_base(obj: DesiredObject, sources: Sources) -> Check:
     if sources.documents is None:
-        return Check(subject(obj), "result of the patch", "skip", sources.missing_reason)
+        return Check(subject(obj), RESULT_CHECKS, "skip", sources.missing_reason)
     # The configured version's manifest has no such workload: the patch would create a bogus one.
     return Check(
         subject(obj),
-        "result of the patch",
+        RESULT_CHECKS,
         "fail",
         f"the upstream manifest has no {obj.kind} {obj.name} to patch",
     )

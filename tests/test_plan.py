@@ -23,7 +23,7 @@ import yaml
 from openelb_component import cli
 from openelb_component.desired import DesiredObject
 from openelb_component.errors import REDACTED
-from openelb_component.plan import build_plan
+from openelb_component.plan import build_plan, load_stack_config
 from openelb_component.render import RENDERERS
 from openelb_component.schema import SCHEMA_PATH, schema_text
 from openelb_component.stackfile import read_stack, stack_name
@@ -52,7 +52,7 @@ def _in_repository(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_plan_output_matches_the_golden_file(
     stack: Path, fmt: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    upstream_documents(read_stack(stack).config.get("openelb", {}).get("version", "0.5"))
+    upstream_documents(load_stack_config(read_stack(stack)).openelb.version)
     status, out, _ = run_cli(capsys, "plan", "--stack", stack_name(stack), "--format", fmt)
     assert status == 0
     golden = GOLDEN / f"{stack_name(stack)}.{fmt}"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from openelb_component.desired import desired_state
 from openelb_component.errors import ConfigError
 from openelb_component.plan import build_plan, load_stack_config, read_live_workloads
 from openelb_component.render import RENDERERS
@@ -90,8 +91,6 @@ def _summary(path: Path) -> tuple[bool, str]:
         return False, f"{path}: {error.render()}"
     except (OSError, yaml.YAMLError) as error:
         return False, f"{path}: cannot read it: {error}"
-    from openelb_component.desired import desired_state  # only for valid stacks
-
     state = desired_state(config)
     warnings = f"; {len(state.warnings)} warning(s): " + " ".join(state.warnings)
     return True, (

@@ -14,6 +14,7 @@ Where the schema says nothing (custom resources) lists are replaced, as in a JSO
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 from openelb_component import upstream
@@ -37,6 +38,7 @@ def _resolve(schema: Schema | None) -> Schema | None:
     return schema
 
 
+@functools.cache
 def object_schema(api_version: str, kind: str) -> Schema | None:
     """The schema of a built-in kind (``apps/v1`` ``Deployment``), None for custom resources."""
     group, _, version = api_version.rpartition("/")

@@ -101,7 +101,7 @@ def _resource(obj: DesiredObject) -> str:
     return f"{obj.kind.lower()}.{group}" if group and "." in group else obj.kind.lower()
 
 
-def _apply_steps(plan: Plan, obj: DesiredObject) -> list[str]:
+def _apply_steps(obj: DesiredObject) -> list[str]:
     if obj.kind == "Node" and obj.action == "patch":
         labels = obj.manifest["metadata"].get("labels") or {}
         pairs = " ".join(shlex.quote(f"{k}={v}") for k, v in labels.items())
@@ -166,7 +166,7 @@ def _function(name: str, steps: list[list[str]], comment: str) -> list[str]:
 def render_kubectl(plan: Plan) -> str:
     objects = plan.state.objects
     apply = [
-        [f"# {index}. {_describe(obj)}", *_apply_steps(plan, obj)]
+        [f"# {index}. {_describe(obj)}", *_apply_steps(obj)]
         for index, obj in enumerate(objects, start=1)
     ]
     rollback = [

@@ -241,3 +241,36 @@ def test_the_readme_editor_settings_point_at_the_schema() -> None:
     assert (ROOT / "stacks" / relative).resolve() == (ROOT / SCHEMA_PATH).resolve()
     settings = json.loads(readme_block("json", "{"))
     assert settings == {"yaml.schemas": {f"./{SCHEMA_PATH}": "stacks/*.yaml"}}
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=[stack_name(p) for p in STACKS])
+def test_the_runbook_runs_its_steps_in_order(stack: Path, tmp_path: Path) -> None:
+    """The kubectl runbook, run by sh with a kubectl that records its calls (and the objects
+    fed to ``apply -f -``): labels, then the workload, then the BGP objects; rollback reversed."""
+    plan = build_plan(read_stack(stack))
+    script = tmp_path / "runbook.sh"
+    script.write_text(RENDERERS["kubectl"](plan))
+    log = tmp_path / "calls"
+    fake = tmp_path / "bin" / "kubectl"
+    fake.parent.mkdir()
+    fake.write_text(
+        '#!/bin/sh\necho "$1 $2" >> "$KUBECTL_LOG"\n'
+        'if [ "$2" = "-f" ]; then sed -n "s/^kind: /  applied /p" >> "$KUBECTL_LOG"; fi\n'
+    )
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}", "KUBECTL_LOG": str(log)}
+    for step in ("apply", "rollback"):
+        subprocess.run(["sh", str(script), step], check=True, env=env, timeout=30)
+    kinds = [obj.kind for obj in plan.state.objects]
+    expected_apply = [
+        {"Node": "label --overwrite", "Deployment": "patch deployment"}.get(kind, "apply -f")
+        for kind in kinds
+    ]
+    calls = [line for line in log.read_text().splitlines() if line != "rollout status"]
+    applied = [line.strip().removeprefix("applied ") for line in calls if line.startswith(" ")]
+    steps = [line for line in calls if not line.startswith(" ")]
+    assert steps[: len(kinds)] == expected_apply
+    assert applied == [kind for kind in kinds if kind not in ("Node", "Deployment")]
+    assert [s.split()[0] for s in steps[len(kinds) :]] == [
+        {"Node": "label", "Deployment": "patch"}.get(kind, "delete") for kind in reversed(kinds)
+    ]

@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
+FORMAT ?= markdown
 
-.PHONY: test lint typecheck unit preview up clean
+.PHONY: test lint typecheck unit plan validate schema preview up clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,19 @@ typecheck: $(VENV)/.installed
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest
+
+## plan: the main job that runs anywhere: what STACK applies, checked, without a cluster or the
+## Pulumi CLI. FORMAT=markdown (review summary), yaml (the objects) or kubectl (a runbook).
+plan: $(VENV)/.installed
+	@$(BIN)/python -m openelb_component plan --stack $(STACK) --format $(FORMAT)
+
+## validate: every stack file, as the Pulumi program would judge it (also a pre-commit hook).
+validate: $(VENV)/.installed
+	@$(BIN)/python -m openelb_component validate
+
+## schema: regenerate the stack file's JSON Schema for editors (a test keeps it current).
+schema: $(VENV)/.installed
+	$(BIN)/python -m openelb_component schema --output schema/stack-config.schema.json
 
 ## preview / up: the main job, on a stack in stacks/ (needs the Pulumi CLI and a kubeconfig).
 preview: $(VENV)/.installed

@@ -17,6 +17,9 @@ from pydantic_core import ErrorDetails
 from openelb_component import checks, config
 from openelb_component.errors import ConfigError, Loc, Problem
 
+CONFIG_KEYS = ("openelb", "topology", "bgp", "adopt", "bgpPasswords")
+"""The stack keys (without the ``openelb-ha:`` prefix) the program reads; others are ignored."""
+
 # pydantic puts the tag of a discriminated union into the error location
 # (topology.multi-leaf.leaves); users never wrote it, so it is dropped from paths.
 _UNION_TAGS = frozenset({"single-router", "multi-leaf"})

@@ -12,9 +12,7 @@ import pulumi
 
 from openelb_component.component import OpenElbHa
 from openelb_component.errors import ConfigError
-from openelb_component.loading import load_config
-
-CONFIG_KEYS = ("openelb", "topology", "bgp", "adopt", "bgpPasswords")
+from openelb_component.loading import CONFIG_KEYS, load_config
 
 
 def _decode(text: str) -> Any:

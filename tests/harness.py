@@ -20,6 +20,8 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
+from openelb_component.stackfile import stack_paths
+
 PROJECT = "openelb-ha"
 STACK = "test"
 ROOT = Path(__file__).resolve().parent.parent
@@ -234,7 +236,7 @@ def run_program_capturing(
 
 
 def stack_files() -> list[Path]:
-    return sorted(STACKS_DIR.glob("Pulumi.*.yaml"))
+    return stack_paths(STACKS_DIR)
 
 
 def stack_config(path: Path) -> dict[str, Any]:

@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from openelb_component import upstream
+from openelb_component.validation import kubernetes_errors
 from tests.conftest import upstream_documents
 from tests.harness import ROOT, Registration, run_program, stack_config, stack_files
 from tests.permissions import KINDS, Operation, Permission, permissions, required
-from tests.schemas import kubernetes_errors
 
 MANIFEST = ROOT / "deploy" / "rbac.yaml"
 DOCUMENTS: list[dict[str, Any]] = [d for d in yaml.safe_load_all(MANIFEST.read_text()) if d]

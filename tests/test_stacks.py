@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from openelb_component.stackfile import stack_name
 from tests.harness import run_program, stack_config, stack_files
 
 STACKS = stack_files()
@@ -44,10 +45,6 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "bgp_peers": ["openelb-ha-rack-a", "openelb-ha-rack-b", "openelb-ha-rack-c"],
     },
 }
-
-
-def stack_name(path: Path) -> str:
-    return path.name.removeprefix("Pulumi.").removesuffix(".yaml")
 
 
 def test_every_stack_file_has_expectations() -> None:

@@ -1,0 +1,128 @@
+"""Command line of the offline tools; needs only Python (no Pulumi CLI, no cluster).
+
+    python -m openelb_component plan --stack dev [--format markdown|yaml|kubectl] [--workload F]
+    python -m openelb_component validate [FILES...]
+    python -m openelb_component schema [--output FILE]
+
+Exit status: 0 when everything is fine, 1 when the config is invalid or a check fails, 2 on bad
+usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from openelb_component.desired import desired_state
+from openelb_component.errors import ConfigError
+from openelb_component.plan import build_plan, load_stack_config, read_live_workloads
+from openelb_component.render import RENDERERS
+from openelb_component.schema import SCHEMA_PATH, schema_text
+from openelb_component.stackfile import read_stack, stack_path, stack_paths
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m openelb_component",
+        description="Offline tools for openelb-ha stacks: no cluster and no Pulumi CLI needed.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    plan = commands.add_parser(
+        "plan", help="print what a stack applies, checked against the real workload"
+    )
+    plan.add_argument("--stack", required=True, help="reads stacks/Pulumi.<stack>.yaml")
+    plan.add_argument("--format", choices=list(RENDERERS), default="markdown")
+    plan.add_argument(
+        "--workload",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="the live workload (kubectl get deploy openelb-manager -n openelb-system -o yaml) "
+        "to check the patch against instead of the upstream manifest; repeatable",
+    )
+    validate = commands.add_parser(
+        "validate", help="check stack files as the Pulumi program would (pre-commit hook)"
+    )
+    validate.add_argument("files", nargs="*", type=Path, help="default: every stacks/*.yaml")
+    schema = commands.add_parser("schema", help="print the stack file's JSON Schema")
+    schema.add_argument("--output", type=Path, help=f"write it here (e.g. {SCHEMA_PATH})")
+    return parser
+
+
+def _plan(args: argparse.Namespace) -> int:
+    path = stack_path(args.stack)
+    try:
+        stack = read_stack(path)
+        live = read_live_workloads(args.workload)
+        plan = build_plan(stack, live)
+    except ConfigError as error:
+        print(f"{path}: {error.render()}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        print(f"cannot plan stack {args.stack!r}: {error}", file=sys.stderr)
+        return 1
+    sys.stdout.write(RENDERERS[args.format](plan))
+    if args.format != "markdown":
+        # stdout stays a clean document or script; the check results go beside it.
+        for check in plan.verification.checks:
+            print(f"{check.status}: {check.subject}, {check.name}: {check.detail}", file=sys.stderr)
+    skipped = [check for check in plan.verification.checks if check.status == "skip"]
+    if skipped:
+        print(
+            f"openelb-ha: {len(skipped)} check(s) skipped (see above): the result is unchecked.",
+            file=sys.stderr,
+        )
+    if plan.verification.failed:
+        print("openelb-ha: a check of the result failed; see above.", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _summary(path: Path) -> tuple[bool, str]:
+    try:
+        stack = read_stack(path)
+        config = load_stack_config(stack)
+    except ConfigError as error:
+        return False, f"{path}: {error.render()}"
+    except (OSError, yaml.YAMLError) as error:
+        return False, f"{path}: cannot read it: {error}"
+    state = desired_state(config)
+    warnings = f"; {len(state.warnings)} warning(s): " + " ".join(state.warnings)
+    return True, (
+        f"{path}: ok (OpenELB {config.openelb.version}, {config.topology.kind}, "
+        f"{len(state.nodes)} nodes, {state.replicas} replicas, {len(state.bgp_peers)} BGP "
+        f"peers{warnings if state.warnings else ''})"
+    )
+
+
+def _validate(args: argparse.Namespace) -> int:
+    files: list[Path] = args.files or stack_paths()
+    if not files:
+        print("no stack files found in stacks/", file=sys.stderr)
+        return 1
+    status = 0
+    for path in files:
+        ok, line = _summary(path)
+        print(line, file=sys.stdout if ok else sys.stderr)
+        status = status if ok else 1
+    return status
+
+
+def _schema(args: argparse.Namespace) -> int:
+    if args.output is None:
+        sys.stdout.write(schema_text())
+    else:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(schema_text())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    commands = {"plan": _plan, "validate": _validate, "schema": _schema}
+    return commands[str(args.command)](args)

@@ -1,0 +1,103 @@
+"""The offline plan: a stack's desired state and the checks of its result, without a cluster.
+
+It renders the same ``desired.desired_state(config)`` the Pulumi component registers, so the two
+cannot disagree; ``render.py`` turns it into YAML, a kubectl runbook or a Markdown review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import yaml
+
+from openelb_component.checks import PASSWORDS_KEY, password_config_path
+from openelb_component.config import StackConfig
+from openelb_component.desired import DesiredState, desired_state
+from openelb_component.errors import ConfigError, Loc, Problem
+from openelb_component.loading import CONFIG_KEYS, load_config
+from openelb_component.stackfile import StackFile
+from openelb_component.verify import Base, Sources, Verification, upstream_sources, verify
+
+
+@dataclass(frozen=True)
+class Plan:
+    stack: str
+    config: StackConfig
+    state: DesiredState
+    verification: Verification
+
+
+def program_config(stack: StackFile) -> dict[str, object]:
+    """The keys the Pulumi program reads from this stack (it ignores any other)."""
+    return {key: stack.config[key] for key in CONFIG_KEYS if key in stack.config}
+
+
+def read_live_workloads(paths: Iterable[Path]) -> dict[tuple[str, str], Base]:
+    """Workloads as ``kubectl get <kind> <name> -o yaml`` printed them, by (kind, name)."""
+    live: dict[tuple[str, str], Base] = {}
+    for path in paths:
+        obj = yaml.safe_load(path.read_text())
+        if not isinstance(obj, dict) or "kind" not in obj or "metadata" not in obj:
+            raise ValueError(f"{path}: not a Kubernetes object (expected kubectl get -o yaml)")
+        live[(str(obj["kind"]), str(obj["metadata"]["name"]))] = Base(
+            f"the live object in {path}", obj
+        )
+    return live
+
+
+def _touches(loc: Loc, secure: frozenset[Loc]) -> bool:
+    """Whether a problem's value is, or contains, a value written as secure."""
+    return any(loc[: len(s)] == s or s[: len(loc)] == loc for s in secure)
+
+
+def _plaintext_passwords(stack: StackFile) -> list[Problem]:
+    """Plaintext entries beside secure ones under ``bgpPasswords``.
+
+    Pulumi marks the whole key secret as soon as one entry is, so the program cannot see a
+    plaintext neighbour; the stack file shows it, and the plan refuses it.
+    """
+    passwords = stack.config.get(PASSWORDS_KEY)
+    if not isinstance(passwords, Mapping) or not any(
+        loc[0] == PASSWORDS_KEY for loc in stack.secure
+    ):
+        return []  # all plaintext: the program's own check reports the whole key
+    return [
+        Problem(
+            (PASSWORDS_KEY, leaf),
+            "stored in plaintext in the stack file; BGP passwords must be Pulumi secrets: run "
+            f"pulumi config set --secret --path '{password_config_path(leaf)}' <password>",
+            secret=True,
+        )
+        for leaf in passwords
+        if (PASSWORDS_KEY, leaf) not in stack.secure
+    ]
+
+
+def load_stack_config(stack: StackFile) -> StackConfig:
+    """The validated config of a stack file, or the program's own ``ConfigError``; a problem
+    whose value was written as secure shows ``[secret]``, never the ciphertext or a value."""
+    secret_keys = {str(loc[0]) for loc in stack.secure}
+    extra = _plaintext_passwords(stack)
+    try:
+        config = load_config(program_config(stack), stack_secret_keys=secret_keys)
+    except ConfigError as error:
+        raise ConfigError(
+            [
+                replace(problem, secret=problem.secret or _touches(problem.loc, stack.secure))
+                for problem in error.problems
+            ]
+            + extra
+        ) from None
+    if extra:
+        raise ConfigError(extra)
+    return config
+
+
+def build_plan(stack: StackFile, live: Mapping[tuple[str, str], Base] | None = None) -> Plan:
+    """The plan of a stack file; ``ConfigError`` when its configuration is invalid."""
+    config = load_stack_config(stack)
+    state = desired_state(config)
+    sources: Sources = upstream_sources(config.openelb.version, live or {})
+    return Plan(stack.name, config, state, verify(state, sources))

@@ -1,0 +1,109 @@
+"""The project's strategic merge gives exactly what kubectl's does, and the undo undoes it."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openelb_component import upstream
+from openelb_component.merge import inverse_patch, strategic_merge
+from openelb_component.plan import build_plan
+from openelb_component.render import render_kubectl
+from openelb_component.stackfile import read_stack
+from openelb_component.verify import patch_body
+from tests.conftest import upstream_documents
+from tests.harness import stack_files
+from tests.kubectl import kubectl_patch
+
+STACKS = stack_files()
+# A manager someone already changed by hand: a spread constraint of its own, other
+# tolerations, more replicas. Merge-by-key lists keep its items, atomic lists are replaced.
+LIVE_CHANGES: dict[str, Any] = {
+    "spec": {
+        "replicas": 3,
+        "template": {
+            "spec": {
+                "topologySpreadConstraints": [
+                    {
+                        "maxSkew": 1,
+                        "topologyKey": "kubernetes.io/hostname",
+                        "whenUnsatisfiable": "ScheduleAnyway",
+                    }
+                ],
+                "tolerations": [{"key": "dedicated", "operator": "Exists"}],
+            }
+        },
+    }
+}
+
+
+def manager() -> dict[str, Any]:
+    deployment = upstream.find(upstream_documents("0.5"), "Deployment", "openelb-manager")
+    return copy.deepcopy(deployment)
+
+
+def workload_patch(stack: Path) -> dict[str, Any]:
+    return patch_body(build_plan(read_stack(stack)).state.by_key("workload"))
+
+
+@pytest.mark.parametrize("live", [False, True], ids=["upstream", "changed-by-hand"])
+@pytest.mark.parametrize("stack", STACKS, ids=[p.name for p in STACKS])
+def test_the_merge_is_kubectls_and_the_undo_restores_the_base(stack: Path, live: bool) -> None:
+    base = strategic_merge(manager(), LIVE_CHANGES) if live else manager()
+    patch = workload_patch(stack)
+    result = strategic_merge(base, patch)
+    assert result == kubectl_patch(base, patch)
+    undo = inverse_patch(base, patch)
+    assert strategic_merge(result, undo) == base
+    assert kubectl_patch(result, undo) == base
+
+
+def test_lists_follow_the_kubernetes_patch_strategy() -> None:
+    base = strategic_merge(manager(), LIVE_CHANGES)
+    containers = base["spec"]["template"]["spec"]["containers"]
+    patch = {
+        "spec": {
+            "template": {
+                "spec": {
+                    # containers merge by name: the image changes, the rest of it stays
+                    "containers": [{"name": containers[0]["name"], "image": "example/openelb:x"}],
+                    # tolerations are atomic: replaced as a whole
+                    "tolerations": [{"key": "other", "operator": "Exists"}],
+                    # spread constraints merge by topologyKey: the hostname one stays
+                    "topologySpreadConstraints": [
+                        {"maxSkew": 2, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}
+                    ],
+                }
+            }
+        }
+    }
+    result = strategic_merge(base, patch)
+    pod = result["spec"]["template"]["spec"]
+    assert pod["containers"] == [{**containers[0], "image": "example/openelb:x"}]
+    assert pod["tolerations"] == [{"key": "other", "operator": "Exists"}]
+    assert [c["topologyKey"] for c in pod["topologySpreadConstraints"]] == [
+        "zone",
+        "kubernetes.io/hostname",
+    ]
+    assert result == kubectl_patch(base, patch)
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=[p.name for p in STACKS])
+def test_the_runbook_patch_applied_by_kubectl_gives_the_checked_workload(stack: Path) -> None:
+    plan = build_plan(read_stack(stack))
+    documents = upstream_documents(plan.config.openelb.version)
+    runbook = render_kubectl(plan)
+    commands = [shlex.split(line) for line in runbook.splitlines() if "--type strategic" in line]
+    assert len(commands) == 2  # the workload's patch, and its undo in the rollback
+    apply_patch = commands[0]
+    kind, name = apply_patch[2], apply_patch[3]
+    assert apply_patch[:2] == ["kubectl", "patch"] and kind == "deployment"
+    base = upstream.find(documents, "Deployment", name)
+    base = {**base, "metadata": {**base["metadata"], "namespace": apply_patch[5]}}
+    patched = kubectl_patch(base, json.loads(apply_patch[-1]))
+    assert patched == plan.verification.results["workload"]

@@ -1,0 +1,278 @@
+"""The offline plan: golden outputs, agreement with the Pulumi program, validate, secrets, schema.
+
+Golden files live in tests/golden/<stack>.<format>; after an intended change regenerate them with
+``UPDATE_GOLDEN=1 make unit`` and review the diff. A new stack file only needs its golden files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from openelb_component import cli
+from openelb_component.desired import DesiredObject
+from openelb_component.errors import REDACTED
+from openelb_component.plan import build_plan, load_stack_config
+from openelb_component.render import RENDERERS
+from openelb_component.schema import SCHEMA_PATH, schema_text
+from openelb_component.stackfile import read_stack, stack_name
+from tests.conftest import upstream_documents
+from tests.harness import ROOT, run_program, run_program_capturing, stack_config, stack_files
+
+STACKS = stack_files()
+GOLDEN = ROOT / "tests" / "golden"
+FORMATS = sorted(RENDERERS)
+PASSWORD = "hunter2-Sup3rSecret"  # noqa: S105 - the value every output is searched for
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture(autouse=True)
+def _in_repository(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("stack", STACKS, ids=[stack_name(p) for p in STACKS])
+def test_plan_output_matches_the_golden_file(
+    stack: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upstream_documents(load_stack_config(read_stack(stack)).openelb.version)
+    status, out, _ = run_cli(capsys, "plan", "--stack", stack_name(stack), "--format", fmt)
+    assert status == 0
+    golden = GOLDEN / f"{stack_name(stack)}.{fmt}"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(out)
+    assert golden.is_file(), f"no {golden}; create it with UPDATE_GOLDEN=1 and review it"
+    assert out == golden.read_text()
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=[stack_name(p) for p in STACKS])
+def test_the_plan_renders_exactly_what_the_program_registers(stack: Path) -> None:
+    registered = [
+        r.inputs
+        for r in run_program(stack_config(stack)).resources
+        if r.type.startswith("kubernetes:")
+    ]
+    documents = [
+        doc for doc in yaml.safe_load_all(RENDERERS["yaml"](build_plan(read_stack(stack)))) if doc
+    ]
+
+    def identity(obj: dict[str, Any]) -> tuple[str, str]:
+        return obj["kind"], obj["metadata"]["name"]
+
+    assert sorted(registered, key=identity) == sorted(documents, key=identity)
+
+
+def test_validate_summarises_every_stack(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_cli(capsys, "validate")
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert [line.split(": ok (")[0] for line in lines] == [
+        str(path.relative_to(ROOT)) for path in STACKS
+    ]
+    assert (
+        "stacks/Pulumi.prod.yaml: ok (OpenELB 0.5, multi-leaf, 4 nodes, 4 replicas, 2 BGP peers)"
+        in lines
+    )
+
+
+def test_validate_fails_with_the_programs_own_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = {"topology": {"kind": "single-router", "nodes": ["a", "a"], "replica": 3}}
+    path = tmp_path / "Pulumi.bad.yaml"
+    path.write_text(yaml.safe_dump({"config": {f"openelb-ha:{k}": v for k, v in raw.items()}}))
+    status, out, err = run_cli(capsys, "validate", str(path), "stacks/Pulumi.dev.yaml")
+    _, program_error = run_program_capturing(raw)
+    assert status == 1
+    assert err == f"{path}: {program_error}\n"
+    assert out.startswith("stacks/Pulumi.dev.yaml: ok")
+
+
+def secret_stack(tmp_path: Path) -> None:
+    """A stack whose secure value (the ciphertext here is the password itself) lands where the
+    config models reject it, so the error must print the value -- as [secret]."""
+    text = (
+        "config:\n  openelb-ha:topology:\n    kind: single-router\n"
+        f"    nodes: [master1, worker-p002]\n    replicas:\n      secure: {PASSWORD}\n"
+    )
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.s.yaml").write_text(text)
+
+
+def test_a_secure_value_is_never_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret_stack(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    stack = read_stack(Path("stacks/Pulumi.s.yaml"))
+    assert stack.config["topology"]["replicas"] == REDACTED
+    assert stack.secure == {("topology", "replicas")}
+    outputs = [run_cli(capsys, "validate")] + [
+        run_cli(capsys, "plan", "--stack", "s", "--format", fmt) for fmt in FORMATS
+    ]
+    for status, out, err in outputs:
+        assert status == 1
+        assert "topology.replicas = [secret]: " in err
+        assert PASSWORD not in out + err
+
+
+def test_every_format_prints_the_secret_placeholder_and_its_name() -> None:
+    plan = build_plan(read_stack(Path("stacks/Pulumi.prod.yaml")))
+    peer = next(obj for obj in plan.state.objects if obj.kind == "BgpPeer")
+    manifest = json.loads(json.dumps(peer.manifest))
+    manifest["spec"]["conf"]["authPassword"] = REDACTED
+    secret = DesiredObject(
+        key=peer.key,
+        action=peer.action,
+        manifest=manifest,
+        on_destroy=peer.on_destroy,
+        secrets={("spec", "conf", "authPassword"): "bgpPasswords.leaf1"},
+    )
+    objects = tuple(secret if obj.key == peer.key else obj for obj in plan.state.objects)
+    plan = dataclasses.replace(plan, state=dataclasses.replace(plan.state, objects=objects))
+    for fmt, render in RENDERERS.items():
+        text = render(plan)
+        assert (
+            f"spec.conf.authPassword = {REDACTED}: put the value of secret bgpPasswords.leaf1"
+            in text
+        ), fmt
+
+
+def test_a_failed_check_fails_the_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live = upstream_documents("0.5")
+    deployment = next(d for d in live if d.get("kind") == "Deployment")
+    # A live manager whose pods need a label no listed node has: nothing can be scheduled.
+    deployment = json.loads(json.dumps(deployment))
+    # (the runbook's strategic merge keeps a nodeSelector key the patch does not mention)
+    deployment["spec"]["template"]["spec"]["nodeSelector"]["gpu"] = "true"
+    path = tmp_path / "live.yaml"
+    path.write_text(yaml.safe_dump(deployment))
+    status, _, err = run_cli(
+        capsys, "plan", "--stack", "dev", "--format", "yaml", "--workload", str(path)
+    )
+    assert status == 1
+    assert (
+        "fail: Deployment openelb-manager, nodeSelector: admits no extra node beyond the "
+        "list and rejects master1, worker-p002" in err
+    )
+    assert "fail: Deployment openelb-manager, schedulable: 2 of 2 replicas" in err
+
+
+def test_the_committed_schema_is_current() -> None:
+    assert (ROOT / SCHEMA_PATH).read_text() == schema_text(), "run `make schema`"
+
+
+def test_the_schema_accepts_every_stack_and_flags_typos() -> None:
+    validator = jsonschema.Draft202012Validator(json.loads(schema_text()))
+    for path in STACKS:
+        assert list(validator.iter_errors(yaml.safe_load(path.read_text()))) == []
+    typo = yaml.safe_load(STACKS[0].read_text())
+    typo["config"]["openelb-ha:topolgy"] = typo["config"].pop("openelb-ha:topology")
+    assert len(list(validator.iter_errors(typo))) == 2  # the misspelt key, the missing one
+
+
+def python_m(*args: str) -> str:
+    """``python -m openelb_component ARGS`` as a user runs it; its stdout, after exit status 0."""
+    done = subprocess.run(
+        [sys.executable, "-m", "openelb_component", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_python_m_runs_the_plan() -> None:
+    stdout = python_m("plan", "--stack", "dev", "--format", "yaml")
+    assert [doc["kind"] for doc in yaml.safe_load_all(stdout) if doc] == [
+        "Node",
+        "Node",
+        "Deployment",
+    ]
+
+
+README = (ROOT / "README.md").read_text()
+
+
+def readme_block(language: str, starts: str) -> str:
+    blocks: list[str] = re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
+    (block,) = [b for b in blocks if b.startswith(starts)]
+    return block
+
+
+def test_the_readme_pre_commit_hook_validates_the_stacks() -> None:
+    (hook,) = yaml.safe_load(readme_block("yaml", "repos:"))["repos"][0]["hooks"]
+    entry = shlex.split(hook["entry"])
+    assert entry[:3] == [".venv/bin/python", "-m", "openelb_component"]
+    files = [str(p.relative_to(ROOT)) for p in STACKS]
+    assert all(re.search(hook["files"], name) for name in files)
+    assert readme_block("text", "stacks/") in python_m(*entry[3:], *files)
+
+
+def test_the_readme_editor_settings_point_at_the_schema() -> None:
+    modeline = readme_block("text", "# yaml-language-server:").strip()
+    relative = modeline.split("$schema=", 1)[1]
+    assert (ROOT / "stacks" / relative).resolve() == (ROOT / SCHEMA_PATH).resolve()
+    settings = json.loads(readme_block("json", "{"))
+    assert settings == {"yaml.schemas": {f"./{SCHEMA_PATH}": "stacks/*.yaml"}}
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=[stack_name(p) for p in STACKS])
+def test_the_runbook_runs_its_steps_in_order(stack: Path, tmp_path: Path) -> None:
+    """The kubectl runbook, run by sh with a kubectl that records its calls (and the objects
+    fed to ``apply -f -``): labels, then the workload, then the BGP objects; rollback reversed."""
+    plan = build_plan(read_stack(stack))
+    script = tmp_path / "runbook.sh"
+    script.write_text(RENDERERS["kubectl"](plan))
+    log = tmp_path / "calls"
+    fake = tmp_path / "bin" / "kubectl"
+    fake.parent.mkdir()
+    fake.write_text(
+        '#!/bin/sh\necho "$1 $2" >> "$KUBECTL_LOG"\n'
+        'if [ "$2" = "-f" ]; then sed -n "s/^kind: /  applied /p" >> "$KUBECTL_LOG"; fi\n'
+    )
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}", "KUBECTL_LOG": str(log)}
+    for step in ("apply", "rollback"):
+        subprocess.run(["sh", str(script), step], check=True, env=env, timeout=30)
+    kinds = [obj.kind for obj in plan.state.objects]
+    expected_apply = [
+        {"Node": "label --overwrite", "Deployment": "patch deployment"}.get(kind, "apply -f")
+        for kind in kinds
+    ]
+    # Reads (rollout status, the backup of an object that may exist) change nothing.
+    calls = [
+        line
+        for line in log.read_text().splitlines()
+        if line != "rollout status" and not line.startswith("get ")
+    ]
+    applied = [line.strip().removeprefix("applied ") for line in calls if line.startswith(" ")]
+    steps = [line for line in calls if not line.startswith(" ")]
+    assert steps[: len(kinds)] == expected_apply
+    assert applied == [kind for kind in kinds if kind not in ("Node", "Deployment")]
+    assert [s.split()[0] for s in steps[len(kinds) :]] == [
+        {"Node": "label", "Deployment": "patch"}.get(kind, "delete") for kind in reversed(kinds)
+    ]

@@ -1,0 +1,120 @@
+"""The checks of the result fail where the cluster would misbehave, and skip saying why."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openelb_component import names, upstream
+from openelb_component.desired import DesiredState
+from openelb_component.merge import strategic_merge
+from openelb_component.plan import build_plan
+from openelb_component.stackfile import read_stack
+from openelb_component.verify import Base, Check, Sources, place, upstream_sources, verify
+from tests.conftest import upstream_documents
+
+PROD = Path("stacks/Pulumi.prod.yaml")
+DEV = Path("stacks/Pulumi.dev.yaml")
+
+
+def state_of(path: Path) -> DesiredState:
+    return build_plan(read_stack(path)).state
+
+
+def with_workload(state: DesiredState, change: dict[str, Any]) -> DesiredState:
+    """The state with its workload patch changed (as a bug in desired/ would change it)."""
+    objects = tuple(
+        dataclasses.replace(obj, manifest=strategic_merge(obj.manifest, change))
+        if obj.key == "workload"
+        else obj
+        for obj in state.objects
+    )
+    return dataclasses.replace(state, objects=objects)
+
+
+def workload_checks(state: DesiredState, sources: Sources | None = None) -> dict[str, Check]:
+    sources = sources or Sources(upstream_documents("0.5"))
+    return {
+        c.name: c
+        for c in verify(state, sources).checks
+        if c.subject == "Deployment openelb-manager"
+    }
+
+
+def test_the_stacks_pass_every_check() -> None:
+    for path in (DEV, PROD):
+        checks = workload_checks(state_of(path))
+        assert {name: c.status for name, c in checks.items()} == {
+            "schema": "pass",
+            "nodeSelector": "pass",
+            "schedulable": "pass",
+            "rollout": "pass",
+        }
+    assert "per openelb.kubesphere.io/rack: leaf1 2, leaf2 2" in checks["schedulable"].detail
+
+
+def test_a_node_selector_without_the_ha_label_admits_unlisted_nodes() -> None:
+    state = with_workload(
+        state_of(DEV), {"spec": {"template": {"spec": {"nodeSelector": {names.HA_LABEL: None}}}}}
+    )
+    check = workload_checks(state)["nodeSelector"]
+    assert check.status == "fail"
+    assert check.detail.startswith("admits (any unlisted node) beyond the list")
+
+
+def test_more_replicas_than_eligible_nodes_stay_pending() -> None:
+    check = workload_checks(with_workload(state_of(DEV), {"spec": {"replicas": 3}}))["schedulable"]
+    assert (check.status, check.detail.split(" on ")[0]) == (
+        "fail",
+        "1 of 3 replicas would stay Pending",
+    )
+
+
+def test_the_spread_constraint_limits_each_leaf() -> None:
+    rack = names.RACK_LABEL
+    nodes = {f"a{i}": {rack: "leaf1"} for i in range(3)} | {"b0": {rack: "leaf2"}}
+    spread = {"topologyKey": rack, "maxSkew": 1, "whenUnsatisfiable": "DoNotSchedule"}
+    # Four nodes, one per node: without the constraint all four fit ...
+    assert place(4, nodes, 1, [])[1] == 0
+    # ... with it, leaf1 may run only one more than leaf2's single node.
+    pods, pending = place(4, nodes, 1, [spread])
+    assert (sum(pods.values()), pending) == (3, 1)
+
+
+def test_a_rollout_that_cannot_replace_any_replica_fails() -> None:
+    no_unavailable = {"spec": {"strategy": {"rollingUpdate": {"maxUnavailable": 0}}}}
+    check = workload_checks(with_workload(state_of(DEV), no_unavailable))["rollout"]
+    assert check.status == "fail" and "deadlocks" in check.detail
+    recreate = {"spec": {"strategy": {"type": "Recreate", "rollingUpdate": None}}}
+    assert workload_checks(with_workload(state_of(DEV), recreate))["rollout"].status == "fail"
+
+
+def test_a_live_workload_replaces_the_upstream_one() -> None:
+    live = upstream.find(upstream_documents("0.5"), "Deployment", "openelb-manager")
+    live = strategic_merge(live, {"spec": {"template": {"spec": {"hostNetwork": False}}}})
+    live["spec"]["template"]["spec"]["affinity"] = {}
+    sources = Sources(None, "no manifest", {("Deployment", "openelb-manager"): Base("live", live)})
+    result = verify(state_of(DEV), sources)
+    assert result.bases["workload"].source == "live"
+    assert result.results["workload"]["spec"]["template"]["spec"]["hostNetwork"] is False
+    # Without the manifest the workload is still checked; only the BGP CRDs could not be.
+    assert all(c.status == "pass" for c in result.checks)
+
+
+def test_without_the_manifests_the_checks_are_skipped_saying_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(upstream.ENV_VAR, str(tmp_path))
+    result = verify(state_of(PROD), upstream_sources("0.5", {}))
+    skipped = [(c.subject, c.name) for c in result.checks if c.status == "skip"]
+    assert skipped == [
+        ("Deployment openelb-manager", "schema, nodeSelector, schedulable, rollout"),
+        ("BgpPeer openelb-ha-leaf1", "CRD schema"),
+        ("BgpPeer openelb-ha-leaf2", "CRD schema"),
+    ]
+    reason = next(c.detail for c in result.checks if c.status == "skip")
+    assert str(tmp_path) in reason and upstream.ENV_VAR in reason
+    assert not result.failed

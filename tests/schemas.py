@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -72,3 +74,12 @@ def merged(base: Any, patch: Any) -> Any:
             out[key] = merged(base.get(key), value) if key in base else copy.deepcopy(value)
         return out
     return copy.deepcopy(patch)
+
+
+def definitions(version: str) -> dict[str, Any]:
+    """One Kubernetes release's OpenAPI definitions, as ``kubernetes-validate`` ships them."""
+    root = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    document: dict[str, Any] = json.loads(
+        (root / f"v{version}.0-local" / "_definitions.json").read_text()
+    )
+    return dict(document["$defs"])

@@ -332,13 +332,24 @@ def test_v06_patches_the_speaker_daemonset_and_the_controller_and_budgets_the_co
         ("kubernetes:policy/v1:PodDisruptionBudget", "openelb-ha-pdb"),
         ("openelb-ha:index:OpenElbHa", "openelb-ha"),
     ]
-    assert run.named("openelb-ha-workload").inputs == {
+    speaker = run.named("openelb-ha-workload").inputs
+    # The same membership as the v0.5 manager's: speakers restart when a node changes leaf.
+    assert membership_of(speaker) == membership_of(
+        run_program(DEV).named("openelb-ha-workload").inputs
+    )
+    assert speaker == {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
         "metadata": {"name": "openelb-speaker", "namespace": "openelb-system"},
         "spec": {
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-            "template": {"spec": {"nodeSelector": NODE_SELECTOR}},
+            "template": {
+                "metadata": {"annotations": {MEMBERSHIP: membership_of(speaker)}},
+                "spec": {
+                    "nodeSelector": NODE_SELECTOR,
+                    "affinity": listed_nodes_only(["master1", "worker-p002"]),
+                },
+            },
         },
     }
     assert run.named("openelb-ha-controller").inputs == {
@@ -372,7 +383,8 @@ def test_v06_multi_leaf_has_rack_labels_and_peers_but_no_spread_on_the_daemonset
     run = run_program(PROD_V06)
     assert run.named("openelb-ha-node-worker-p002").inputs == node_patch("worker-p002", "leaf2")
     assert run.named("openelb-ha-workload").inputs["spec"]["template"]["spec"] == {
-        "nodeSelector": NODE_SELECTOR
+        "nodeSelector": NODE_SELECTOR,
+        "affinity": listed_nodes_only(["master1", "worker-p001", "worker-p002", "worker-p003"]),
     }
     assert run.named("openelb-ha-controller").inputs["spec"]["replicas"] == 3
     assert {r.name for r in run.of_type("kubernetes:network.kubesphere.io/v1alpha2:BgpPeer")} == {

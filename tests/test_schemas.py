@@ -107,7 +107,7 @@ def test_the_schema_checks_cover_every_kind_generated() -> None:
     assert kinds == {
         (version, kind)
         for version in upstream.RELEASES
-        for kind in ("Node", "PodDisruptionBudget", "BgpPeer")
+        for kind in ("Node", "PodDisruptionBudget", "BgpConf", "BgpPeer")
     } | {("0.5", "Deployment"), ("0.6", "Deployment"), ("0.6", "DaemonSet")}
 
 

@@ -64,6 +64,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "rack-c": ["node-c1", "node-c2"],
         },
         "replicas": 6,
+        "controller_replicas": 6,
         "node_selector": {"kubernetes.io/os": "linux", "lb.kubesphere.io/v1alpha1": "openelb"},
         "bgp_peers": ["openelb-ha-rack-a", "openelb-ha-rack-b", "openelb-ha-rack-c"],
     },

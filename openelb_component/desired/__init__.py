@@ -84,12 +84,12 @@ def desired_state(config: StackConfig) -> DesiredState:
         if controller_replicas < 2:
             warnings.append(SINGLE_CONTROLLER_WARNING)
     else:
+        multi_leaf = isinstance(topology, MultiLeafTopology)
         if isinstance(topology, MultiLeafTopology):
             min_per_router = topology.replicas_per_leaf
             replicas = min_per_router * len(leaves)
         else:
             replicas = min_per_router = topology.effective_replicas
-        multi_leaf = isinstance(topology, MultiLeafTopology)
         manager = manager_patch(namespace, replicas, node_keys, multi_leaf, rack_of_node)
         objects.append(manager)
         replicated, replicated_key = MANAGER_V05, manager.key

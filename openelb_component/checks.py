@@ -11,6 +11,7 @@ import re
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
+from openelb_component.config import DEFAULT_CONTROLLER_REPLICAS
 from openelb_component.errors import Problem
 
 
@@ -42,12 +43,38 @@ def _duplicate_nodes(loc: tuple[str | int, ...], nodes: Any) -> Iterator[Problem
             first_index[node] = index
 
 
-def check_single_router(topology: Mapping[str, Any]) -> Iterator[Problem]:
+def _version(openelb: Mapping[str, Any]) -> str:
+    # As the model reads it: `version: 0.6` in YAML is a float.
+    return str(openelb.get("version", "0.5"))
+
+
+def _distinct_nodes(topology: Mapping[str, Any]) -> set[str]:
+    """Every node the topology lists (readable parts only), whatever its kind."""
+    if topology.get("kind") == "single-router":
+        return {node for _, node in _strings(topology.get("nodes"))}
+    leaves = topology.get("leaves")
+    if not isinstance(leaves, list):
+        return set()
+    return {node for leaf in leaves for _, node in _strings(_mapping(leaf).get("nodes"))}
+
+
+def check_single_router(topology: Mapping[str, Any], version: str) -> Iterator[Problem]:
     nodes = topology.get("nodes")
     yield from _duplicate_nodes(("topology", "nodes"), nodes)
     replicas = _count(topology.get("replicas"))
     distinct = {node for _, node in _strings(nodes)}
-    if replicas is not None and distinct and replicas > len(distinct):
+    if replicas is None or not distinct:
+        return
+    if version == "0.6" and replicas != len(distinct):
+        yield Problem(
+            ("topology", "replicas"),
+            "OpenELB 0.6 announces from the openelb-speaker DaemonSet, which runs exactly one "
+            "speaker on every listed node and has no replica count, so replicas can only equal "
+            f"the number of listed nodes ({len(distinct)}): leave replicas out (or set it to "
+            f"{len(distinct)}) and list exactly the nodes that should announce",
+            replicas,
+        )
+    elif replicas > len(distinct):
         yield Problem(
             ("topology", "replicas"),
             f"more replicas than the {len(distinct)} listed nodes; OpenELB runs at most one "
@@ -114,14 +141,21 @@ def check_mode(openelb: Mapping[str, Any], topology: Mapping[str, Any]) -> Itera
         )
 
 
-def check_version(openelb: Mapping[str, Any]) -> Iterator[Problem]:
-    version = openelb.get("version")
-    if str(version) == "0.6":
+def check_controller(openelb: Mapping[str, Any], topology: Mapping[str, Any]) -> Iterator[Problem]:
+    """v0.6: the controller runs on the listed nodes, its replicas spread one per node."""
+    given = "controllerReplicas" in openelb
+    replicas = _count(openelb.get("controllerReplicas", DEFAULT_CONTROLLER_REPLICAS))
+    distinct = _distinct_nodes(topology)
+    if replicas is not None and distinct and replicas > len(distinct):
+        what = "controller replicas" if given else f"controller replicas (the default {replicas})"
         yield Problem(
-            ("openelb", "version"),
-            "the OpenELB 0.6 layout (openelb-speaker DaemonSet + openelb-controller) is not "
-            'supported yet; use "0.5" with the openelb-manager Deployment',
-            version,
+            ("openelb", "controllerReplicas"),
+            f"more {what} than the {len(distinct)} listed nodes; openelb-controller runs only "
+            "on the listed nodes, one replica per node, so extra replicas would share a node "
+            "and add no availability: list more nodes or set controllerReplicas to "
+            f"{len(distinct)} or fewer",
+            replicas,
+            has_value=given,
         )
 
 
@@ -228,11 +262,15 @@ def cross_field_problems(
     """Every cross-key problem; passwords last, after the rest of the topology."""
     openelb = _mapping(raw.get("openelb"))
     topology = _mapping(raw.get("topology"))
-    problems = [*check_version(openelb), *check_mode(openelb, topology)]
+    version = _version(openelb)
+    problems = list(check_mode(openelb, topology))
     if topology.get("kind") == "single-router":
-        problems += check_single_router(topology)
+        problems += check_single_router(topology, version)
     elif topology.get("kind") == "multi-leaf":
         problems += check_multi_leaf(topology)
+    if version == "0.6":
+        # Under 0.5 controllerReplicas is ignored (with a warning): there is no controller.
+        problems += check_controller(openelb, topology)
     problems += check_bgp(raw, openelb, topology)
     problems += check_passwords(raw, topology, stack_secret_keys)
     return problems

@@ -39,6 +39,17 @@ _CREATES: dict[_Ref, Callable[..., pulumi.CustomResource]] = {
 }
 
 
+OUTPUTS: tuple[tuple[str, str], ...] = (
+    ("nodes", "nodes"),
+    ("nodesByLeaf", "nodes_by_leaf"),
+    ("replicas", "replicas"),
+    ("controllerReplicas", "controller_replicas"),
+    ("nodeSelector", "node_selector"),
+    ("bgpPeers", "bgp_peers"),
+)
+"""(stack output name, component attribute) of every output, in the order they are exported."""
+
+
 def _object_id(obj: DesiredObject) -> str:
     return obj.name if obj.namespace is None else f"{obj.namespace}/{obj.name}"
 
@@ -57,14 +68,17 @@ def _body(obj: DesiredObject, secrets: Mapping[str, pulumi.Output[str]]) -> dict
 
 
 class OpenElbHa(pulumi.ComponentResource):
-    """OpenELB made highly available: labelled nodes, placed replicas, per-leaf BGP peers."""
+    """OpenELB made highly available: labelled nodes, placed replicas, disruption budget,
+    per-leaf BGP peers."""
 
     nodes: pulumi.Output[list[str]]
     """Every node labelled to run OpenELB, sorted."""
     nodes_by_leaf: pulumi.Output[dict[str, list[str]]]
     """Leaf name -> its labelled nodes (empty for a single-router topology)."""
     replicas: pulumi.Output[int]
-    """The number of OpenELB replicas the workload runs."""
+    """OpenELB replicas that announce: v0.5 manager replicas, v0.6 speakers (one per node)."""
+    controller_replicas: pulumi.Output[int]
+    """Replicas of the leader-elected controller (v0.6 controller; v0.5 manager)."""
     node_selector: pulumi.Output[dict[str, str]]
     """The nodeSelector the OpenELB pods get."""
     bgp_peers: pulumi.Output[list[str]]
@@ -91,17 +105,10 @@ class OpenElbHa(pulumi.ComponentResource):
             {leaf: list(nodes) for leaf, nodes in state.nodes_by_leaf.items()}
         )
         self.replicas = pulumi.Output.from_input(state.replicas)
+        self.controller_replicas = pulumi.Output.from_input(state.controller_replicas)
         self.node_selector = pulumi.Output.from_input(dict(state.node_selector))
         self.bgp_peers = pulumi.Output.from_input(list(state.bgp_peers))
-        self.register_outputs(
-            {
-                "nodes": self.nodes,
-                "nodesByLeaf": self.nodes_by_leaf,
-                "replicas": self.replicas,
-                "nodeSelector": self.node_selector,
-                "bgpPeers": self.bgp_peers,
-            }
-        )
+        self.register_outputs({output: getattr(self, attribute) for output, attribute in OUTPUTS})
 
     def _register(self, obj: DesiredObject) -> pulumi.CustomResource:
         resource_name = f"{self._name}-{obj.key}"

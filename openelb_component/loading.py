@@ -33,6 +33,9 @@ _FIELD_HINTS: dict[str, str] = {
     "replicas": "use a whole number from 1 to the number of listed nodes, or leave it out "
     "to run one replica per listed node",
     "replicasPerLeaf": "use a whole number from 1 to the node count of the smallest leaf",
+    "controllerReplicas": "use a whole number from 1 to the number of listed nodes (default 2; "
+    "OpenELB 0.6 only)",
+    "podDisruptionBudget": "use true (default) or false, unquoted",
     "asn": f"use an AS number from 1 to {config.MAX_ASN}",
     "nodes": "list node names as `kubectl get nodes` shows them, e.g. [master1, worker-p002]",
     "leaves": "list the leaf routers, each as {name, nodes, peer}",

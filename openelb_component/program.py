@@ -10,7 +10,7 @@ from typing import Any
 
 import pulumi
 
-from openelb_component.component import OpenElbHa
+from openelb_component.component import OUTPUTS, OpenElbHa
 from openelb_component.errors import ConfigError
 from openelb_component.loading import CONFIG_KEYS, load_config
 
@@ -48,9 +48,6 @@ def main() -> OpenElbHa:
     component = OpenElbHa("openelb-ha", stack_config)
     for warning in component.state.warnings:
         pulumi.log.warn(warning, resource=component)
-    pulumi.export("nodes", component.nodes)
-    pulumi.export("nodesByLeaf", component.nodes_by_leaf)
-    pulumi.export("replicas", component.replicas)
-    pulumi.export("nodeSelector", component.node_selector)
-    pulumi.export("bgpPeers", component.bgp_peers)
+    for output, attribute in OUTPUTS:
+        pulumi.export(output, getattr(component, attribute))
     return component

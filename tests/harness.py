@@ -7,6 +7,7 @@ cluster answers reads, so a patch of a node that does not exist fails as it woul
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -205,7 +206,9 @@ def run_program_capturing(
     preview: bool = False,
 ) -> tuple[Run, Exception | None]:
     """Like ``run_program``, but a failure is returned beside what was registered before it."""
-    from openelb_component.program import main  # imported after set_mocks, as Pulumi requires
+    # imported after set_mocks, as Pulumi requires
+    from openelb_component.component import OUTPUTS
+    from openelb_component.program import main
 
     mocks = RecordingMocks(cluster or FakeCluster())
     monitor = RecordingMonitor(mocks)
@@ -218,7 +221,7 @@ def run_program_capturing(
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> pulumi.Output[None]:
         component = main()
-        names = ["nodes", "nodes_by_leaf", "replicas", "node_selector", "bgp_peers"]
+        names = [attribute for _, attribute in OUTPUTS]
         values = [getattr(component, name) for name in names]
         return pulumi.Output.all(*values).apply(
             lambda resolved: outputs.update(zip(names, resolved, strict=True))
@@ -230,9 +233,22 @@ def run_program_capturing(
             program()
         except Exception as exc:
             error = exc
+            _collect_failed_run()
         finally:
             pulumi.runtime.set_all_config({}, [])
     return Run(monitor.registrations, plain(outputs), warnings.messages), error
+
+
+def _collect_failed_run() -> None:
+    """Finalize a failed run's leftovers now rather than at a random later moment.
+
+    The runtime re-raises the first failed registration; futures of the registrations that
+    depended on it hold exceptions nobody retrieves. Collected here, asyncio reports them now; left
+    to the garbage collector they are reported from inside whatever runs next, and on CPython
+    3.11.7 a report from inside ``ast.parse`` makes that parse fail with "AST constructor
+    recursion depth mismatch" (seen when pytest later imported a plugin module).
+    """
+    gc.collect()
 
 
 def stack_files() -> list[Path]:

@@ -38,6 +38,9 @@ PROD: dict[str, Any] = {
         ],
     }
 }
+CONTROLLER_LABELS = {"app": "openelb", "component": "controller"}
+DEV_V06: dict[str, Any] = {"openelb": {"version": "0.6"}, **DEV}
+PROD_V06: dict[str, Any] = {"openelb": {"version": "0.6", "controllerReplicas": 3}, **PROD}
 
 
 def urn(typ: str, name: str) -> str:
@@ -69,6 +72,15 @@ def node_patch(name: str, rack: str | None = None) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels}}
 
 
+def pdb(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": name, "namespace": "openelb-system"},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels}},
+    }
+
+
 def test_single_router_registers_node_labels_and_the_manager_patch() -> None:
     run = run_program(DEV)
     # Registration order is the engine's (asynchronous); apply order comes from dependencies.
@@ -76,9 +88,11 @@ def test_single_router_registers_node_labels_and_the_manager_patch() -> None:
         ("kubernetes:apps/v1:DeploymentPatch", "openelb-ha-workload"),
         ("kubernetes:core/v1:NodePatch", "openelb-ha-node-master1"),
         ("kubernetes:core/v1:NodePatch", "openelb-ha-node-worker-p002"),
+        ("kubernetes:policy/v1:PodDisruptionBudget", "openelb-ha-pdb"),
         ("openelb-ha:index:OpenElbHa", "openelb-ha"),
     ]
     assert run.named("openelb-ha-node-master1").inputs == node_patch("master1")
+    assert run.named("openelb-ha-pdb").inputs == pdb("openelb-ha-manager", MANAGER_LABELS)
     workload = run.named("openelb-ha-workload").inputs
     assert membership_of(workload) != ""
     assert workload == {
@@ -109,6 +123,7 @@ def test_multi_leaf_adds_rack_labels_spread_constraint_and_one_bgp_peer_per_leaf
         "openelb-ha-node-worker-p001",
         "openelb-ha-node-worker-p002",
         "openelb-ha-node-worker-p003",
+        "openelb-ha-pdb",
         "openelb-ha-workload",
     ]
     assert run.named("openelb-ha-node-worker-p002").inputs == node_patch("worker-p002", "leaf2")
@@ -194,17 +209,39 @@ def test_reads_target_exactly_the_patched_objects() -> None:
     ]
 
 
-def test_a_node_missing_from_the_cluster_is_never_created() -> None:
-    cluster = FakeCluster(
-        {
-            ("kubernetes:core/v1:Node", "master1"),
-            ("kubernetes:apps/v1:Deployment", "openelb-system/openelb-manager"),
-        }
-    )
-    run, error = run_program_capturing(DEV, cluster=cluster)
-    assert error is not None and "'worker-p002' does not exist" in str(error)
-    assert "openelb-ha-node-worker-p002" not in run.names()
-    assert "openelb-ha-workload" not in run.names()
+@pytest.mark.parametrize(
+    ("config", "existing", "missing", "never_registered"),
+    [
+        (
+            DEV,
+            [("Node", "master1"), ("Deployment", "openelb-system/openelb-manager")],
+            "worker-p002",
+            ["openelb-ha-node-worker-p002", "openelb-ha-workload", "openelb-ha-pdb"],
+        ),
+        (
+            DEV_V06,
+            [
+                ("Node", "master1"),
+                ("Node", "worker-p002"),
+                ("DaemonSet", "openelb-system/openelb-speaker"),
+            ],
+            "openelb-system/openelb-controller",
+            ["openelb-ha-controller", "openelb-ha-pdb"],
+        ),
+    ],
+    ids=["v0.5-node", "v0.6-controller"],
+)
+def test_a_target_missing_from_the_cluster_is_never_created_nor_budgeted(
+    config: dict[str, Any],
+    existing: list[tuple[str, str]],
+    missing: str,
+    never_registered: list[str],
+) -> None:
+    group = {"Node": "core/v1", "Deployment": "apps/v1", "DaemonSet": "apps/v1"}
+    cluster = FakeCluster({(f"kubernetes:{group[kind]}:{kind}", id_) for kind, id_ in existing})
+    run, error = run_program_capturing(config, cluster=cluster)
+    assert error is not None and f"{missing!r} does not exist" in str(error)
+    assert not set(never_registered) & set(run.names())
 
 
 def test_outputs() -> None:
@@ -216,6 +253,7 @@ def test_outputs() -> None:
             "leaf2": ["worker-p002", "worker-p003"],
         },
         "replicas": 4,
+        "controller_replicas": 4,
         "node_selector": NODE_SELECTOR,
         "bgp_peers": ["openelb-ha-leaf1", "openelb-ha-leaf2"],
     }
@@ -257,16 +295,24 @@ def test_resource_names_do_not_depend_on_list_order() -> None:
         {"topology": {"kind": "single-router", "nodes": ["a"], "replicas": 2}},
         {"topology": {**PROD["topology"], "replicasPerLeaf": 3}},
         {"openelb": {"mode": "layer2"}, **PROD},
-        {"openelb": {"version": "0.6"}, **DEV},
         {"topology": "not json"},
+        {"openelb": {"version": "0.6"}, "topology": {**DEV["topology"], "replicas": 1}},
+        {"openelb": {"version": "0.6", "controllerReplicas": 0}, **DEV},
+        {"openelb": {"version": "0.6", "controllerReplicas": 3}, **DEV},
+        {"openelb": {"version": 0.6}, "topology": {"kind": "single-router", "nodes": ["a"]}},
+        {"openelb": {"version": "0.6", "podDisruptionBudget": "no"}, **DEV},
     ],
     ids=[
         "missing-topology",
         "replicas",
         "leaf-size",
         "layer2-multi-leaf",
-        "version-0.6",
         "plain-string",
+        "v06-replicas-below-nodes",
+        "v06-zero-controllers",
+        "v06-controllers-above-nodes",
+        "v06-default-controllers-above-one-node",
+        "pdb-not-a-boolean",
     ],
 )
 def test_bad_config_raises_run_error_and_registers_nothing(config: dict[str, Any]) -> None:
@@ -274,3 +320,119 @@ def test_bad_config_raises_run_error_and_registers_nothing(config: dict[str, Any
     assert isinstance(error, pulumi.RunError)
     assert str(error).startswith("openelb-ha: the stack configuration has")
     assert run.registrations == []
+
+
+def test_v06_patches_the_speaker_daemonset_and_the_controller_and_budgets_the_controller() -> None:
+    run = run_program(DEV_V06)
+    assert sorted((r.type, r.name) for r in run.resources) == [
+        ("kubernetes:apps/v1:DaemonSetPatch", "openelb-ha-workload"),
+        ("kubernetes:apps/v1:DeploymentPatch", "openelb-ha-controller"),
+        ("kubernetes:core/v1:NodePatch", "openelb-ha-node-master1"),
+        ("kubernetes:core/v1:NodePatch", "openelb-ha-node-worker-p002"),
+        ("kubernetes:policy/v1:PodDisruptionBudget", "openelb-ha-pdb"),
+        ("openelb-ha:index:OpenElbHa", "openelb-ha"),
+    ]
+    speaker = run.named("openelb-ha-workload").inputs
+    # The same membership as the v0.5 manager's: speakers restart when a node changes leaf.
+    assert membership_of(speaker) == membership_of(
+        run_program(DEV).named("openelb-ha-workload").inputs
+    )
+    assert speaker == {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "openelb-speaker", "namespace": "openelb-system"},
+        "spec": {
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+            "template": {
+                "metadata": {"annotations": {MEMBERSHIP: membership_of(speaker)}},
+                "spec": {
+                    "nodeSelector": NODE_SELECTOR,
+                    "affinity": listed_nodes_only(["master1", "worker-p002"]),
+                },
+            },
+        },
+    }
+    assert run.named("openelb-ha-controller").inputs == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "openelb-controller", "namespace": "openelb-system"},
+        "spec": {
+            "replicas": 2,
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+            "template": {
+                "spec": {
+                    "nodeSelector": NODE_SELECTOR,
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": "kubernetes.io/hostname",
+                            "whenUnsatisfiable": "DoNotSchedule",
+                            "labelSelector": {"matchLabels": CONTROLLER_LABELS},
+                        }
+                    ],
+                }
+            },
+        },
+    }
+    assert run.named("openelb-ha-pdb").inputs == pdb("openelb-ha-controller", CONTROLLER_LABELS)
+    assert run.outputs["replicas"] == 2
+    assert run.outputs["controller_replicas"] == 2
+
+
+def test_v06_multi_leaf_has_rack_labels_and_peers_but_no_spread_on_the_daemonset() -> None:
+    run = run_program(PROD_V06)
+    assert run.named("openelb-ha-node-worker-p002").inputs == node_patch("worker-p002", "leaf2")
+    assert run.named("openelb-ha-workload").inputs["spec"]["template"]["spec"] == {
+        "nodeSelector": NODE_SELECTOR,
+        "affinity": listed_nodes_only(["master1", "worker-p001", "worker-p002", "worker-p003"]),
+    }
+    assert run.named("openelb-ha-controller").inputs["spec"]["replicas"] == 3
+    assert {r.name for r in run.of_type("kubernetes:network.kubesphere.io/v1alpha2:BgpPeer")} == {
+        "openelb-ha-bgppeer-leaf1",
+        "openelb-ha-bgppeer-leaf2",
+    }
+    assert run.outputs["replicas"] == 4  # one speaker per listed node
+    assert run.outputs["controller_replicas"] == 3
+
+
+def test_v06_order_labels_then_workloads_then_the_budget() -> None:
+    run = run_program(DEV_V06)
+    node_patches = [
+        urn("kubernetes:core/v1:NodePatch", f"openelb-ha-node-{n}")
+        for n in ("master1", "worker-p002")
+    ]
+    assert run.named("openelb-ha-workload").dependencies == sorted(
+        [urn("kubernetes:apps/v1:DaemonSet", "openelb-ha-workload-existing"), *node_patches]
+    )
+    assert run.named("openelb-ha-controller").dependencies == sorted(
+        [urn("kubernetes:apps/v1:Deployment", "openelb-ha-controller-existing"), *node_patches]
+    )
+    assert run.named("openelb-ha-pdb").dependencies == [
+        urn("kubernetes:apps/v1:DeploymentPatch", "openelb-ha-controller")
+    ]
+    assert sorted((r.type, r.read_id) for r in run.reads if "apps" in r.type) == [
+        ("kubernetes:apps/v1:DaemonSet", "openelb-system/openelb-speaker"),
+        ("kubernetes:apps/v1:Deployment", "openelb-system/openelb-controller"),
+    ]
+
+
+@pytest.mark.parametrize("config", [DEV, DEV_V06], ids=["v0.5", "v0.6"])
+def test_the_budget_can_be_turned_off(config: dict[str, Any]) -> None:
+    off = {**config, "openelb": {**config.get("openelb", {}), "podDisruptionBudget": False}}
+    assert preview_diff(run_program(config), run_program(off)).deleted == ["openelb-ha-pdb"]
+
+
+def test_controller_replicas_is_ignored_with_a_warning_under_v05() -> None:
+    run = run_program({"openelb": {"controllerReplicas": 5}, **DEV})
+    assert run.warnings == [
+        "openelb.controllerReplicas is ignored with OpenELB 0.5: the openelb-manager is also "
+        "the controller and its replica count comes from the topology; it applies to version 0.6"
+    ]
+    assert run.named("openelb-ha-workload").inputs["spec"]["replicas"] == 2
+    assert run.outputs["controller_replicas"] == 2
+
+
+def test_one_controller_replica_is_allowed_but_warned_about() -> None:
+    run = run_program({"openelb": {"version": "0.6", "controllerReplicas": 1}, **DEV})
+    assert len(run.warnings) == 1 and "openelb-controller replica" in run.warnings[0]
+    assert run.named("openelb-ha-controller").inputs["spec"]["replicas"] == 1

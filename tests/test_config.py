@@ -49,6 +49,13 @@ def test_defaults_of_a_minimal_single_router_stack() -> None:
     assert config.topology.effective_replicas == 2
 
 
+def test_defaults_of_the_v06_keys() -> None:
+    config = load_config({**DEV, "openelb": {"version": "0.6"}})
+    assert config.openelb.version == "0.6"
+    assert config.openelb.controller_replicas == 2
+    assert config.openelb.pod_disruption_budget is True
+
+
 def test_defaults_of_a_multi_leaf_stack() -> None:
     config = load_config(multi_leaf())
     assert isinstance(config.topology, MultiLeafTopology)
@@ -64,6 +71,26 @@ def test_defaults_of_a_multi_leaf_stack() -> None:
         ({**DEV, "openelb": {"mode": "layer2"}}, lambda c: c.openelb.mode == "layer2"),
         ({**DEV, "openelb": {"mode": "vip"}}, lambda c: c.openelb.mode == "vip"),
         ({**DEV, "openelb": {"namespace": "lb"}}, lambda c: c.openelb.namespace == "lb"),
+        ({**DEV, "openelb": {"version": 0.6}}, lambda c: c.openelb.version == "0.6"),
+        (
+            {"openelb": {"version": "0.6"}, "topology": {**DEV["topology"], "replicas": 2}},
+            lambda c: c.topology.replicas == 2,
+        ),
+        (
+            {
+                **multi_leaf(replicasPerLeaf=2),
+                "openelb": {"version": "0.6", "controllerReplicas": 4},
+            },
+            lambda c: c.openelb.controller_replicas == 4,
+        ),
+        (
+            {**DEV, "openelb": {"version": "0.5", "controllerReplicas": 9}},
+            lambda c: c.openelb.controller_replicas == 9,  # ignored under 0.5, with a warning
+        ),
+        (
+            {**DEV, "openelb": {"podDisruptionBudget": False}},
+            lambda c: c.openelb.pod_disruption_budget is False,
+        ),
         (
             {"topology": {"kind": "single-router", "nodes": ["a"], "replicas": 1}},
             lambda c: c.topology.effective_replicas == 1,
@@ -95,6 +122,11 @@ def test_defaults_of_a_multi_leaf_stack() -> None:
         "layer2-mode",
         "vip-mode",
         "custom-namespace",
+        "v06-as-yaml-number",
+        "v06-replicas-equal-to-nodes",
+        "v06-controllers-up-to-all-nodes",
+        "v05-ignores-controller-replicas",
+        "pdb-off",
         "single-replica-allowed",
         "fqdn-node-name",
         "one-replica-per-leaf",
@@ -255,6 +287,46 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [("topology.leaves[0].peer.asn", "(missing)")],
     ),
     ("topology-not-an-object", {"topology": "single-router"}, [("topology", "'single-router'")]),
+    (
+        "v06-replicas-below-nodes",
+        {"openelb": {"version": "0.6"}, "topology": {**DEV["topology"], "replicas": 1}},
+        [("topology.replicas", "1")],
+    ),
+    (
+        "v06-replicas-above-nodes",
+        {"openelb": {"version": "0.6"}, "topology": {**DEV["topology"], "replicas": 3}},
+        [("topology.replicas", "3")],
+    ),
+    (
+        "controller-replicas-zero",
+        {**DEV, "openelb": {"version": "0.6", "controllerReplicas": 0}},
+        [("openelb.controllerReplicas", "0")],
+    ),
+    (
+        "controller-replicas-as-text",
+        {**DEV, "openelb": {"version": "0.6", "controllerReplicas": "2"}},
+        [("openelb.controllerReplicas", "'2'")],
+    ),
+    (
+        "v06-controllers-above-nodes",
+        {**DEV, "openelb": {"version": "0.6", "controllerReplicas": 3}},
+        [("openelb.controllerReplicas", "3")],
+    ),
+    (
+        "v06-controllers-above-multi-leaf-nodes",
+        {**multi_leaf(), "openelb": {"version": "0.6", "controllerReplicas": 5}},
+        [("openelb.controllerReplicas", "5")],
+    ),
+    (
+        "v06-default-controllers-above-one-node",
+        {"openelb": {"version": "0.6"}, "topology": {"kind": "single-router", "nodes": ["a"]}},
+        [("openelb.controllerReplicas", "(missing)")],
+    ),
+    (
+        "pdb-as-text",
+        {**DEV, "openelb": {"podDisruptionBudget": "false"}},
+        [("openelb.podDisruptionBudget", "'false'")],
+    ),
 ]
 
 
@@ -303,8 +375,27 @@ def test_every_problem_of_a_stack_is_reported_at_once() -> None:
             "list it under one leaf only",
         ),
         ({**multi_leaf(), "openelb": {"mode": "vip"}}, "one Layer 2 network"),
+        (
+            {"openelb": {"version": "0.6"}, "topology": {**DEV["topology"], "replicas": 1}},
+            "DaemonSet, which runs exactly one speaker on every listed node",
+        ),
+        (
+            {"openelb": {"version": "0.6"}, "topology": {"kind": "single-router", "nodes": ["a"]}},
+            "(the default 2) than the 1 listed nodes",
+        ),
+        ({**DEV, "openelb": {"podDisruptionBudget": "no"}}, "use true (default) or false"),
     ],
-    ids=["missing", "typo", "pending", "node-name", "two-leaves", "l2-mode"],
+    ids=[
+        "missing",
+        "typo",
+        "pending",
+        "node-name",
+        "two-leaves",
+        "l2-mode",
+        "v06-daemonset",
+        "default-controllers",
+        "pdb-boolean",
+    ],
 )
 def test_each_message_says_how_to_fix_it(raw: dict[str, Any], fix_words: str) -> None:
     with pytest.raises(ConfigError) as caught:

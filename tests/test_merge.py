@@ -15,7 +15,7 @@ from openelb_component.merge import inverse_patch, strategic_merge
 from openelb_component.plan import build_plan
 from openelb_component.render import render_kubectl
 from openelb_component.stackfile import read_stack
-from openelb_component.verify import patch_body
+from openelb_component.verify import is_workload_patch, patch_body
 from tests.conftest import upstream_documents
 from tests.harness import stack_files
 from tests.kubectl import kubectl_patch
@@ -99,11 +99,14 @@ def test_the_runbook_patch_applied_by_kubectl_gives_the_checked_workload(stack: 
     documents = upstream_documents(plan.config.openelb.version)
     runbook = render_kubectl(plan)
     commands = [shlex.split(line) for line in runbook.splitlines() if "--type strategic" in line]
-    assert len(commands) == 2  # the workload's patch, and its undo in the rollback
-    apply_patch = commands[0]
-    kind, name = apply_patch[2], apply_patch[3]
-    assert apply_patch[:2] == ["kubectl", "patch"] and kind == "deployment"
-    base = upstream.find(documents, "Deployment", name)
-    base = {**base, "metadata": {**base["metadata"], "namespace": apply_patch[5]}}
-    patched = kubectl_patch(base, json.loads(apply_patch[-1]))
-    assert patched == plan.verification.results["workload"]
+    workloads = [obj for obj in plan.state.objects if is_workload_patch(obj)]
+    # Each workload's patch in apply order, then their undos in the rollback.
+    assert len(commands) == 2 * len(workloads) and workloads
+    for obj, apply_patch in zip(workloads, commands, strict=False):
+        kind, name = apply_patch[2], apply_patch[3]
+        assert apply_patch[:2] == ["kubectl", "patch"]
+        assert (kind, name) == (obj.kind.lower(), obj.name)
+        base = upstream.find(documents, obj.kind, name)
+        base = {**base, "metadata": {**base["metadata"], "namespace": apply_patch[5]}}
+        patched = kubectl_patch(base, json.loads(apply_patch[-1]))
+        assert patched == plan.verification.results[obj.key]

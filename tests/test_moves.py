@@ -53,7 +53,11 @@ def selector(run: Run, leaf: str) -> Any:
     return run.named(f"openelb-ha-bgppeer-{leaf}").inputs["spec"]["nodeSelector"]
 
 
-@pytest.mark.parametrize("extra", [{}, {"bgp": {"as": 64512}}], ids=["no-bgpconf", "bgpconf"])
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"bgp": {"as": 64512}}, {"openelb": {"version": "0.6"}}],
+    ids=["no-bgpconf", "bgpconf", "v0.6"],
+)
 def test_moving_a_node_changes_its_patch_and_exactly_the_two_affected_peers(
     extra: dict[str, Any],
 ) -> None:
@@ -65,6 +69,7 @@ def test_moving_a_node_changes_its_patch_and_exactly_the_two_affected_peers(
         "openelb-ha-bgppeer-leaf2",
         "openelb-ha-node-n3",
         # The roll: a replica reads its rack's asPerRack ASN, and is spread, only at start.
+        # (v0.6: the speakers roll; the controller, which reads no rack, does not.)
         "openelb-ha-workload",
     ]
     # The old leaf's peer now excludes n3 by name, whatever its rack label still says; the new

@@ -211,6 +211,7 @@ def test_python_m_runs_the_plan() -> None:
         "Node",
         "Node",
         "Deployment",
+        "PodDisruptionBudget",
     ]
 
 
@@ -260,7 +261,11 @@ def test_the_runbook_runs_its_steps_in_order(stack: Path, tmp_path: Path) -> Non
         subprocess.run(["sh", str(script), step], check=True, env=env, timeout=30)
     kinds = [obj.kind for obj in plan.state.objects]
     expected_apply = [
-        {"Node": "label --overwrite", "Deployment": "patch deployment"}.get(kind, "apply -f")
+        {
+            "Node": "label --overwrite",
+            "Deployment": "patch deployment",
+            "DaemonSet": "patch daemonset",
+        }.get(kind, "apply -f")
         for kind in kinds
     ]
     # Reads (rollout status, the backup of an object that may exist) change nothing.
@@ -272,7 +277,8 @@ def test_the_runbook_runs_its_steps_in_order(stack: Path, tmp_path: Path) -> Non
     applied = [line.strip().removeprefix("applied ") for line in calls if line.startswith(" ")]
     steps = [line for line in calls if not line.startswith(" ")]
     assert steps[: len(kinds)] == expected_apply
-    assert applied == [kind for kind in kinds if kind not in ("Node", "Deployment")]
+    assert applied == [kind for kind in kinds if kind not in ("Node", "Deployment", "DaemonSet")]
     assert [s.split()[0] for s in steps[len(kinds) :]] == [
-        {"Node": "label", "Deployment": "patch"}.get(kind, "delete") for kind in reversed(kinds)
+        {"Node": "label", "Deployment": "patch", "DaemonSet": "patch"}.get(kind, "delete")
+        for kind in reversed(kinds)
     ]

@@ -13,16 +13,29 @@ from typing import Any
 import pytest
 
 from openelb_component import load_config, upstream
-from openelb_component.desired import desired_state
+from openelb_component.desired import DesiredObject, desired_state
 from openelb_component.merge import strategic_merge
 from openelb_component.plan import build_plan
 from openelb_component.stackfile import read_stack
-from openelb_component.validation import crd_errors, kubernetes_errors
+from openelb_component.validation import crd_errors, kubernetes_definitions, kubernetes_errors
 from tests.conftest import upstream_documents
-from tests.harness import stack_files
+from tests.harness import stack_config, stack_files
 from tests.test_bgp import multi_leaf
 
 STACKS = stack_files()
+
+
+def objects_of(path: Path) -> tuple[str, list[DesiredObject]]:
+    config = load_config(stack_config(path))
+    return config.openelb.version, list(desired_state(config).objects)
+
+
+def full_object(obj: DesiredObject, documents: list[dict[str, Any]]) -> dict[str, Any]:
+    if obj.action == "patch" and obj.kind in ("Deployment", "DaemonSet"):
+        base = upstream.find(documents, obj.kind, obj.name)
+        base = {**base, "metadata": {**base["metadata"], "namespace": obj.namespace}}
+        return strategic_merge(base, obj.manifest)
+    return obj.manifest
 
 
 @pytest.mark.parametrize("stack", STACKS, ids=[p.name for p in STACKS])
@@ -84,13 +97,130 @@ def test_bgp_conf_and_peers_match_the_crds_of_every_upstream_version(
         assert crd_errors(any_version_documents, obj.manifest) == [], obj.key
 
 
+@pytest.mark.parametrize("version", sorted(upstream.RELEASES))
 @pytest.mark.parametrize("kubernetes", [upstream.KUBERNETES_VERSIONS[0], "1.37"])
-def test_adopted_patches_match_the_api_schema(kubernetes: str) -> None:
-    documents = upstream_documents("0.5")
-    for obj in desired_state(load_config(BGP_IN_DEPTH)).objects:
-        if obj.action != "patch" or obj.api_version.startswith("network.kubesphere.io/"):
-            continue
-        full = obj.manifest
-        if obj.kind in ("Deployment", "DaemonSet"):
-            full = strategic_merge(upstream.find(documents, obj.kind, obj.name), obj.manifest)
-        assert kubernetes_errors(full, kubernetes) == [], obj.key
+def test_adopted_patches_match_the_api_schema(kubernetes: str, version: str) -> None:
+    documents = upstream_documents(version)
+    raw = {**BGP_IN_DEPTH, "openelb": {"version": version}}
+    for obj in desired_state(load_config(raw)).objects:
+        if obj.action == "patch" and not obj.api_version.startswith("network.kubesphere.io/"):
+            assert kubernetes_errors(full_object(obj, documents), kubernetes) == [], obj.key
+
+
+def test_the_schema_checks_cover_every_kind_generated() -> None:
+    kinds: set[tuple[str, str]] = set()
+    for stack in STACKS:
+        version, objects = objects_of(stack)
+        kinds |= {(version, obj.kind) for obj in objects}
+    assert kinds == {
+        (version, kind)
+        for version in upstream.RELEASES
+        for kind in ("Node", "PodDisruptionBudget", "BgpConf", "BgpPeer")
+    } | {("0.5", "Deployment"), ("0.6", "Deployment"), ("0.6", "DaemonSet")}
+
+
+def pod_templates(documents: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Workload name -> its pod template labels, for every workload of an upstream manifest."""
+    return {
+        doc["metadata"]["name"]: doc["spec"]["template"]["metadata"]["labels"]
+        for doc in documents
+        if doc.get("kind") in ("Deployment", "DaemonSet", "StatefulSet")
+    }
+
+
+def assert_selects_exactly(
+    selector: dict[str, Any], documents: list[dict[str, Any]], workload: str
+) -> None:
+    """The selector (matchLabels only) picks the workload's pods and no other workload's."""
+    assert set(selector) == {"matchLabels"} and selector["matchLabels"], selector
+    wanted = selector["matchLabels"].items()
+    selected = {
+        name for name, labels in pod_templates(documents).items() if wanted <= labels.items()
+    }
+    assert selected == {workload}, f"selects the pods of {sorted(selected)}, not {workload!r}"
+
+
+def objects_for(version: str) -> dict[str, DesiredObject]:
+    """Each stack with its version switched to ``version``: every object, by stack and key."""
+    out: dict[str, DesiredObject] = {}
+    for stack in STACKS:
+        raw = stack_config(stack)
+        raw["openelb"] = {**raw.get("openelb", {}), "version": version}
+        for obj in desired_state(load_config(raw)).objects:
+            out[f"{stack.name}/{obj.key}"] = obj
+    return out
+
+
+@pytest.mark.parametrize("version", sorted(upstream.RELEASES))
+def test_the_budget_selects_exactly_the_replicated_deployments_pods(version: str) -> None:
+    documents = upstream_documents(version)
+    budgets = [obj for key, obj in objects_for(version).items() if key.endswith("/pdb")]
+    replicated = {"0.5": "openelb-manager", "0.6": "openelb-controller"}[version]
+    assert len(budgets) == len(STACKS)
+    for budget in budgets:
+        assert_selects_exactly(budget.manifest["spec"]["selector"], documents, replicated)
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        {"matchLabels": {"app": "openelb-controller"}},  # upstream's own anti-affinity term
+        {"matchLabels": {"app": "openelb"}},
+        {"matchLabels": {}},
+    ],
+    ids=["matches-no-pod", "matches-the-speakers-too", "empty-matches-everything"],
+)
+def test_the_selector_check_rejects_a_wrong_selector(selector: dict[str, Any]) -> None:
+    documents = upstream_documents("0.6")
+    with pytest.raises(AssertionError):
+        assert_selects_exactly(selector, documents, "openelb-controller")
+
+
+@pytest.mark.parametrize("version", sorted(upstream.RELEASES))
+def test_spread_constraints_select_exactly_their_workloads_pods(version: str) -> None:
+    documents = upstream_documents(version)
+    checked = 0
+    for obj in objects_for(version).values():
+        pod_spec = obj.manifest.get("spec", {}).get("template", {}).get("spec", {})
+        for constraint in pod_spec.get("topologySpreadConstraints", []):
+            assert_selects_exactly(constraint["labelSelector"], documents, obj.name)
+            checked += 1
+    assert checked > 0
+
+
+def test_the_patched_v06_workloads_keep_upstream_and_gain_our_guarantees() -> None:
+    documents = upstream_documents("0.6")
+    objects = objects_for("0.6")
+    speaker = full_object(objects["Pulumi.dev.yaml/workload"], documents)
+    controller = full_object(objects["Pulumi.dev.yaml/controller"], documents)
+    speaker_pod = speaker["spec"]["template"]["spec"]
+    assert speaker_pod["hostNetwork"] is True
+    assert speaker_pod["nodeSelector"] == {
+        "kubernetes.io/os": "linux",
+        "lb.kubesphere.io/v1alpha1": "openelb",
+    }
+    assert speaker["spec"]["updateStrategy"]["rollingUpdate"] == {"maxUnavailable": 1}
+    controller_pod = controller["spec"]["template"]["spec"]
+    # Upstream's (inert) anti-affinity stays untouched: no fight over the installer's field.
+    upstream_controller = upstream.find(documents, "Deployment", "openelb-controller")
+    assert controller_pod["affinity"] == upstream_controller["spec"]["template"]["spec"]["affinity"]
+    assert controller_pod["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
+    assert controller["spec"]["replicas"] == 2
+
+
+@pytest.mark.parametrize("kubernetes", upstream.KUBERNETES_VERSIONS)
+def test_the_spread_constraint_is_our_own_entry_where_anti_affinity_would_conflict(
+    kubernetes: str,
+) -> None:
+    """Server-Side Apply: an atomic list is owned whole, so changing the installer's required
+    anti-affinity would conflict; topologySpreadConstraints is a map list whose entries are owned
+    one by one, so adding ours does not (README, "Controller placement")."""
+    defs = kubernetes_definitions(kubernetes)["$defs"]
+    required = defs["io.k8s.api.core.v1.PodAntiAffinity"]["properties"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]
+    # No list type means atomic (the default of structured-merge-diff).
+    assert required.get("x-kubernetes-list-type", "atomic") == "atomic"
+    spread = defs["io.k8s.api.core.v1.PodSpec"]["properties"]["topologySpreadConstraints"]
+    assert spread["x-kubernetes-list-type"] == "map"
+    assert spread["x-kubernetes-list-map-keys"] == ["topologyKey", "whenUnsatisfiable"]

@@ -10,17 +10,29 @@ from typing import Any
 
 import pytest
 
+from openelb_component.desired import CONTROLLER_REPLICAS_IGNORED_WARNING
 from openelb_component.stackfile import stack_name
-from tests.harness import run_program, stack_config, stack_files
+from tests.harness import preview_diff, run_program, stack_config, stack_files
 
 STACKS = stack_files()
+
+NODE_SELECTOR = {"kubernetes.io/os": "linux", "lb.kubesphere.io/v1alpha1": "openelb"}
 
 EXPECTED: dict[str, dict[str, Any]] = {
     "dev": {
         "nodes": ["master1", "worker-p002"],
         "nodes_by_leaf": {},
         "replicas": 2,
-        "node_selector": {"kubernetes.io/os": "linux", "lb.kubesphere.io/v1alpha1": "openelb"},
+        "controller_replicas": 2,  # the v0.5 manager is the controller too
+        "node_selector": NODE_SELECTOR,
+        "bgp_peers": [],
+    },
+    "dev-v06": {
+        "nodes": ["master1", "worker-p002"],
+        "nodes_by_leaf": {},
+        "replicas": 2,  # speakers: one per listed node
+        "controller_replicas": 2,
+        "node_selector": NODE_SELECTOR,
         "bgp_peers": [],
     },
     "prod": {
@@ -30,7 +42,19 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "leaf2": ["worker-p002", "worker-p003"],
         },
         "replicas": 4,
-        "node_selector": {"kubernetes.io/os": "linux", "lb.kubesphere.io/v1alpha1": "openelb"},
+        "controller_replicas": 4,
+        "node_selector": NODE_SELECTOR,
+        "bgp_peers": ["openelb-ha-leaf1", "openelb-ha-leaf2"],
+    },
+    "prod-v06": {
+        "nodes": ["master1", "worker-p001", "worker-p002", "worker-p003", "worker-p004"],
+        "nodes_by_leaf": {
+            "leaf1": ["master1", "worker-p001"],
+            "leaf2": ["worker-p002", "worker-p003", "worker-p004"],
+        },
+        "replicas": 5,  # every listed node runs a speaker, 3 under leaf2
+        "controller_replicas": 3,
+        "node_selector": NODE_SELECTOR,
         "bgp_peers": ["openelb-ha-leaf1", "openelb-ha-leaf2"],
     },
     "racks": {
@@ -41,6 +65,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "rack-c": ["node-c1", "node-c2"],
         },
         "replicas": 6,
+        "controller_replicas": 6,
         "node_selector": {"kubernetes.io/os": "linux", "lb.kubesphere.io/v1alpha1": "openelb"},
         "bgp_peers": ["openelb-ha-rack-a", "openelb-ha-rack-b", "openelb-ha-rack-c"],
     },
@@ -56,3 +81,30 @@ def test_stack_runs_and_exports_what_it_declares(stack: Path) -> None:
     run = run_program(stack_config(stack))
     assert run.outputs == EXPECTED[stack_name(stack)]
     assert run.warnings == []
+
+
+OTHER_LINE = {"0.5": "0.6", "0.6": "0.5"}
+WORKLOAD_TYPE = {
+    "0.5": "kubernetes:apps/v1:DeploymentPatch",
+    "0.6": "kubernetes:apps/v1:DaemonSetPatch",
+}
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=[stack_name(p) for p in STACKS])
+def test_a_stack_switches_openelb_line_by_changing_only_version(stack: Path) -> None:
+    config = stack_config(stack)
+    version = str(config.get("openelb", {}).get("version", "0.5"))
+    switched = {**config, "openelb": {**config.get("openelb", {}), "version": OTHER_LINE[version]}}
+    before, after = run_program(config), run_program(switched)
+
+    # Node labels and BgpPeers stay as they are; only the OpenELB workloads and the budget move.
+    assert set(preview_diff(before, after).changed) == {
+        "openelb-ha-workload",
+        "openelb-ha-controller",
+        "openelb-ha-pdb",
+    }
+    for run, line in ((before, version), (after, OTHER_LINE[version])):
+        assert run.named("openelb-ha-workload").type == WORKLOAD_TYPE[line]
+        assert run.named("openelb-ha-pdb").inputs["kind"] == "PodDisruptionBudget"
+        assert ("openelb-ha-controller" in run.names()) is (line == "0.6")
+        assert set(run.warnings) <= {CONTROLLER_REPLICAS_IGNORED_WARNING}

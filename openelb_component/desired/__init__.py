@@ -10,7 +10,15 @@ from openelb_component.config import MultiLeafTopology, SingleRouterTopology, St
 from openelb_component.desired.bgp import BGP_CONF_KEY, bgp_conf, bgp_peer
 from openelb_component.desired.model import DesiredObject, DesiredState, Manifest
 from openelb_component.desired.nodes import node_key, node_patches
-from openelb_component.desired.workloads import NODE_SELECTOR, manager_patch
+from openelb_component.desired.pdb import pod_disruption_budget
+from openelb_component.desired.workloads import (
+    CONTROLLER_V06,
+    MANAGER_V05,
+    NODE_SELECTOR,
+    controller_patch,
+    manager_patch,
+    speaker_patch,
+)
 
 __all__ = ["DesiredObject", "DesiredState", "Manifest", "desired_state"]
 
@@ -19,6 +27,15 @@ SINGLE_REPLICA_WARNING = (
     "LoadBalancer IP is announced; run at least 2 replicas on 2 nodes"
 )
 PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
+SINGLE_CONTROLLER_WARNING = (
+    "one openelb-controller replica is not highly available: while its node drains or reboots "
+    "no new LoadBalancer IP is assigned (the speakers keep announcing the assigned ones); set "
+    "openelb.controllerReplicas to 2 or more"
+)
+CONTROLLER_REPLICAS_IGNORED_WARNING = (
+    "openelb.controllerReplicas is ignored with OpenELB 0.5: the openelb-manager is also the "
+    "controller and its replica count comes from the topology; it applies to version 0.6"
+)
 
 
 def _rack_of_node(config: StackConfig) -> dict[str, str | None]:
@@ -41,10 +58,11 @@ def _adopting(objects: Iterable[DesiredObject], adopt: bool) -> list[DesiredObje
 
 def desired_state(config: StackConfig) -> DesiredState:
     topology = config.topology
+    settings = config.openelb
+    namespace = settings.namespace
     rack_of_node = _rack_of_node(config)
     objects: list[DesiredObject] = node_patches(rack_of_node)
     node_keys = [obj.key for obj in objects]
-    nodes_by_leaf: dict[str, tuple[str, ...]] = {}
     warnings: list[str] = []
     leaves = (
         sorted(topology.leaves, key=lambda leaf: leaf.name)
@@ -55,38 +73,53 @@ def desired_state(config: StackConfig) -> DesiredState:
         objects.append(bgp_conf(config.bgp, leaves, node_keys))
     conf_keys = [BGP_CONF_KEY] if config.bgp is not None else []
 
-    if isinstance(topology, MultiLeafTopology):
-        nodes_by_leaf = {leaf.name: tuple(sorted(leaf.nodes)) for leaf in leaves}
-        replicas = topology.replicas_per_leaf * len(leaves)
-        min_per_leaf = topology.replicas_per_leaf
-        objects.append(
-            manager_patch(config.openelb.namespace, replicas, node_keys, True, rack_of_node)
-        )
-        objects += [
-            bgp_peer(
-                leaf,
-                leaf.peer,
-                sorted(node for node, rack in rack_of_node.items() if rack != leaf.name),
-                [*(node_key(n) for n in sorted(leaf.nodes)), *conf_keys],
-                leaf.name in config.bgp_passwords,
-            )
-            for leaf in leaves
-            if leaf.peer is not None
-        ]
+    if settings.version == "0.6":
+        # One speaker per listed node; the fewest speakers under one router decides HA.
+        replicas = len(rack_of_node)
+        min_per_router = min((len(leaf.nodes) for leaf in leaves), default=replicas)
+        controller = controller_patch(namespace, settings.controller_replicas, node_keys)
+        objects += [speaker_patch(namespace, node_keys, rack_of_node), controller]
+        replicated, replicated_key = CONTROLLER_V06, controller.key
+        controller_replicas = settings.controller_replicas
+        if controller_replicas < 2:
+            warnings.append(SINGLE_CONTROLLER_WARNING)
     else:
-        replicas = topology.effective_replicas
-        min_per_leaf = replicas
-        objects.append(
-            manager_patch(config.openelb.namespace, replicas, node_keys, False, rack_of_node)
-        )
+        multi_leaf = isinstance(topology, MultiLeafTopology)
+        if isinstance(topology, MultiLeafTopology):
+            min_per_router = topology.replicas_per_leaf
+            replicas = min_per_router * len(leaves)
+        else:
+            replicas = min_per_router = topology.effective_replicas
+        manager = manager_patch(namespace, replicas, node_keys, multi_leaf, rack_of_node)
+        objects.append(manager)
+        replicated, replicated_key = MANAGER_V05, manager.key
+        controller_replicas = replicas
+        if "controller_replicas" in settings.model_fields_set:
+            warnings.append(CONTROLLER_REPLICAS_IGNORED_WARNING)
 
-    if min_per_leaf < 2:
-        warnings.append(SINGLE_REPLICA_WARNING)
+    if settings.pod_disruption_budget:
+        objects.append(pod_disruption_budget(replicated, namespace, replicated_key))
+
+    objects += [
+        bgp_peer(
+            leaf,
+            leaf.peer,
+            sorted(node for node, rack in rack_of_node.items() if rack != leaf.name),
+            [*(node_key(n) for n in sorted(leaf.nodes)), *conf_keys],
+            leaf.name in config.bgp_passwords,
+        )
+        for leaf in leaves
+        if leaf.peer is not None
+    ]
+
+    if min_per_router < 2:
+        warnings.insert(0, SINGLE_REPLICA_WARNING)
     return DesiredState(
         objects=tuple(_adopting(objects, config.adopt)),
         nodes=tuple(sorted(rack_of_node)),
-        nodes_by_leaf=nodes_by_leaf,
+        nodes_by_leaf={leaf.name: tuple(sorted(leaf.nodes)) for leaf in leaves},
         replicas=replicas,
+        controller_replicas=controller_replicas,
         node_selector=dict(NODE_SELECTOR),
         bgp_peers=tuple(obj.name for obj in objects if obj.kind == "BgpPeer"),
         warnings=tuple(warnings),

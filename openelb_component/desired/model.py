@@ -66,6 +66,10 @@ class DesiredState:
     nodes_by_leaf: Mapping[str, tuple[str, ...]]
     """Leaf name -> its nodes (sorted); empty for a single-router topology."""
     replicas: int
+    """OpenELB replicas that announce: v0.5 manager replicas; v0.6 speakers, one per listed node."""
+    controller_replicas: int
+    """Replicas running the leader-elected controller: the v0.6 controller Deployment's, or the
+    v0.5 manager's (it is the controller too)."""
     node_selector: Mapping[str, str]
     bgp_peers: tuple[str, ...]
     """Names of the BgpPeer objects, sorted by leaf."""

@@ -1,7 +1,11 @@
-"""The OpenELB workload patch: where the replicas run and how many there are.
+"""The OpenELB workload patches: where the replicas run and how many there are.
 
 v0.5 runs one ``openelb-manager`` Deployment (DESIGN §2). Its required pod anti-affinity on the
 hostname and its host ports allow one replica per node, which the config checks guarantee.
+
+v0.6 splits it: the ``openelb-speaker`` DaemonSet announces (one speaker per admitted node, no
+replica count) and the leader-elected ``openelb-controller`` Deployment assigns addresses. One
+function per workload, so each can grow on its own.
 """
 
 from __future__ import annotations
@@ -31,7 +35,22 @@ MANAGER_V05 = Workload(
     pod_labels={"app": "openelb-manager", "control-plane": "openelb-manager"},
 )
 
+SPEAKER_V06 = Workload(
+    kind="DaemonSet",
+    name="openelb-speaker",
+    pod_labels={"app": "openelb", "component": "speaker"},
+)
+
+CONTROLLER_V06 = Workload(
+    kind="Deployment",
+    name="openelb-controller",
+    pod_labels={"app": "openelb", "component": "controller"},
+)
+
 WORKLOAD_KEY = "workload"
+"""The workload that announces: v0.5 manager Deployment, v0.6 speaker DaemonSet."""
+CONTROLLER_KEY = "controller"
+"""v0.6 only: the controller Deployment."""
 
 NODE_SELECTOR: Mapping[str, str] = {
     names.OS_LABEL: "linux",
@@ -99,26 +118,124 @@ def manager_patch(
     pod_spec: Manifest = {"nodeSelector": dict(NODE_SELECTOR), **membership["spec"]}
     if spread_over_racks:
         pod_spec["topologySpreadConstraints"] = [rack_spread(MANAGER_V05)]
-    return DesiredObject(
-        key=WORKLOAD_KEY,
-        action="patch",
-        manifest={
-            "apiVersion": "apps/v1",
-            "kind": MANAGER_V05.kind,
-            "metadata": {"name": MANAGER_V05.name, "namespace": namespace},
-            "spec": {
-                "replicas": replicas,
-                # Upstream's value, restated so the guarantee does not depend on the installer:
-                # one replica at a time is replaced, so replicas-1 keep announcing and the rollout
-                # cannot deadlock on host ports and the one-per-node anti-affinity. No scale to 0.
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-                "template": {"metadata": membership["metadata"], "spec": pod_spec},
-            },
-        },
-        depends_on=tuple(node_keys),
-        must_exist=True,
+    spec: Manifest = {
+        "replicas": replicas,
+        # Upstream's value, restated so the guarantee does not depend on the installer:
+        # one replica at a time is replaced, so replicas-1 keep announcing and the rollout
+        # cannot deadlock on host ports and the one-per-node anti-affinity. No scale to 0.
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+        "template": {"metadata": membership["metadata"], "spec": pod_spec},
+    }
+    return _workload_patch(
+        MANAGER_V05,
+        WORKLOAD_KEY,
+        namespace,
+        spec,
+        node_keys,
         on_destroy="replicas, nodeSelector, node affinity, spread constraint and the membership "
         "annotation are released: fields no other manager owns return to the installer's values "
         "on the next apply of the upstream manifest, or are removed (the pod template changes, "
         "so the pods roll once); the Deployment itself stays",
+    )
+
+
+def _workload_patch(
+    workload: Workload,
+    key: str,
+    namespace: str,
+    spec: Manifest,
+    node_keys: list[str],
+    on_destroy: str,
+) -> DesiredObject:
+    return DesiredObject(
+        key=key,
+        action="patch",
+        manifest={
+            "apiVersion": "apps/v1",
+            "kind": workload.kind,
+            "metadata": {"name": workload.name, "namespace": namespace},
+            "spec": spec,
+        },
+        # New pods must find labelled nodes, or they start Pending.
+        depends_on=tuple(node_keys),
+        must_exist=True,
+        on_destroy=on_destroy,
+    )
+
+
+def speaker_patch(
+    namespace: str, node_keys: list[str], rack_of_node: Mapping[str, str | None]
+) -> DesiredObject:
+    """v0.6 speakers run exactly on the labelled nodes: HA is the set of nodes, not a count.
+
+    The membership template too: a speaker reads its rack only when it starts, so a node moved
+    to another leaf must restart the speakers (one node at a time, see updateStrategy).
+    """
+    membership = membership_template(rack_of_node)
+    spec: Manifest = {
+        # Upstream sets no updateStrategy, so the API default applies (RollingUpdate,
+        # maxUnavailable 1); stated here so a speaker change always rolls node by node and never
+        # stops every speaker at once, whatever the installer or a later edit says. No maxSurge:
+        # with host networking a second speaker cannot start on the same node anyway.
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+        "template": {
+            "metadata": membership["metadata"],
+            "spec": {"nodeSelector": dict(NODE_SELECTOR), **membership["spec"]},
+        },
+    }
+    return _workload_patch(
+        SPEAKER_V06,
+        WORKLOAD_KEY,
+        namespace,
+        spec,
+        node_keys,
+        on_destroy="nodeSelector HA label, node affinity, membership annotation and "
+        "updateStrategy are released: the speakers run on every Linux node again (the "
+        "installer's nodeSelector; the pod template changes, so they roll once); the DaemonSet "
+        "itself stays",
+    )
+
+
+def host_spread(workload: Workload) -> Manifest:
+    """At most one replica more on any node than on the emptiest eligible node.
+
+    Upstream's required anti-affinity term selects ``app In [openelb-controller]``, which matches
+    no pod, so it places nothing. Replacing it would conflict: that list is atomic under
+    Server-Side Apply and owned by the installer. A spread constraint is a separate list entry
+    (a map list keyed by topologyKey and whenUnsatisfiable) that nobody else owns, so adding it
+    never conflicts, and with replicas <= eligible nodes (checked) it puts each replica on its
+    own node. Unlike required anti-affinity it also lets a rollout's surge pod start.
+    """
+    return {
+        "maxSkew": 1,
+        "topologyKey": names.HOSTNAME_LABEL,
+        "whenUnsatisfiable": "DoNotSchedule",
+        "labelSelector": {"matchLabels": dict(workload.pod_labels)},
+    }
+
+
+def controller_patch(namespace: str, replicas: int, node_keys: list[str]) -> DesiredObject:
+    """v0.6 controller: several leader-elected replicas, each on its own labelled node."""
+    spec: Manifest = {
+        "replicas": replicas,
+        # Upstream's value, restated (co-owned, no conflict) so one replica at a time is replaced.
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+        "template": {
+            "spec": {
+                # The platform team's chosen OpenELB nodes, like the speakers. No membership
+                # template: the controller neither announces nor reads its rack, so a node
+                # joining, leaving or changing leaf need not restart it.
+                "nodeSelector": dict(NODE_SELECTOR),
+                "topologySpreadConstraints": [host_spread(CONTROLLER_V06)],
+            }
+        },
+    }
+    return _workload_patch(
+        CONTROLLER_V06,
+        CONTROLLER_KEY,
+        namespace,
+        spec,
+        node_keys,
+        on_destroy="replicas, nodeSelector HA label and spread constraint are released: fields "
+        "no other manager owns are removed or reset (one replica); the Deployment itself stays",
     )

@@ -69,6 +69,7 @@ def node_patch(name: str, rack: str | None = None) -> dict[str, Any]:
     labels = {"lb.kubesphere.io/v1alpha1": "openelb"}
     if rack:
         labels["openelb.kubesphere.io/rack"] = rack
+        labels["openelb-ha/node"] = name
     return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels}}
 
 
@@ -162,9 +163,9 @@ def test_multi_leaf_adds_rack_labels_spread_constraint_and_one_bgp_peer_per_leaf
                 "matchLabels": {"openelb.kubesphere.io/rack": "leaf1"},
                 "matchExpressions": [
                     {
-                        "key": "kubernetes.io/hostname",
-                        "operator": "NotIn",
-                        "values": ["worker-p002", "worker-p003"],
+                        "key": "openelb-ha/node",
+                        "operator": "In",
+                        "values": ["master1", "worker-p001"],
                     }
                 ],
             },

@@ -2,7 +2,8 @@
 
 OpenELB ignores rack-label changes (DESIGN §3), so a move must show up in the spec of exactly
 the two affected BgpPeers; a dropped node must roll the v0.5 manager (a Deployment keeps a pod
-whose nodeSelector stops matching); reordering the stack file must change nothing.
+whose nodeSelector stops matching) and leave its own leaf's peer; reordering the stack file must
+change nothing.
 """
 
 from __future__ import annotations
@@ -72,21 +73,22 @@ def test_moving_a_node_changes_its_patch_and_exactly_the_two_affected_peers(
         # (v0.6: the speakers roll; the controller, which reads no rack, does not.)
         "openelb-ha-workload",
     ]
-    # The old leaf's peer now excludes n3 by name, whatever its rack label still says; the new
-    # leaf's peer stops excluding it and waits for its new rack label.
-    assert "n3" in selector(after, "leaf1")["matchExpressions"][0]["values"]
-    assert "n3" not in selector(after, "leaf2")["matchExpressions"][0]["values"]
+    # The old leaf's peer no longer lists n3, whatever its rack label still says; the new
+    # leaf's peer lists it and waits for its new rack label.
+    assert "n3" not in selector(after, "leaf1")["matchExpressions"][0]["values"]
+    assert "n3" in selector(after, "leaf2")["matchExpressions"][0]["values"]
     n3_patch = after.urn_of("openelb-ha-node-n3")
     assert n3_patch in after.named("openelb-ha-bgppeer-leaf2").dependencies
     assert after.named("openelb-ha-node-n3").inputs["metadata"]["labels"] == {
         "lb.kubesphere.io/v1alpha1": "openelb",
         "openelb.kubesphere.io/rack": "leaf2",
+        "openelb-ha/node": "n3",
     }
 
 
-def test_a_moved_node_is_excluded_from_its_old_leaf_before_and_after_its_labels_change() -> None:
+def test_a_moved_node_leaves_its_old_leaf_before_and_after_its_labels_change() -> None:
     after = run(moved("n3", "leaf1", "leaf2"))
-    old_rack = {"openelb.kubesphere.io/rack": "leaf1", "kubernetes.io/hostname": "n3"}
+    old_rack = {"openelb.kubesphere.io/rack": "leaf1", "openelb-ha/node": "n3"}
     new_rack = {**old_rack, "openelb.kubesphere.io/rack": "leaf2"}
     for labels in (old_rack, new_rack):
         assert not matches(selector(after, "leaf1"), labels)
@@ -94,24 +96,20 @@ def test_a_moved_node_is_excluded_from_its_old_leaf_before_and_after_its_labels_
     assert matches(selector(after, "leaf2"), new_rack)
 
 
-def test_dropping_a_node_changes_its_patch_the_workload_and_only_exclusion_lists() -> None:
-    """No peer spec can change on every move yet on no drop (README, "Moving a node"): a drop
-    shortens the other leaves' exclusion lists, and the node's own leaf's peer stays as it is."""
+def test_dropping_a_node_changes_its_patch_the_workload_and_its_own_leafs_peer() -> None:
+    """No peer spec can change on every move yet on no drop (README, "When nodes move, join or
+    leave"): a drop takes the node off its own leaf's peer, and no other peer changes."""
     leaves = copy.deepcopy(LEAVES)
     leaves["leaf1"].remove("n3")
     before, after = run(LEAVES), run(leaves)
     diff = preview_diff(before, after)
     assert (diff.created, diff.deleted) == ([], ["openelb-ha-node-n3"])
-    assert diff.updated == [
-        "openelb-ha-bgppeer-leaf2",
-        "openelb-ha-bgppeer-leaf3",
-        "openelb-ha-workload",
-    ]
-    for leaf in ("leaf2", "leaf3"):
-        old, new = selector(before, leaf), selector(after, leaf)
-        assert old["matchExpressions"][0]["values"] == sorted(
-            [*new["matchExpressions"][0]["values"], "n3"]
-        )
+    assert diff.updated == ["openelb-ha-bgppeer-leaf1", "openelb-ha-workload"]
+    old, new = selector(before, "leaf1"), selector(after, "leaf1")
+    assert old["matchExpressions"][0]["values"] == ["n1", "n2", "n3"]
+    assert new["matchExpressions"][0]["values"] == ["n1", "n2"]
+    # Its session with leaf1's router closes now, before Pulumi releases its labels (last).
+    assert not matches(new, {"openelb.kubesphere.io/rack": "leaf1", "openelb-ha/node": "n3"})
     # The rolled pods cannot land on n3 again, although Pulumi removes its labels only after
     # every update (deletes come last).
     affinity = after.named("openelb-ha-workload").inputs["spec"]["template"]["spec"]["affinity"]
@@ -124,6 +122,25 @@ def test_dropping_a_node_changes_its_patch_the_workload_and_only_exclusion_lists
         ]
     }
     assert membership(before) != membership(after)
+
+
+def test_adding_a_node_changes_its_patch_the_workload_and_its_own_leafs_peer() -> None:
+    leaves = copy.deepcopy(LEAVES)
+    leaves["leaf3"].append("n9")
+    diff = preview_diff(run(LEAVES), run(leaves))
+    assert (diff.created, diff.deleted) == (["openelb-ha-node-n9"], [])
+    assert diff.updated == ["openelb-ha-bgppeer-leaf3", "openelb-ha-workload"]
+
+
+def test_a_long_node_name_is_listed_by_a_valid_label_value() -> None:
+    node = "worker-" + "a" * 60 + ".rack-a.example.com"
+    leaves = {"leaf1": ["n1", node], "leaf2": ["n4", "n5"]}
+    after = run(leaves)
+    (value,) = [v for v in selector(after, "leaf1")["matchExpressions"][0]["values"] if v != "n1"]
+    assert len(value) <= 63 and value.startswith("worker-aaaa")
+    labels = after.named(f"openelb-ha-node-{node}").inputs["metadata"]["labels"]
+    assert matches(selector(after, "leaf1"), labels)
+    assert not matches(selector(after, "leaf2"), labels)
 
 
 def test_adding_a_node_back_rolls_the_workload_to_the_same_pod_template() -> None:

@@ -224,3 +224,13 @@ def test_the_spread_constraint_is_our_own_entry_where_anti_affinity_would_confli
     spread = defs["io.k8s.api.core.v1.PodSpec"]["properties"]["topologySpreadConstraints"]
     assert spread["x-kubernetes-list-type"] == "map"
     assert spread["x-kubernetes-list-map-keys"] == ["topologyKey", "whenUnsatisfiable"]
+
+
+@pytest.mark.parametrize("kubernetes", upstream.KUBERNETES_VERSIONS)
+def test_the_node_selector_is_an_atomic_map_owned_whole(kubernetes: str) -> None:
+    """Why the first apply on a fresh install needs ``adopt`` (README, "Adopting a cluster
+    configured by hand"): the installer owns the whole nodeSelector, so adding a key to it is a
+    different value of a field another manager owns, a conflict."""
+    defs = kubernetes_definitions(kubernetes)["$defs"]
+    node_selector = defs["io.k8s.api.core.v1.PodSpec"]["properties"]["nodeSelector"]
+    assert node_selector["x-kubernetes-map-type"] == "atomic"

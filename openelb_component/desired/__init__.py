@@ -104,7 +104,6 @@ def desired_state(config: StackConfig) -> DesiredState:
         bgp_peer(
             leaf,
             leaf.peer,
-            sorted(node for node, rack in rack_of_node.items() if rack != leaf.name),
             [*(node_key(n) for n in sorted(leaf.nodes)), *conf_keys],
             leaf.name in config.bgp_passwords,
         )

@@ -2,15 +2,21 @@
 leaf's nodes (multi-router guide).
 
 OpenELB reacts to a BgpPeer only when its ``spec`` changes (DESIGN §3), and each replica then
-re-evaluates the peer's ``nodeSelector`` against its own node. So leaf membership is written
-into the spec itself: besides the rack label, a leaf's peer excludes by hostname every node the
-stack lists under another leaf. Moving a node from leaf A to leaf B changes exactly two specs:
-A's peer now excludes it (whatever its rack label still says) and B's peer stops excluding it
-(B's peer waits for the node's new rack label). Dropping or adding a node under its own leaf
-changes no peer, and a third leaf's peer excludes the node before and after. OpenELB converts
-the whole selector (``metav1.LabelSelectorAsSelector`` in ``peerMatchNode``), so
-``matchExpressions`` are honoured; a node whose hostname label differs from its name is simply
-not excluded, which is the guide's rack-label behaviour.
+re-evaluates the peer's ``nodeSelector`` against its own node; it never notices a rack label
+that changes later. So leaf membership is written into the spec itself: besides the rack label
+(the guide's selector), a leaf's peer lists its member nodes by name (``openelb-ha/node In
+[...]``, sorted). Then
+
+- moving a node from leaf A to leaf B changes exactly A's and B's peers: A's no longer lists it,
+  whatever its rack label still says, so its session with A's router closes at once; B's lists
+  it and is updated only after the node's new rack label is in place;
+- adding or dropping a node changes exactly its own leaf's peer (a dropped node's session closes
+  before its labels are released, which Pulumi does last);
+- reordering the stack file changes nothing.
+
+This is the least a spec can change: any spec that notices a move must also notice a drop.
+OpenELB converts the whole selector (``metav1.LabelSelectorAsSelector`` in ``peerMatchNode``),
+so ``matchExpressions`` are honoured.
 """
 
 from __future__ import annotations
@@ -53,22 +59,23 @@ def _address_family(peer: Peer) -> Manifest:
     }
 
 
-def peer_node_selector(leaf: str, other_leaves_nodes: Sequence[str]) -> Manifest:
-    """The rack label (the guide's selector), AND not a node listed under another leaf (sorted,
-    so reordering the stack file changes nothing). Kubelet sets ``kubernetes.io/hostname`` to
-    the node name unless ``--hostname-override`` makes them differ."""
-    selector: Manifest = {"matchLabels": {names.RACK_LABEL: leaf}}
-    if other_leaves_nodes:  # NotIn needs at least one value
-        selector["matchExpressions"] = [
-            {"key": names.HOSTNAME_LABEL, "operator": "NotIn", "values": sorted(other_leaves_nodes)}
-        ]
-    return selector
+def peer_node_selector(leaf: str, leaf_nodes: Sequence[str]) -> Manifest:
+    """The rack label (the guide's selector) AND one of the leaf's listed nodes, by name."""
+    return {
+        "matchLabels": {names.RACK_LABEL: leaf},
+        "matchExpressions": [
+            {
+                "key": names.MEMBER_LABEL,
+                "operator": "In",
+                "values": sorted(names.member_label_value(node) for node in leaf_nodes),
+            }
+        ],
+    }
 
 
 def bgp_peer(
     leaf: Leaf,
     peer: Peer,
-    other_leaves_nodes: Sequence[str],
     depends_on: Sequence[str],
     has_password: bool,
 ) -> DesiredObject:
@@ -87,12 +94,12 @@ def bgp_peer(
             "spec": {
                 "conf": conf,
                 "afiSafis": [_address_family(peer)],
-                "nodeSelector": peer_node_selector(leaf.name, other_leaves_nodes),
+                "nodeSelector": peer_node_selector(leaf.name, leaf.nodes),
             },
         },
         # OpenELB evaluates a BgpPeer's nodeSelector only when the peer's spec changes, and never
         # notices rack labels added later (DESIGN §3): this leaf's labels must be in place first.
-        # A node that left this leaf is excluded by name, so no wait for it is needed.
+        # A node that left this leaf is no longer listed, so no wait for it is needed.
         depends_on=tuple(depends_on),
         secrets=secrets,
         on_destroy="deleted: the replicas close their sessions with this router",

@@ -1,4 +1,5 @@
-"""Node labels: the HA label on every listed node, the rack label in a multi-leaf topology."""
+"""Node labels: the HA label on every listed node; in a multi-leaf topology also the rack label
+(OpenELB's) and the member label (this project's, selected by the leaf's BgpPeer)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def node_labels(rack_of_node: Mapping[str, str | None]) -> dict[str, dict[str, s
         rack = rack_of_node[node]
         if rack is not None:
             labels[node][names.RACK_LABEL] = rack
+            labels[node][names.MEMBER_LABEL] = names.member_label_value(node)
     return labels
 
 

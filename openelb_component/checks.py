@@ -7,6 +7,7 @@ duplicate leaf name in another together.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
@@ -128,6 +129,37 @@ def check_multi_leaf(topology: Mapping[str, Any]) -> Iterator[Problem]:
                 "this leaf or lower replicasPerLeaf",
                 sorted(distinct),
             )
+    yield from _duplicate_peer_addresses(leaves)
+
+
+def _normalized_address(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None  # the model reports it
+
+
+def _duplicate_peer_addresses(leaves: list[Any]) -> Iterator[Problem]:
+    """OpenELB keys BGP neighbors by address: two BgpPeers for one address overwrite each
+    other on every replica, and each reconcile of one removes the other's session."""
+    first_leaf: dict[str, int] = {}
+    for leaf_index, raw_leaf in enumerate(leaves):
+        peer = _mapping(_mapping(raw_leaf).get("peer"))
+        address = _normalized_address(peer.get("address"))
+        if address is None:
+            continue
+        if address in first_leaf:
+            yield Problem(
+                ("topology", "leaves", leaf_index, "peer", "address"),
+                f"the same router address as leaves[{first_leaf[address]}].peer; OpenELB keys "
+                "BGP neighbors by address, so two peers for one address would keep replacing "
+                "each other: give each leaf its own router's address",
+                peer.get("address"),
+            )
+        else:
+            first_leaf[address] = leaf_index
 
 
 def check_mode(openelb: Mapping[str, Any], topology: Mapping[str, Any]) -> Iterator[Problem]:
@@ -214,7 +246,9 @@ PASSWORDS_KEY = "bgpPasswords"
 
 def password_config_path(leaf: str) -> str:
     """The ``pulumi config --path`` of a leaf's password (a dot in a leaf name would nest)."""
-    return f"{PASSWORDS_KEY}.{leaf}" if _SIMPLE_KEY.match(leaf) else f'{PASSWORDS_KEY}["{leaf}"]'
+    if _SIMPLE_KEY.fullmatch(leaf):
+        return f"{PASSWORDS_KEY}.{leaf}"
+    return f'{PASSWORDS_KEY}["{leaf}"]'
 
 
 def check_passwords(

@@ -121,7 +121,14 @@ class OpenElbHa(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             depends_on.append(read)
-        opts = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+        opts = pulumi.ResourceOptions(
+            parent=self,
+            depends_on=depends_on,
+            # OpenELB reports each session's configuration, password included, in the peer's
+            # status (nodesPeerStatus.*.peerState.authPassword): a read or refresh must keep it
+            # a secret in Pulumi's state, as the input is.
+            additional_secret_outputs=["status"] if obj.secrets else None,
+        )
         body = _body(obj, self._secrets)
         if obj.action == "patch":
             patch = _PATCHES.get(ref)

@@ -138,8 +138,9 @@ class BgpSettings(_Model):
 
     as_: Annotated[Asn, Field(alias="as")]
     """The local ASN of every replica (of a leaf without its own ``localAsn``)."""
-    listen_port: Annotated[int, Field(ge=1, le=65535)] = 179
-    """Port OpenELB's BGP speaker listens on; change it when Calico already uses 179."""
+    listen_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    """Port OpenELB's BGP speaker listens on; change it when Calico already uses 179. Not given:
+    not written, so a hand-made BgpConf keeps its port (OpenELB's default is 179)."""
     router_id: Ipv4Address | None = None
     """One router ID for every replica; default: each node's own address."""
 

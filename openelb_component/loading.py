@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -18,7 +19,8 @@ from openelb_component import checks, config
 from openelb_component.errors import ConfigError, Loc, Problem
 
 CONFIG_KEYS = ("openelb", "topology", "bgp", "adopt", "bgpPasswords")
-"""The stack keys (without the ``openelb-ha:`` prefix) the program reads; others are ignored."""
+"""The stack keys (without the ``openelb-ha:`` prefix) the program reads. Any other key under
+the project's prefix is refused as unknown (a typo like ``adpot`` must not be ignored)."""
 
 # pydantic puts the tag of a discriminated union into the error location
 # (topology.multi-leaf.leaves); users never wrote it, so it is dropped from paths.
@@ -144,6 +146,14 @@ def validate_raw(
     problems += checks.cross_field_problems(raw, stack_secret_keys)
     # Passwords last: the user first sees what is wrong with the topology they reference.
     problems.sort(key=lambda problem: problem.loc[:1] == (checks.PASSWORDS_KEY,))
+    # Whatever a stack holds as a secret is never echoed, whichever key it is under.
+    secret_roots = set(stack_secret_keys or ())
+    problems = [
+        replace(problem, secret=True)
+        if problem.loc[:1] and problem.loc[0] in secret_roots
+        else problem
+        for problem in problems
+    ]
     return (None, problems) if problems else (parsed, [])
 
 

@@ -30,17 +30,17 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 def is_dns1123_subdomain(value: str) -> bool:
     """Node and most object names: lowercase RFC 1123 subdomain, at most 253 characters."""
-    return len(value) <= 253 and bool(_DNS1123_SUBDOMAIN.match(value))
+    return len(value) <= 253 and bool(_DNS1123_SUBDOMAIN.fullmatch(value))
 
 
 def is_dns1123_label(value: str) -> bool:
     """Namespace names: lowercase RFC 1123 label, at most 63 characters."""
-    return len(value) <= 63 and bool(_DNS1123_LABEL.match(value))
+    return len(value) <= 63 and bool(_DNS1123_LABEL.fullmatch(value))
 
 
 def is_label_value(value: str) -> bool:
     """A non-empty label value: at most 63 characters, alphanumeric at both ends."""
-    return 0 < len(value) <= 63 and bool(_LABEL_VALUE.match(value))
+    return 0 < len(value) <= 63 and bool(_LABEL_VALUE.fullmatch(value))
 
 
 def member_label_value(node: str) -> str:

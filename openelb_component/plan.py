@@ -7,7 +7,7 @@ cannot disagree; ``render.py`` turns it into YAML, a kubectl runbook or a Markdo
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -15,8 +15,8 @@ import yaml
 from openelb_component.checks import PASSWORDS_KEY, password_config_path
 from openelb_component.config import StackConfig
 from openelb_component.desired import DesiredState, desired_state
-from openelb_component.errors import ConfigError, Loc, Problem
-from openelb_component.loading import CONFIG_KEYS, load_config
+from openelb_component.errors import ConfigError, Problem
+from openelb_component.loading import load_config
 from openelb_component.stackfile import StackFile
 from openelb_component.verify import Base, Sources, Verification, upstream_sources, verify
 
@@ -30,8 +30,9 @@ class Plan:
 
 
 def program_config(stack: StackFile) -> dict[str, object]:
-    """The keys the Pulumi program reads from this stack (it ignores any other)."""
-    return {key: stack.config[key] for key in CONFIG_KEYS if key in stack.config}
+    """The keys the Pulumi program reads from this stack: every ``openelb-ha:`` key (an
+    unknown one is refused, as by the program)."""
+    return dict(stack.config)
 
 
 def read_live_workloads(paths: Iterable[Path]) -> dict[tuple[str, str], Base]:
@@ -45,11 +46,6 @@ def read_live_workloads(paths: Iterable[Path]) -> dict[tuple[str, str], Base]:
             f"the live object in {path}", obj
         )
     return live
-
-
-def _touches(loc: Loc, secure: frozenset[Loc]) -> bool:
-    """Whether a problem's value is, or contains, a value written as secure."""
-    return any(loc[: len(s)] == s or s[: len(loc)] == loc for s in secure)
 
 
 def _plaintext_passwords(stack: StackFile) -> list[Problem]:
@@ -77,19 +73,13 @@ def _plaintext_passwords(stack: StackFile) -> list[Problem]:
 
 def load_stack_config(stack: StackFile) -> StackConfig:
     """The validated config of a stack file, or the program's own ``ConfigError``; a problem
-    whose value was written as secure shows ``[secret]``, never the ciphertext or a value."""
+    under a key holding a secure value shows ``[secret]``, never the ciphertext or a value."""
     secret_keys = {str(loc[0]) for loc in stack.secure}
     extra = _plaintext_passwords(stack)
     try:
         config = load_config(program_config(stack), stack_secret_keys=secret_keys)
     except ConfigError as error:
-        raise ConfigError(
-            [
-                replace(problem, secret=problem.secret or _touches(problem.loc, stack.secure))
-                for problem in error.problems
-            ]
-            + extra
-        ) from None
+        raise ConfigError([*error.problems, *extra]) from None
     if extra:
         raise ConfigError(extra)
     return config

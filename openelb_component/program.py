@@ -9,10 +9,11 @@ import json
 from typing import Any
 
 import pulumi
+from pulumi.runtime import config as runtime_config
 
 from openelb_component.component import OUTPUTS, OpenElbHa
 from openelb_component.errors import ConfigError
-from openelb_component.loading import CONFIG_KEYS, load_config
+from openelb_component.loading import load_config
 
 
 def _decode(text: str) -> Any:
@@ -24,9 +25,18 @@ def _decode(text: str) -> Any:
         return text
 
 
+def project_keys(config: pulumi.Config) -> list[str]:
+    """Every key the stack sets under this project's prefix, known or not: the models refuse
+    unknown ones (``adpot``, ``bgpPassword``) instead of the program silently ignoring them."""
+    prefix = f"{config.name}:"
+    # The engine hands config over in PULUMI_CONFIG; tests and other hosts use set_all_config.
+    every = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    return sorted(key.removeprefix(prefix) for key in every if key.startswith(prefix))
+
+
 def read_raw_config(config: pulumi.Config) -> dict[str, Any]:
     raw: dict[str, Any] = {}
-    for key in CONFIG_KEYS:
+    for key in project_keys(config):
         text = config.get(key)
         if text is not None:
             raw[key] = _decode(text)
@@ -35,7 +45,9 @@ def read_raw_config(config: pulumi.Config) -> dict[str, Any]:
 
 def secret_keys(config: pulumi.Config) -> list[str]:
     """The keys the stack file holds as secrets (``secure:``), without the project prefix."""
-    return [key for key in CONFIG_KEYS if pulumi.runtime.is_config_secret(config.full_key(key))]
+    return [
+        key for key in project_keys(config) if pulumi.runtime.is_config_secret(config.full_key(key))
+    ]
 
 
 def main() -> OpenElbHa:

@@ -7,7 +7,9 @@ names the secret (``DesiredObject.secrets``), and that is what is printed.
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 import shlex
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -118,20 +120,59 @@ def _apply_steps(obj: DesiredObject) -> list[str]:
         ]
     if obj.action == "patch":
         # An object that may not exist yet (the BgpConf made by hand, or not at all): apply it
-        # server-side like the component, after keeping what was there for the rollback.
+        # server-side like the component, after keeping what was there for the rollback. The
+        # first apply's backup is kept: a second apply must not back up this runbook's values.
         backup = _backup_file(obj)
         manifest = {**obj.manifest, "metadata": {"name": obj.name}}
         if obj.namespace:
             manifest["metadata"]["namespace"] = obj.namespace
         return [
-            f"kubectl get {_resource(obj)} {obj.name} -o yaml 2>/dev/null"
-            f" | sed '/^  resourceVersion:/d' > {backup} || true",
-            "kubectl apply -f - --server-side --field-manager=openelb-ha <<'EOF'",
-            _dump(manifest).rstrip("\n"),
-            "EOF",
+            f"if [ ! -e {backup} ]; then",
+            f"  before=$(kubectl get {_resource(obj)} {obj.name} --ignore-not-found -o yaml)",
+            '  if [ -n "$before" ]; then',
+            f"    printf '%s\\n' \"$before\" | sed '/^  resourceVersion:/d' > {backup}",
+            f"  else echo {_ABSENT} > {backup}; fi",
+            "fi",
+            *_heredoc("kubectl apply -f - --server-side --field-manager=openelb-ha", obj, manifest),
         ]
     notes = [f"# {note}" for note in _secret_notes(obj)]
-    return [*notes, "kubectl apply -f - <<'EOF'", _dump(obj.manifest).rstrip("\n"), "EOF"]
+    return [*notes, *_heredoc("kubectl apply -f -", obj, obj.manifest)]
+
+
+_ABSENT = "absent"
+_SECRET_SENTINEL = "openelb-ha-secret-sentinel"  # noqa: S105 - a marker, replaced below
+
+
+def secret_variable(name: str) -> str:
+    """The environment variable the runbook reads a secret from: ``bgpPasswords.leaf1`` ->
+    ``OPENELB_HA_BGPPASSWORDS_LEAF1``."""
+    return "OPENELB_HA_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def _heredoc(command: str, obj: DesiredObject, manifest: dict[str, Any]) -> list[str]:
+    """``command <<EOF`` feeding the manifest. A secret is never in the runbook: the runbook
+    refuses to run until its environment variable is set, and the shell puts it in place (a
+    literal block scalar, so no character of it needs escaping). Without secrets the here-doc
+    is quoted: nothing in it is expanded."""
+    if not obj.secrets:
+        return [f"{command} <<'EOF'", _dump(manifest).rstrip("\n"), "EOF"]
+    manifest = copy.deepcopy(manifest)
+    checks: list[str] = []
+    for path, name in sorted(obj.secrets.items(), key=lambda item: str(item[0])):
+        variable = secret_variable(name)
+        checks.append(f': "${{{variable}:?export {variable}, the value of secret {name}}}"')
+        parent: Any = manifest
+        for part in path[:-1]:
+            parent = parent[part]
+        parent[path[-1]] = f"{_SECRET_SENTINEL}-{variable}"
+    text = _dump(manifest).rstrip("\n")
+    text = re.sub(
+        rf"^(\s*)(\S+): {_SECRET_SENTINEL}-(\w+)$",
+        lambda m: f"{m.group(1)}{m.group(2)}: |-\n{m.group(1)}  ${{{m.group(3)}}}",
+        text,
+        flags=re.MULTILINE,
+    )
+    return [*checks, f"{command} <<EOF", text, "EOF"]
 
 
 def _rollback_steps(plan: Plan, obj: DesiredObject) -> list[str]:
@@ -162,8 +203,11 @@ def _rollback_steps(plan: Plan, obj: DesiredObject) -> list[str]:
         return [delete]
     backup = _backup_file(obj)
     return [
-        f"# back to the {obj.kind} kept by apply in {backup}; deleted if there was none",
-        f"if [ -s {backup} ]; then kubectl replace -f {backup}; else {delete}; fi",
+        f"# back to the {obj.kind} kept by the first apply in {backup}; deleted if there was none",
+        f"if [ ! -e {backup} ]; then",
+        f'  echo "no {backup} here: run rollback where apply ran" >&2; exit 1',
+        f'elif [ "$(cat {backup})" = {_ABSENT} ]; then {delete}',
+        f"else kubectl replace -f {backup}; fi",
     ]
 
 

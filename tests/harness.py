@@ -61,6 +61,7 @@ class Registration:
     wire_inputs: dict[str, Any] = field(default_factory=dict)
     """The inputs exactly as sent: the SDK's deserializer lifts a nested secret to its top-level
     property (``spec``), while the wire, and the engine, keep it where it is."""
+    additional_secret_outputs: list[str] = field(default_factory=list)
 
     @property
     def is_read(self) -> bool:
@@ -113,6 +114,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 inputs=plain(rpc.deserialize_properties(inputs_field, keep_unknowns=True)),
                 read_id=read_id,
                 wire_inputs=plain(json_format.MessageToDict(inputs_field)),
+                additional_secret_outputs=sorted(getattr(request, "additionalSecretOutputs", [])),
             )
         )
 

@@ -69,12 +69,12 @@ def bgp_conf(run: Run) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("config", "spec"),
     [
-        ({**SINGLE, "bgp": {"as": 64600}}, {"as": 64600, "listenPort": 179}),
+        ({**SINGLE, "bgp": {"as": 64600}}, {"as": 64600}),
         (
             {**SINGLE, "bgp": {"as": 64600, "listenPort": 17900, "routerId": "10.0.0.1"}},
             {"as": 64600, "listenPort": 17900, "routerId": "10.0.0.1"},
         ),
-        (multi_leaf(), {"as": 64600, "listenPort": 179, "asPerRack": {"leaf1": 64601}}),
+        (multi_leaf(), {"as": 64600, "asPerRack": {"leaf1": 64601}}),
     ],
     ids=["defaults", "port-and-router-id", "per-leaf-asn"],
 )
@@ -140,6 +140,12 @@ def test_a_peer_password_reaches_the_bgp_peer_as_a_secret_and_nowhere_else() -> 
         assert list(plain_occurrences(registration.inputs)) == [], registration.name
     assert PASSWORD not in json.dumps(run.outputs)
     assert not any(PASSWORD in warning for warning in run.warnings)
+    # OpenELB echoes the session's password in the peer's status: that output is secret too.
+    secret_outputs = {
+        r.name: r.additional_secret_outputs for r in run.resources if r.is_read is False
+    }
+    assert secret_outputs["openelb-ha-bgppeer-leaf1"] == ["status"]
+    assert secret_outputs["openelb-ha-bgppeer-leaf2"] == []
 
 
 @pytest.mark.parametrize(

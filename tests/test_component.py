@@ -289,6 +289,23 @@ def test_resource_names_do_not_depend_on_list_order() -> None:
     assert preview_diff(run_program(PROD), run_program(reordered)).changed == []
 
 
+def test_an_unknown_stack_key_stops_the_program() -> None:
+    """A typo of a key the program reads (``adpot``) must not be silently ignored."""
+    run, error = run_program_capturing({**DEV, "adpot": True})
+    assert isinstance(error, pulumi.RunError)
+    assert "adpot = True: unknown key; did you mean 'adopt'?" in str(error)
+    assert run.registrations == []
+
+
+def test_a_secret_stack_value_is_never_echoed_in_the_error() -> None:
+    config = {"topology": {**DEV["topology"], "replicas": "hunter2"}}
+    run, error = run_program_capturing(config, secret_keys=["topology"])
+    assert isinstance(error, pulumi.RunError)
+    assert "topology.replicas = [secret]" in str(error)
+    assert "hunter2" not in str(error)
+    assert run.registrations == []
+
+
 @pytest.mark.parametrize(
     "config",
     [
@@ -334,23 +351,15 @@ def test_v06_patches_the_speaker_daemonset_and_the_controller_and_budgets_the_co
         ("openelb-ha:index:OpenElbHa", "openelb-ha"),
     ]
     speaker = run.named("openelb-ha-workload").inputs
-    # The same membership as the v0.5 manager's: speakers restart when a node changes leaf.
-    assert membership_of(speaker) == membership_of(
-        run_program(DEV).named("openelb-ha-workload").inputs
-    )
+    # No membership in the template: the DaemonSet itself follows the labelled nodes, so a
+    # node joining or leaving restarts no speaker (only per-rack ASNs do: test_moves).
     assert speaker == {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
         "metadata": {"name": "openelb-speaker", "namespace": "openelb-system"},
         "spec": {
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-            "template": {
-                "metadata": {"annotations": {MEMBERSHIP: membership_of(speaker)}},
-                "spec": {
-                    "nodeSelector": NODE_SELECTOR,
-                    "affinity": listed_nodes_only(["master1", "worker-p002"]),
-                },
-            },
+            "template": {"spec": {"nodeSelector": NODE_SELECTOR}},
         },
     }
     assert run.named("openelb-ha-controller").inputs == {
@@ -385,7 +394,6 @@ def test_v06_multi_leaf_has_rack_labels_and_peers_but_no_spread_on_the_daemonset
     assert run.named("openelb-ha-node-worker-p002").inputs == node_patch("worker-p002", "leaf2")
     assert run.named("openelb-ha-workload").inputs["spec"]["template"]["spec"] == {
         "nodeSelector": NODE_SELECTOR,
-        "affinity": listed_nodes_only(["master1", "worker-p001", "worker-p002", "worker-p003"]),
     }
     assert run.named("openelb-ha-controller").inputs["spec"]["replicas"] == 3
     assert {r.name for r in run.of_type("kubernetes:network.kubesphere.io/v1alpha2:BgpPeer")} == {
@@ -437,3 +445,26 @@ def test_one_controller_replica_is_allowed_but_warned_about() -> None:
     run = run_program({"openelb": {"version": "0.6", "controllerReplicas": 1}, **DEV})
     assert len(run.warnings) == 1 and "openelb-controller replica" in run.warnings[0]
     assert run.named("openelb-ha-controller").inputs["spec"]["replicas"] == 1
+
+
+@pytest.mark.parametrize(
+    ("version", "nodes", "timeouts"),
+    [
+        ("0.5", 10, {"workload": None}),
+        ("0.5", 11, {"workload": "660"}),
+        ("0.6", 12, {"workload": "720", "controller": None}),
+    ],
+    ids=["ten-pods-default-wait", "eleven-replicas", "twelve-speakers-two-controllers"],
+)
+def test_large_rollouts_get_a_longer_wait(
+    version: str, nodes: int, timeouts: dict[str, str | None]
+) -> None:
+    """Pods are replaced one at a time; Pulumi's default 10-minute wait would fail a large
+    roll half-way, so more than 10 pods get 60 seconds each."""
+    names = [f"node-{index:02}" for index in range(nodes)]
+    run = run_program(
+        {"openelb": {"version": version}, "topology": {"kind": "single-router", "nodes": names}}
+    )
+    for key, expected in timeouts.items():
+        metadata = run.named(f"openelb-ha-{key}").inputs["metadata"]
+        assert metadata.get("annotations", {}).get("pulumi.com/timeoutSeconds") == expected, key

@@ -5,6 +5,7 @@ Errors are asserted as data: (key path, value shown) pairs, plus a word of the f
 
 from __future__ import annotations
 
+import fnmatch
 from typing import Any
 
 import pytest
@@ -287,6 +288,30 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [("topology.leaves[0].peer.asn", "(missing)")],
     ),
     ("topology-not-an-object", {"topology": "single-router"}, [("topology", "'single-router'")]),
+    ("unknown-stack-key", {**DEV, "adpot": True}, [("adpot", "True")]),
+    (
+        "names-with-a-trailing-newline",
+        {
+            "openelb": {"namespace": "openelb-system\n"},
+            "topology": {"kind": "single-router", "nodes": ["master1\n", "b"]},
+        },
+        [("openelb.namespace", "'openelb-system\\n'"), ("topology.nodes[0]", "'master1\\n'")],
+    ),
+    (
+        "leaf-name-with-a-trailing-newline",
+        multi_leaf(leaves=[{"name": "leaf1\n", "nodes": ["a", "b"]}]),
+        [("topology.leaves[0].name", "'leaf1\\n'")],
+    ),
+    (
+        "one-router-for-two-leaves",
+        multi_leaf(
+            leaves=[
+                {"name": "l1", "nodes": ["a", "b"], "peer": {"address": "fd00::5", "asn": 1}},
+                {"name": "l2", "nodes": ["c", "d"], "peer": {"address": "fd00:0::5", "asn": 1}},
+            ]
+        ),
+        [("topology.leaves[1].peer.address", "'fd00:0::5'")],
+    ),
     (
         "v06-replicas-below-nodes",
         {"openelb": {"version": "0.6"}, "topology": {**DEV["topology"], "replicas": 1}},
@@ -409,7 +434,7 @@ def test_defaults_of_the_bgp_keys() -> None:
     assert (config.bgp, config.adopt, config.bgp_passwords) == (None, False, {})
     bgp = load_config({**DEV, "bgp": {"as": 64600}}).bgp
     assert bgp is not None
-    assert (bgp.as_, bgp.listen_port, bgp.router_id) == (64600, 179, None)
+    assert (bgp.as_, bgp.listen_port, bgp.router_id) == (64600, None, None)
 
 
 def test_a_loaded_password_is_never_shown_by_the_config() -> None:
@@ -432,3 +457,25 @@ def test_plaintext_passwords_are_refused_only_when_read_from_a_stack() -> None:
         load_config(raw, stack_secret_keys=[])
     assert caught.value.paths == ["bgpPasswords"]
     assert "pw-123456" not in str(caught.value)
+
+
+def test_an_unknown_stack_key_suggests_the_known_one() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({**DEV, "bgpPassword": {"leaf1": "x"}})
+    assert "did you mean 'bgpPasswords'?" in str(caught.value)
+
+
+def test_every_subpackage_is_shipped_by_pip_install() -> None:
+    """``pip install git+<repo>`` must give the package as it runs here, subpackages included."""
+    import tomllib
+
+    from tests.harness import ROOT
+
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    packages = [
+        ".".join(path.parent.relative_to(ROOT).parts)
+        for path in (ROOT / "openelb_component").rglob("__init__.py")
+    ]
+    assert "openelb_component.desired" in packages
+    patterns = find["find"]["include"]
+    assert all(any(fnmatch.fnmatch(name, p) for p in patterns) for name in packages)

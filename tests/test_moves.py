@@ -22,7 +22,8 @@ LEAVES = {
 }
 
 
-def stack(leaves: dict[str, list[str]], **extra: Any) -> dict[str, Any]:
+def stack(leaves: dict[str, list[str]], local_asns: bool = False, **extra: Any) -> dict[str, Any]:
+    """Every leaf with its own router; with ``local_asns`` each also speaks its own ASN."""
     return {
         "topology": {
             "kind": "multi-leaf",
@@ -31,6 +32,7 @@ def stack(leaves: dict[str, list[str]], **extra: Any) -> dict[str, Any]:
                     "name": name,
                     "nodes": nodes,
                     "peer": {"address": f"10.0.{name[-1]}.1", "asn": 65000},
+                    **({"localAsn": 64600 + int(name[-1])} if local_asns else {}),
                 }
                 for name, nodes in leaves.items()
             ],
@@ -39,8 +41,8 @@ def stack(leaves: dict[str, list[str]], **extra: Any) -> dict[str, Any]:
     }
 
 
-def run(leaves: dict[str, list[str]], **extra: Any) -> Run:
-    return run_program(stack(leaves, **extra), cluster=FakeCluster())
+def run(leaves: dict[str, list[str]], local_asns: bool = False, **extra: Any) -> Run:
+    return run_program(stack(leaves, local_asns, **extra), cluster=FakeCluster())
 
 
 def moved(node: str, source: str, target: str) -> dict[str, list[str]]:
@@ -54,24 +56,35 @@ def selector(run: Run, leaf: str) -> Any:
     return run.named(f"openelb-ha-bgppeer-{leaf}").inputs["spec"]["nodeSelector"]
 
 
+V06: dict[str, Any] = {"openelb": {"version": "0.6"}}
+BGP: dict[str, Any] = {"bgp": {"as": 64512}}
+
+
 @pytest.mark.parametrize(
-    "extra",
-    [{}, {"bgp": {"as": 64512}}, {"openelb": {"version": "0.6"}}],
-    ids=["no-bgpconf", "bgpconf", "v0.6"],
+    ("extra", "local_asns", "workload_rolls"),
+    [
+        # v0.5: a replica is placed by the rack spread, and reads its rack's ASN, only at start.
+        ({}, False, True),
+        (BGP, True, True),
+        # v0.6: the speakers follow the labels by themselves; they restart only when a node's
+        # per-rack ASN changes (the controller, which reads no rack, never does).
+        (V06, False, False),
+        ({**V06, **BGP}, True, True),
+    ],
+    ids=["v0.5", "v0.5-per-rack-asn", "v0.6", "v0.6-per-rack-asn"],
 )
 def test_moving_a_node_changes_its_patch_and_exactly_the_two_affected_peers(
-    extra: dict[str, Any],
+    extra: dict[str, Any], local_asns: bool, workload_rolls: bool
 ) -> None:
-    before, after = run(LEAVES, **extra), run(moved("n3", "leaf1", "leaf2"), **extra)
+    before = run(LEAVES, local_asns, **extra)
+    after = run(moved("n3", "leaf1", "leaf2"), local_asns, **extra)
     diff = preview_diff(before, after)
     assert (diff.created, diff.deleted) == ([], [])
     assert diff.updated == [
         "openelb-ha-bgppeer-leaf1",
         "openelb-ha-bgppeer-leaf2",
         "openelb-ha-node-n3",
-        # The roll: a replica reads its rack's asPerRack ASN, and is spread, only at start.
-        # (v0.6: the speakers roll; the controller, which reads no rack, does not.)
-        "openelb-ha-workload",
+        *(["openelb-ha-workload"] if workload_rolls else []),
     ]
     # The old leaf's peer no longer lists n3, whatever its rack label still says; the new
     # leaf's peer lists it and waits for its new rack label.
@@ -122,6 +135,14 @@ def test_dropping_a_node_changes_its_patch_the_workload_and_its_own_leafs_peer()
         ]
     }
     assert membership(before) != membership(after)
+
+
+def test_v06_speakers_do_not_restart_when_a_node_joins_or_leaves() -> None:
+    joined = copy.deepcopy(LEAVES)
+    joined["leaf3"].append("n9")
+    before, after = run(LEAVES, **V06), run(joined, **V06)
+    assert preview_diff(before, after).updated == ["openelb-ha-bgppeer-leaf3"]
+    assert preview_diff(after, before).updated == ["openelb-ha-bgppeer-leaf3"]
 
 
 def test_adding_a_node_changes_its_patch_the_workload_and_its_own_leafs_peer() -> None:

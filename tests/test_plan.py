@@ -6,7 +6,6 @@ Golden files live in tests/golden/<stack>.<format>; after an intended change reg
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -21,7 +20,6 @@ import pytest
 import yaml
 
 from openelb_component import cli
-from openelb_component.desired import DesiredObject
 from openelb_component.errors import REDACTED
 from openelb_component.plan import build_plan, load_stack_config
 from openelb_component.render import RENDERERS
@@ -134,26 +132,79 @@ def test_a_secure_value_is_never_printed(
         assert PASSWORD not in out + err
 
 
-def test_every_format_prints_the_secret_placeholder_and_its_name() -> None:
-    plan = build_plan(read_stack(Path("stacks/Pulumi.prod.yaml")))
-    peer = next(obj for obj in plan.state.objects if obj.kind == "BgpPeer")
-    manifest = json.loads(json.dumps(peer.manifest))
-    manifest["spec"]["conf"]["authPassword"] = REDACTED
-    secret = DesiredObject(
-        key=peer.key,
-        action=peer.action,
-        manifest=manifest,
-        on_destroy=peer.on_destroy,
-        secrets={("spec", "conf", "authPassword"): "bgpPasswords.leaf1"},
-    )
-    objects = tuple(secret if obj.key == peer.key else obj for obj in plan.state.objects)
-    plan = dataclasses.replace(plan, state=dataclasses.replace(plan.state, objects=objects))
+def password_stack(tmp_path: Path) -> Path:
+    """The prod topology with a BGP password per leaf, written as Pulumi writes secrets
+    (``secure:``; the "ciphertext" here is the password itself, so a leak would show)."""
+    entries = stack_config(ROOT / "stacks" / "Pulumi.prod.yaml")
+    entries["bgpPasswords"] = {"leaf1": {"secure": PASSWORD}, "leaf2": {"secure": PASSWORD}}
+    path = tmp_path / "stacks" / "Pulumi.pw.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(yaml.safe_dump({"config": {f"openelb-ha:{k}": v for k, v in entries.items()}}))
+    return path
+
+
+def test_a_bgp_password_never_appears_in_any_format(tmp_path: Path) -> None:
+    plan = build_plan(read_stack(password_stack(tmp_path)))
     for fmt, render in RENDERERS.items():
         text = render(plan)
-        assert (
-            f"spec.conf.authPassword = {REDACTED}: put the value of secret bgpPasswords.leaf1"
-            in text
-        ), fmt
+        assert PASSWORD not in text, fmt
+        if fmt != "kubectl":
+            assert (
+                f"spec.conf.authPassword = {REDACTED}: put the value of secret bgpPasswords.leaf1"
+                in text
+            ), fmt
+
+
+def run_runbook(
+    script: Path, tmp_path: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run a runbook's apply with a kubectl that keeps every document fed to ``apply -f -``."""
+    fake = tmp_path / "bin" / "kubectl"
+    fake.parent.mkdir(exist_ok=True)
+    fake.write_text(
+        '#!/bin/sh\nif [ "$2" = "-f" ]; then cat >> "$APPLIED"; echo --- >> "$APPLIED"; fi\n'
+    )
+    fake.chmod(0o755)
+    path = f"{fake.parent}:{os.environ['PATH']}"
+    full_env = {**os.environ, "PATH": path, "APPLIED": str(tmp_path / "applied.yaml"), **env}
+    return subprocess.run(
+        ["sh", str(script), "apply"],
+        env=full_env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_the_runbook_takes_passwords_from_the_environment_and_refuses_without(
+    tmp_path: Path,
+) -> None:
+    plan = build_plan(read_stack(password_stack(tmp_path)))
+    script = tmp_path / "runbook.sh"
+    script.write_text(RENDERERS["kubectl"](plan))
+    refused = run_runbook(script, tmp_path, {})
+    assert refused.returncode != 0
+    assert "OPENELB_HA_BGPPASSWORDS_LEAF1: export OPENELB_HA_BGPPASSWORDS_LEAF1" in refused.stderr
+    assert (
+        not (tmp_path / "applied.yaml").exists()
+        or "BgpPeer" not in (tmp_path / "applied.yaml").read_text()
+    )
+    # Characters a shell or YAML would treat specially arrive unchanged.
+    tricky = {"leaf1": "p'a\"s$s `w` \\d #1", "leaf2": "plain"}
+    env = {f"OPENELB_HA_BGPPASSWORDS_{leaf.upper()}": value for leaf, value in tricky.items()}
+    applied = run_runbook(script, tmp_path, env)
+    assert applied.returncode == 0, applied.stderr
+    peers = [
+        doc
+        for doc in yaml.safe_load_all((tmp_path / "applied.yaml").read_text())
+        if doc and doc["kind"] == "BgpPeer"
+    ]
+    assert {p["metadata"]["name"]: p["spec"]["conf"]["authPassword"] for p in peers} == {
+        "openelb-ha-leaf1": tricky["leaf1"],
+        "openelb-ha-leaf2": tricky["leaf2"],
+    }
 
 
 def test_a_failed_check_fails_the_plan(
@@ -258,7 +309,7 @@ def test_the_runbook_runs_its_steps_in_order(stack: Path, tmp_path: Path) -> Non
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}", "KUBECTL_LOG": str(log)}
     for step in ("apply", "rollback"):
-        subprocess.run(["sh", str(script), step], check=True, env=env, timeout=30)
+        subprocess.run(["sh", str(script), step], check=True, env=env, timeout=30, cwd=tmp_path)
     kinds = [obj.kind for obj in plan.state.objects]
     expected_apply = [
         {

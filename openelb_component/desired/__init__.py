@@ -78,7 +78,13 @@ def desired_state(config: StackConfig) -> DesiredState:
         replicas = len(rack_of_node)
         min_per_router = min((len(leaf.nodes) for leaf in leaves), default=replicas)
         controller = controller_patch(namespace, settings.controller_replicas, node_keys)
-        objects += [speaker_patch(namespace, node_keys, rack_of_node), controller]
+        asn_of_node = {
+            node: leaf.local_asn
+            for leaf in leaves
+            if leaf.local_asn is not None
+            for node in leaf.nodes
+        }
+        objects += [speaker_patch(namespace, node_keys, asn_of_node), controller]
         replicated, replicated_key = CONTROLLER_V06, controller.key
         controller_replicas = settings.controller_replicas
         if controller_replicas < 2:

@@ -110,7 +110,11 @@ def bgp_conf(bgp: BgpSettings, leaves: Sequence[Leaf], node_keys: Sequence[str])
     """The BgpConf ``default``, applied as a patch: it may exist already (made by hand per the
     guide), and a Server-Side Apply patch takes it over without AlreadyExists, creates it when
     missing, and on destroy only releases its fields, never deleting the user's object."""
-    spec: Manifest = {"as": bgp.as_, "listenPort": bgp.listen_port}
+    spec: Manifest = {"as": bgp.as_}
+    # Only what the stack sets: a value written here takes the field over (or conflicts), so an
+    # unset port must not reset a hand-made BgpConf's port to 179.
+    if bgp.listen_port is not None:
+        spec["listenPort"] = bgp.listen_port
     if bgp.router_id is not None:
         spec["routerId"] = bgp.router_id
     per_rack = {leaf.name: leaf.local_asn for leaf in leaves if leaf.local_asn is not None}

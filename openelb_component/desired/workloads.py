@@ -87,8 +87,8 @@ def membership_template(rack_of_node: Mapping[str, str | None]) -> Manifest:
     - an annotation hashing (node, leaf): a replica reads its rack (its asPerRack ASN) only when
       it starts, and the rack spread re-places replicas only when they start.
 
-    A v0.6 DaemonSet removes its pod from a node that stops matching by itself, so there the
-    affinity only restates that; the annotation is still needed after a move between leaves.
+    A v0.6 DaemonSet removes its pod from a node that stops matching by itself, so the speakers
+    get only ``rack_asn_annotation`` (see ``speaker_patch``).
     """
     membership = sorted((node, rack or "") for node, rack in rack_of_node.items())
     digest = hashlib.sha256(json.dumps(membership).encode()).hexdigest()[:16]
@@ -132,11 +132,28 @@ def manager_patch(
         namespace,
         spec,
         node_keys,
+        pods=replicas,
         on_destroy="replicas, nodeSelector, node affinity, spread constraint and the membership "
         "annotation are released: fields no other manager owns return to the installer's values "
         "on the next apply of the upstream manifest, or are removed (the pod template changes, "
         "so the pods roll once); the Deployment itself stays",
     )
+
+
+TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
+SECONDS_PER_POD = 60
+"""Rollout budget per replaced pod: pods are replaced one at a time (maxUnavailable 1), and
+Pulumi's default 10-minute wait for a rollout would fail a large fabric's roll half-way."""
+
+
+DEFAULT_TIMEOUT = 600
+"""pulumi-kubernetes' own wait for a rollout, in seconds."""
+
+
+def rollout_metadata(pods: int) -> Manifest:
+    """The annotation raising Pulumi's wait where the default 10 minutes would be too short."""
+    seconds = SECONDS_PER_POD * pods
+    return {"annotations": {TIMEOUT_ANNOTATION: str(seconds)}} if seconds > DEFAULT_TIMEOUT else {}
 
 
 def _workload_patch(
@@ -145,6 +162,7 @@ def _workload_patch(
     namespace: str,
     spec: Manifest,
     node_keys: list[str],
+    pods: int,
     on_destroy: str,
 ) -> DesiredObject:
     return DesiredObject(
@@ -153,7 +171,7 @@ def _workload_patch(
         manifest={
             "apiVersion": "apps/v1",
             "kind": workload.kind,
-            "metadata": {"name": workload.name, "namespace": namespace},
+            "metadata": {"name": workload.name, "namespace": namespace, **rollout_metadata(pods)},
             "spec": spec,
         },
         # New pods must find labelled nodes, or they start Pending.
@@ -163,15 +181,28 @@ def _workload_patch(
     )
 
 
-def speaker_patch(
-    namespace: str, node_keys: list[str], rack_of_node: Mapping[str, str | None]
-) -> DesiredObject:
-    """v0.6 speakers run exactly on the labelled nodes: HA is the set of nodes, not a count.
+RACK_ASN_ANNOTATION = "openelb-ha/rack-asns"
 
-    The membership template too: a speaker reads its rack only when it starts, so a node moved
-    to another leaf must restart the speakers (one node at a time, see updateStrategy).
+
+def rack_asn_annotation(asn_of_node: Mapping[str, int]) -> Manifest:
+    """Pod-template metadata that changes exactly when a node's per-rack ASN changes.
+
+    A speaker reads its rack's ``asPerRack`` ASN only when it starts, so moving a node into or
+    out of a leaf with its own ``localAsn`` must restart the speakers. Nothing else must: a
+    DaemonSet removes its pod from a node it no longer admits by itself, and the leaf's BgpPeer
+    stops selecting a dropped node at once, so joining or leaving restarts no speaker.
     """
-    membership = membership_template(rack_of_node)
+    if not asn_of_node:
+        return {}
+    digest = hashlib.sha256(json.dumps(sorted(asn_of_node.items())).encode()).hexdigest()[:16]
+    return {"annotations": {RACK_ASN_ANNOTATION: digest}}
+
+
+def speaker_patch(
+    namespace: str, node_keys: list[str], asn_of_node: Mapping[str, int]
+) -> DesiredObject:
+    """v0.6 speakers run exactly on the labelled nodes: HA is the set of nodes, not a count."""
+    template_metadata = rack_asn_annotation(asn_of_node)
     spec: Manifest = {
         # Upstream sets no updateStrategy, so the API default applies (RollingUpdate,
         # maxUnavailable 1); stated here so a speaker change always rolls node by node and never
@@ -179,8 +210,8 @@ def speaker_patch(
         # with host networking a second speaker cannot start on the same node anyway.
         "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
         "template": {
-            "metadata": membership["metadata"],
-            "spec": {"nodeSelector": dict(NODE_SELECTOR), **membership["spec"]},
+            **({"metadata": template_metadata} if template_metadata else {}),
+            "spec": {"nodeSelector": dict(NODE_SELECTOR)},
         },
     }
     return _workload_patch(
@@ -189,7 +220,8 @@ def speaker_patch(
         namespace,
         spec,
         node_keys,
-        on_destroy="nodeSelector HA label, node affinity, membership annotation and "
+        pods=len(node_keys),
+        on_destroy="nodeSelector, the rack-ASN annotation and "
         "updateStrategy are released: the speakers run on every Linux node again (the "
         "installer's nodeSelector; the pod template changes, so they roll once); the DaemonSet "
         "itself stays",
@@ -236,6 +268,7 @@ def controller_patch(namespace: str, replicas: int, node_keys: list[str]) -> Des
         namespace,
         spec,
         node_keys,
+        pods=replicas,
         on_destroy="replicas, nodeSelector HA label and spread constraint are released: fields "
         "no other manager owns are removed or reset (one replica); the Deployment itself stays",
     )

@@ -9,6 +9,12 @@ does: maps merge key by key (``null`` removes a key), a list merges by its
 ships, so they are Kubernetes' own rather than a copy kept here.
 
 Where the schema says nothing (custom resources) lists are replaced, as in a JSON merge patch.
+
+Server-Side Apply, which the Pulumi component uses, differs from a strategic merge on one thing
+these patches touch: a map the schema marks ``x-kubernetes-map-type: atomic`` (a pod's
+``nodeSelector``) is owned and replaced whole, where a strategic merge would merge it key by
+key. ``as_applied`` marks such maps with the strategic-merge directive ``$patch: replace``, so
+the runbook's ``kubectl patch`` and the plan's check give exactly what the apply gives.
 """
 
 from __future__ import annotations
@@ -95,6 +101,8 @@ def _merge_list(base: list[Any], patch: list[Any], schema: Schema | None) -> lis
 
 
 def _merge(base: Any, patch: Any, schema: Schema | None) -> Any:
+    if isinstance(patch, dict) and patch.get("$patch") == "replace":
+        return {key: copy.deepcopy(value) for key, value in patch.items() if key != "$patch"}
     if isinstance(base, dict) and isinstance(patch, dict):
         out = {key: copy.deepcopy(value) for key, value in base.items()}
         for key, value in patch.items():
@@ -124,6 +132,8 @@ def strategic_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, An
 
 
 def _inverse(base: Any, patch: Any, schema: Schema | None) -> Any:
+    if isinstance(patch, dict) and patch.get("$patch") == "replace":
+        return {**copy.deepcopy(base), "$patch": "replace"} if isinstance(base, dict) else None
     if isinstance(base, dict) and isinstance(patch, dict):
         out: dict[str, Any] = {}
         for key, value in patch.items():
@@ -148,4 +158,28 @@ def inverse_patch(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]
     it changed get their old value back."""
     schema = object_schema(str(base.get("apiVersion", "")), str(base.get("kind", "")))
     result: dict[str, Any] = _inverse(base, patch, schema)
+    return result
+
+
+def _as_applied(patch: Any, base: Any, schema: Schema | None) -> Any:
+    schema = _resolve(schema) or schema
+    if not isinstance(patch, dict):
+        return patch
+    base_map = base if isinstance(base, dict) else {}
+    out = {
+        key: _as_applied(value, base_map.get(key), _child(schema, key))
+        for key, value in patch.items()
+    }
+    # kubectl drops a map marked `replace` that the object does not have yet; a map the object
+    # lacks is simply added, which is the same as replacing it.
+    if schema is not None and schema.get("x-kubernetes-map-type") == "atomic" and base_map:
+        out["$patch"] = "replace"
+    return out
+
+
+def as_applied(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """The strategic patch that changes ``base`` as a Server-Side Apply of ``patch`` does:
+    every atomic map ``base`` already has is replaced whole (``$patch: replace``)."""
+    schema = object_schema(str(base.get("apiVersion", "")), str(base.get("kind", "")))
+    result: dict[str, Any] = _as_applied(patch, base, schema)
     return result

@@ -20,6 +20,7 @@ from openelb_component import merge
 from openelb_component.config import MultiLeafTopology
 from openelb_component.desired import DesiredObject
 from openelb_component.desired.bgp import bgp_peer_name
+from openelb_component.desired.workloads import DEFAULT_TIMEOUT, TIMEOUT_ANNOTATION
 from openelb_component.errors import REDACTED, format_path
 from openelb_component.plan import Plan
 from openelb_component.verify import Check, is_workload_patch, patch_body
@@ -78,8 +79,9 @@ def render_yaml(plan: Plan) -> str:
 # --- kubectl ------------------------------------------------------------------------------
 
 
-def _kubectl_body(obj: DesiredObject) -> dict[str, Any]:
-    body = patch_body(obj)
+def _kubectl_body(obj: DesiredObject, plan: Plan) -> dict[str, Any]:
+    base = plan.verification.bases.get(obj.key)
+    body = patch_body(obj, base.obj if base else None)
     metadata = {k: v for k, v in body.get("metadata", {}).items() if k not in ("name", "namespace")}
     annotations = {
         k: v
@@ -103,7 +105,13 @@ def _resource(obj: DesiredObject) -> str:
     return f"{obj.kind.lower()}.{group}" if group and "." in group else obj.kind.lower()
 
 
-def _apply_steps(obj: DesiredObject) -> list[str]:
+def rollout_seconds(obj: DesiredObject) -> int:
+    """The rollout budget the component gives Pulumi's wait, for ``kubectl rollout status``."""
+    annotations = obj.manifest["metadata"].get("annotations") or {}
+    return int(annotations.get(TIMEOUT_ANNOTATION, DEFAULT_TIMEOUT))
+
+
+def _apply_steps(plan: Plan, obj: DesiredObject) -> list[str]:
     if obj.kind == "Node" and obj.action == "patch":
         labels = obj.manifest["metadata"].get("labels") or {}
         pairs = " ".join(shlex.quote(f"{k}={v}") for k, v in labels.items())
@@ -115,8 +123,9 @@ def _apply_steps(obj: DesiredObject) -> list[str]:
         namespace = f" -n {obj.namespace}" if obj.namespace else ""
         return [
             "# replaces one replica at a time (maxUnavailable); never scales to 0",
-            f"kubectl patch {_target(obj)} --type strategic -p {_quoted(_kubectl_body(obj))}",
-            f"kubectl rollout status {obj.kind.lower()}/{obj.name}{namespace} --timeout=10m",
+            f"kubectl patch {_target(obj)} --type strategic -p {_quoted(_kubectl_body(obj, plan))}",
+            f"kubectl rollout status {obj.kind.lower()}/{obj.name}{namespace} "
+            f"--timeout={rollout_seconds(obj)}s",
         ]
     if obj.action == "patch":
         # An object that may not exist yet (the BgpConf made by hand, or not at all): apply it
@@ -192,7 +201,7 @@ def _rollback_steps(plan: Plan, obj: DesiredObject) -> list[str]:
                 f"kubectl rollout undo {obj.kind.lower()}/{obj.name}"
                 + (f" -n {obj.namespace}" if obj.namespace else ""),
             ]
-        undo = merge.inverse_patch(base.obj, _kubectl_body(obj))
+        undo = merge.inverse_patch(base.obj, _kubectl_body(obj, plan))
         return [
             f"# back to the values of {base.source}",
             f"kubectl patch {_target(obj)} --type strategic -p {_quoted(undo)}",
@@ -228,7 +237,7 @@ def _function(name: str, steps: list[list[str]], comment: str) -> list[str]:
 def render_kubectl(plan: Plan) -> str:
     objects = plan.state.objects
     apply = [
-        [f"# {index}. {_describe(obj)}", *_apply_steps(obj)]
+        [f"# {index}. {_describe(obj)}", *_apply_steps(plan, obj)]
         for index, obj in enumerate(objects, start=1)
     ]
     rollback = [

@@ -88,9 +88,14 @@ def is_workload_patch(obj: DesiredObject) -> bool:
     return obj.action == "patch" and obj.kind in WORKLOAD_KINDS
 
 
-def patch_body(obj: DesiredObject) -> dict[str, Any]:
-    """The manifest as a patch of an existing object: without its identity fields."""
-    return {key: value for key, value in obj.manifest.items() if key not in ("apiVersion", "kind")}
+def patch_body(obj: DesiredObject, base: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The manifest as a strategic patch of an existing object, without its identity fields.
+
+    Given the object it will patch, the patch changes it as the component's Server-Side Apply
+    does: an atomic map (the nodeSelector) is replaced whole, not merged key by key.
+    """
+    body = {key: value for key, value in obj.manifest.items() if key not in ("apiVersion", "kind")}
+    return body if base is None else merge.as_applied(dict(base), body)
 
 
 def _versions_text() -> str:
@@ -399,7 +404,7 @@ def verify(state: DesiredState, sources: Sources) -> Verification:
             if base is None:
                 checks.append(_no_base(obj, sources))
                 continue
-            result = merge.strategic_merge(base.obj, patch_body(obj))
+            result = merge.strategic_merge(base.obj, patch_body(obj, base.obj))
             bases[obj.key], results[obj.key] = base, result
             workload = _Workload(obj, result, state)
             checks += [

@@ -47,15 +47,15 @@ def manager() -> dict[str, Any]:
     return copy.deepcopy(deployment)
 
 
-def workload_patch(stack: Path) -> dict[str, Any]:
-    return patch_body(build_plan(read_stack(stack)).state.by_key("workload"))
+def workload_patch(stack: Path, base: dict[str, Any]) -> dict[str, Any]:
+    return patch_body(build_plan(read_stack(stack)).state.by_key("workload"), base)
 
 
 @pytest.mark.parametrize("live", [False, True], ids=["upstream", "changed-by-hand"])
 @pytest.mark.parametrize("stack", STACKS, ids=[p.name for p in STACKS])
 def test_the_merge_is_kubectls_and_the_undo_restores_the_base(stack: Path, live: bool) -> None:
     base = strategic_merge(manager(), LIVE_CHANGES) if live else manager()
-    patch = workload_patch(stack)
+    patch = workload_patch(stack, base)
     result = strategic_merge(base, patch)
     assert result == kubectl_patch(base, patch)
     undo = inverse_patch(base, patch)
@@ -110,3 +110,21 @@ def test_the_runbook_patch_applied_by_kubectl_gives_the_checked_workload(stack: 
         base = {**base, "metadata": {**base["metadata"], "namespace": apply_patch[5]}}
         patched = kubectl_patch(base, json.loads(apply_patch[-1]))
         assert patched == plan.verification.results[obj.key]
+
+
+def test_an_atomic_map_is_replaced_whole_as_server_side_apply_does() -> None:
+    """The live nodeSelector has a key the stack does not set: Server-Side Apply (the Pulumi
+    component) replaces the atomic map whole, and so do the plan's check and the runbook."""
+    base = manager()
+    base["spec"]["template"]["spec"]["nodeSelector"]["kubernetes.io/arch"] = "amd64"
+    patch = workload_patch(Path("stacks/Pulumi.dev.yaml"), base)
+    assert patch["spec"]["template"]["spec"]["nodeSelector"]["$patch"] == "replace"
+    result = strategic_merge(base, patch)
+    assert result["spec"]["template"]["spec"]["nodeSelector"] == {
+        "kubernetes.io/os": "linux",
+        "lb.kubesphere.io/v1alpha1": "openelb",
+    }
+    assert result == kubectl_patch(base, patch)
+    undo = inverse_patch(base, patch)
+    assert strategic_merge(result, undo) == base
+    assert kubectl_patch(result, undo) == base

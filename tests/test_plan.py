@@ -214,8 +214,8 @@ def test_a_failed_check_fails_the_plan(
     deployment = next(d for d in live if d.get("kind") == "Deployment")
     # A live manager whose pods need a label no listed node has: nothing can be scheduled.
     deployment = json.loads(json.dumps(deployment))
-    # (the runbook's strategic merge keeps a nodeSelector key the patch does not mention)
-    deployment["spec"]["template"]["spec"]["nodeSelector"]["gpu"] = "true"
+    # A field the Kubernetes API does not know: the patched workload is invalid everywhere.
+    deployment["spec"]["template"]["spec"]["gpuProfile"] = "a100"
     path = tmp_path / "live.yaml"
     path.write_text(yaml.safe_dump(deployment))
     status, _, err = run_cli(
@@ -223,10 +223,11 @@ def test_a_failed_check_fails_the_plan(
     )
     assert status == 1
     assert (
-        "fail: Deployment openelb-manager, nodeSelector: admits no extra node beyond the "
-        "list and rejects master1, worker-p002" in err
+        "fail: Deployment openelb-manager, schema: invalid for 1.25, 1.26, 1.27, 1.28, 1.29, "
+        "1.30, 1.31, 1.32, 1.33, 1.34, 1.35, 1.36, 1.37: spec/template/spec: Additional "
+        "properties are not allowed ('gpuProfile' was unexpected)" in err
     )
-    assert "fail: Deployment openelb-manager, schedulable: 2 of 2 replicas" in err
+    assert "openelb-ha: a check of the result failed; see above." in err
 
 
 def test_the_committed_schema_is_current() -> None:
@@ -329,7 +330,10 @@ def test_the_runbook_runs_its_steps_in_order(stack: Path, tmp_path: Path) -> Non
     steps = [line for line in calls if not line.startswith(" ")]
     assert steps[: len(kinds)] == expected_apply
     assert applied == [kind for kind in kinds if kind not in ("Node", "Deployment", "DaemonSet")]
+    # A workload goes back with the exact inverse patch when the plan had the workload to
+    # compute it from (the upstream manifest, or --workload), else with `rollout undo`.
+    undo = "patch" if plan.verification.bases else "rollout"
     assert [s.split()[0] for s in steps[len(kinds) :]] == [
-        {"Node": "label", "Deployment": "patch", "DaemonSet": "patch"}.get(kind, "delete")
+        {"Node": "label", "Deployment": undo, "DaemonSet": undo}.get(kind, "delete")
         for kind in reversed(kinds)
     ]

@@ -102,7 +102,12 @@ def test_up_jobs_are_bound_to_the_stack_environment() -> None:
 
 def test_ci_runs_the_readme_test_command() -> None:
     (job,) = workflow("ci.yml")["jobs"].values()
-    assert [s["run"] for s in steps(job) if "run" in s] == ["make test"]
+    runs = [s["run"] for s in steps(job) if "run" in s]
+    assert runs[-1] == "make test"
+    # Before it, only the download of the upstream manifests the tests check against.
+    (fetch,) = runs[:-1]
+    assert "OPENELB_MANIFESTS=" in fetch
+    assert all(f"{release}" in fetch for release in ("v0.5.1", "v0.6.0"))
     assert set(workflow("ci.yml")[True]) == {"push", "pull_request"}
 
 

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: test lint typecheck unit preview up clean
+.PHONY: test lint typecheck unit bench preview up clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ typecheck: $(VENV)/.installed
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest
+
+## bench: the scale benchmark (README "Scale"): the program under mocks against bare resources.
+bench: $(VENV)/.installed
+	$(BIN)/python bench/bench.py
 
 ## preview / up: the main job, on a stack in stacks/ (needs the Pulumi CLI and a kubeconfig).
 preview: $(VENV)/.installed

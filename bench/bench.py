@@ -1,0 +1,232 @@
+"""Scale benchmark: the program under Pulumi's mocks against bare pulumi-kubernetes resources.
+
+    make bench                                   # the README's table (a few minutes)
+    .venv/bin/python bench/bench.py --nodes 10 --leaves 1
+
+Each measurement runs in a fresh interpreter (so peak memory is its own) and times one run of
+a Pulumi program under the test harness's recording mocks (tests/harness.run_under_mocks):
+
+- program: the real program (config -> validation -> desired state -> component), a
+  multi-leaf stack of N nodes spread evenly over L leaves, each leaf with a BgpPeer;
+- baseline: the same registrations made directly, without this project: for every node a
+  ``Node.get`` read and a ``NodePatch`` depending on it, a ``Deployment.get`` and a
+  ``DeploymentPatch`` depending on every node patch, one BgpPeer ``CustomResource`` per leaf
+  depending on its nodes' patches. Same count as the program minus its one component resource:
+  2N + 2 + L registrations (N + 1 of them reads);
+- bare: only the N + 1 + L resources, no reads and no dependencies; shown to say what the reads
+  that guard every patch cost, which the program needs and the baseline repeats.
+
+Ratios and the per-node figure use CPU time (``time.process_time``): on a shared machine the
+wall time of one run can double while another process holds the core, CPU time does not. The
+wall time is printed beside it.
+
+Peak memory is ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of the measuring interpreter
+(whole process, imports included; tracemalloc would slow the run it measures), and the growth
+over the interpreter's size just before the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+NODES = (10, 100, 1_000, 5_000)
+LEAVES = (1, 10, 100)
+VARIANTS = ("program", "baseline", "bare")
+TARGET_RATIO = 1.2
+
+
+def topology(nodes: int, leaves: int) -> dict[str, Any]:
+    """N nodes over L leaves round robin; replicasPerLeaf 2, or 1 when a leaf has one node."""
+    members = [[f"worker-{i:05d}" for i in range(j, nodes, leaves)] for j in range(leaves)]
+    return {
+        "kind": "multi-leaf",
+        "replicasPerLeaf": min(2, nodes // leaves),
+        "leaves": [
+            {
+                "name": f"leaf{j}",
+                "nodes": names,
+                "peer": {"address": f"10.{j // 256}.{j % 256}.1", "asn": 64512},
+            }
+            for j, names in enumerate(members)
+        ],
+    }
+
+
+def possible(nodes: int, leaves: int) -> bool:
+    return nodes >= leaves  # every leaf needs at least one node
+
+
+def _baseline(config: dict[str, Any], with_reads: bool) -> Callable[[], None]:
+    def program() -> None:
+        import pulumi
+        import pulumi_kubernetes as k8s
+
+        patches: dict[str, pulumi.Resource] = {}
+        for leaf in config["leaves"]:
+            for node in leaf["nodes"]:
+                labels = {
+                    "lb.kubesphere.io/v1alpha1": "openelb",
+                    "openelb.kubesphere.io/rack": leaf["name"],
+                }
+                deps: list[pulumi.Resource] = []
+                if with_reads:
+                    deps.append(k8s.core.v1.Node.get(f"node-{node}-existing", node))
+                patches[node] = k8s.core.v1.NodePatch(
+                    f"node-{node}",
+                    metadata={"name": node, "labels": labels},
+                    opts=pulumi.ResourceOptions(depends_on=deps),
+                )
+        deps = list(patches.values()) if with_reads else []
+        if with_reads:
+            deps.append(
+                k8s.apps.v1.Deployment.get("workload-existing", "openelb-system/openelb-manager")
+            )
+        k8s.apps.v1.DeploymentPatch(
+            "workload",
+            metadata={"name": "openelb-manager", "namespace": "openelb-system"},
+            spec={"replicas": config["replicasPerLeaf"] * len(config["leaves"])},
+            opts=pulumi.ResourceOptions(depends_on=deps),
+        )
+        for leaf in config["leaves"]:
+            k8s.apiextensions.CustomResource(
+                f"bgppeer-{leaf['name']}",
+                api_version="network.kubesphere.io/v1alpha2",
+                kind="BgpPeer",
+                metadata={"name": f"openelb-ha-{leaf['name']}"},
+                spec={
+                    "conf": {
+                        "peerAs": leaf["peer"]["asn"],
+                        "neighborAddress": leaf["peer"]["address"],
+                    },
+                    "nodeSelector": {"matchLabels": {"openelb.kubesphere.io/rack": leaf["name"]}},
+                },
+                opts=pulumi.ResourceOptions(
+                    depends_on=[patches[n] for n in leaf["nodes"]] if with_reads else []
+                ),
+            )
+
+    return program
+
+
+def measure(variant: str, nodes: int, leaves: int, repeat: int) -> dict[str, float]:
+    """One variant at one size, in this interpreter: the best of ``repeat`` runs."""
+    from tests.harness import run_program_capturing, run_under_mocks
+
+    config = topology(nodes, leaves)
+
+    def once() -> int:
+        if variant == "program":
+            run, error = run_program_capturing({"topology": config})
+        else:
+            run, error = run_under_mocks(_baseline(config, variant == "baseline"), {})
+        if error is not None:
+            raise error
+        return len(run.registrations)
+
+    once_small = topology(2, 1)  # warm up imports and the runtime on a tiny run, for both alike
+    if variant == "program":
+        run_program_capturing({"topology": once_small})
+    else:
+        run_under_mocks(_baseline(once_small, variant == "baseline"), {})
+    before_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    best, best_cpu = math.inf, math.inf
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        registrations = once()
+        best = min(best, time.perf_counter() - start)
+        best_cpu = min(best_cpu, time.process_time() - start_cpu)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "seconds": best,
+        "cpu_seconds": best_cpu,
+        "peak_mib": peak_kib / 1024,
+        "growth_mib": (peak_kib - before_kib) / 1024,
+        "registrations": registrations,
+    }
+
+
+def measure_in_child(variant: str, nodes: int, leaves: int) -> dict[str, float]:
+    repeat = 5 if nodes <= 100 else 1
+    command = [sys.executable, __file__, "--child", variant, str(nodes), str(leaves), str(repeat)]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout  # noqa: S603
+    result: dict[str, float] = json.loads(output.splitlines()[-1])
+    return result
+
+
+def table(sizes: Sequence[tuple[int, int]]) -> list[str]:
+    rows = [
+        "| nodes | leaves | registrations | program wall s | program CPU s | baseline CPU s "
+        "| program/baseline | bare CPU s | program/bare | program µs/node "
+        "| peak MiB program (growth) | peak MiB baseline (growth) |",
+        "|" + " ---: |" * 12,
+    ]
+    per_node: dict[int, list[tuple[int, float]]] = {}
+    worst = 0.0
+    for nodes, leaves in sizes:
+        if not possible(nodes, leaves):
+            rows.append(f"| {nodes} | {leaves} | skipped: fewer nodes than leaves |" + " |" * 9)
+            continue
+        result = {variant: measure_in_child(variant, nodes, leaves) for variant in VARIANTS}
+        program, baseline, bare = (result[v] for v in VARIANTS)
+        cpu = program["cpu_seconds"]
+        ratio = cpu / baseline["cpu_seconds"]
+        worst = max(worst, ratio)
+        per_node.setdefault(leaves, []).append((nodes, cpu))
+        rows.append(
+            f"| {nodes} | {leaves} | {int(program['registrations'])} | {program['seconds']:.3f} "
+            f"| {cpu:.3f} | {baseline['cpu_seconds']:.3f} | {ratio:.2f} "
+            f"| {bare['cpu_seconds']:.3f} | {cpu / bare['cpu_seconds']:.2f} "
+            f"| {cpu / nodes * 1e6:.0f} "
+            f"| {program['peak_mib']:.0f} ({program['growth_mib']:+.0f}) "
+            f"| {baseline['peak_mib']:.0f} ({baseline['growth_mib']:+.0f}) |"
+        )
+        print(rows[-1], file=sys.stderr, flush=True)
+    rows.append("")
+    rows.append(f"worst program/baseline CPU ratio: {worst:.2f} (target <= {TARGET_RATIO})")
+    rows += growth(per_node)
+    return rows
+
+
+def growth(per_node: dict[int, list[tuple[int, float]]]) -> list[str]:
+    """The exponent of the program's CPU time between consecutive sizes: 1 linear, 2 quadratic."""
+    lines = []
+    for leaves, points in sorted(per_node.items()):
+        steps = [
+            f"{n1}->{n2}: {math.log(t2 / t1) / math.log(n2 / n1):.2f}"
+            for (n1, t1), (n2, t2) in itertools.pairwise(points)
+            if n1 >= 100  # below 100 nodes fixed costs dominate
+        ]
+        if steps:
+            lines.append(f"growth exponent, {leaves} leaves: " + ", ".join(steps))
+    return lines
+
+
+def main(argv: Sequence[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, nargs="+", default=NODES)
+    parser.add_argument("--leaves", type=int, nargs="+", default=LEAVES)
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        variant, nodes, leaves, repeat = args.child
+        print(json.dumps(measure(variant, int(nodes), int(leaves), int(repeat))))
+        return
+    sizes = [(nodes, leaves) for leaves in args.leaves for nodes in args.nodes]
+    print("\n".join(table(sizes)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

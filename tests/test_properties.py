@@ -16,7 +16,7 @@ import pulumi
 from hypothesis import event, given, note, settings
 
 from openelb_component import names
-from tests.harness import Registration, Run, run_program, run_program_capturing
+from tests.harness import Run, run_program, run_program_capturing
 from tests.strategies import VERSIONS, Config, Mutation, mutations, valid_configs
 
 NODE_PATCH = "kubernetes:core/v1:NodePatch"
@@ -63,21 +63,27 @@ def replicas_per_leaf(config: Config) -> int:
 # --- what each supported version's workload must look like --------------------------------
 
 
-def _workload_v05(workload: Registration, config: Config) -> None:
+def _workload_v05(run: Run, config: Config) -> None:
+    # One Deployment: the replica count is the README's formula, and one replica per leaf is
+    # allowed with a warning.
+    workload = run.named(WORKLOAD)
     assert workload.type == "kubernetes:apps/v1:DeploymentPatch"
     assert workload.inputs["metadata"]["name"] == "openelb-manager"
     spec = workload.inputs["spec"]
-    assert spec["replicas"] == expected_replicas(config)
+    assert spec["replicas"] == run.outputs["replicas"] == expected_replicas(config)
     assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 1
     pod_spec = spec["template"]["spec"]
     assert pod_spec["nodeSelector"][names.HA_LABEL] == names.HA_LABEL_VALUE
     spreads = [c["topologyKey"] for c in pod_spec.get("topologySpreadConstraints", [])]
     multi_leaf = config["topology"]["kind"] == "multi-leaf"
     assert spreads == ([names.RACK_LABEL] if multi_leaf else [])
+    warned = any("not highly available" in w for w in run.warnings)
+    assert warned is (replicas_per_leaf(config) < 2)
 
 
-def _workload_v06(workload: Registration, config: Config) -> None:
+def _workload_v06(run: Run, config: Config) -> None:
     # The speaker DaemonSet runs on every labelled node: HA is the node set, no replica count.
+    workload = run.named(WORKLOAD)
     assert workload.type == "kubernetes:apps/v1:DaemonSetPatch"
     assert workload.inputs["metadata"]["name"] == "openelb-speaker"
     assert "replicas" not in workload.inputs["spec"]
@@ -85,10 +91,11 @@ def _workload_v06(workload: Registration, config: Config) -> None:
     assert pod_spec["nodeSelector"][names.HA_LABEL] == names.HA_LABEL_VALUE
 
 
-WORKLOAD_INVARIANTS: dict[str, Callable[[Registration, Config], None]] = {
+WORKLOAD_INVARIANTS: dict[str, Callable[[Run, Config], None]] = {
     "0.5": _workload_v05,
     "0.6": _workload_v06,
 }
+"""Per release line: what its workload and replica count must be (the rest is common)."""
 
 
 def test_every_version_generated_has_its_invariants() -> None:
@@ -194,9 +201,7 @@ def test_valid_stacks_apply_exactly_what_the_readme_promises(config: Config) -> 
     event(f"{config['topology']['kind']}, {len(rack_of_node(config)) // 50 * 50}+ nodes")
     run = run_program(config)
     assert_nodes_labelled_exactly(config, run)
-    WORKLOAD_INVARIANTS[version_of(config)](run.named(WORKLOAD), config)
-    assert run.outputs["replicas"] == expected_replicas(config)
-    assert any("not highly available" in w for w in run.warnings) is (replicas_per_leaf(config) < 2)
+    WORKLOAD_INVARIANTS[version_of(config)](run, config)
     assert_each_peer_selects_its_own_leaf(config, run)
     assert_names_unique(run)
 

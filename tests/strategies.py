@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
-from openelb_component.config import MAX_ASN
+from openelb_component import config as models
 from openelb_component.errors import Loc, format_path
 
 VERSIONS: tuple[str, ...] = ("0.5",)
@@ -28,25 +29,14 @@ MAX_NODES = 200
 MODES = ("bgp", "layer2", "vip")
 
 # Every key the stack file may hold, in both spellings the models accept (pydantic's
-# populate_by_name also takes the Python field name): an "unknown key" must be neither.
+# populate_by_name also takes the Python field name): an "unknown key" must be neither. Read
+# from the models, so a key added later is never mistaken for an unknown one.
 KNOWN_KEYS = frozenset(
-    {
-        "openelb",
-        "topology",
-        "version",
-        "namespace",
-        "mode",
-        "kind",
-        "nodes",
-        "replicas",
-        "replicasPerLeaf",
-        "replicas_per_leaf",
-        "leaves",
-        "name",
-        "peer",
-        "address",
-        "asn",
-    }
+    key
+    for model in vars(models).values()
+    if isinstance(model, type) and issubclass(model, BaseModel)
+    for name, field in model.model_fields.items()
+    for key in (name, field.alias or name)
 )
 
 Config = dict[str, Any]
@@ -72,7 +62,7 @@ leaf_names = st.one_of(
 )
 namespaces = st.from_regex(r"[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?", fullmatch=True)
 peers = st.fixed_dictionaries(
-    {"address": st.ip_addresses().map(str), "asn": st.integers(1, MAX_ASN)}
+    {"address": st.ip_addresses().map(str), "asn": st.integers(1, models.MAX_ASN)}
 )
 
 
@@ -248,7 +238,7 @@ def _out_of_range(draw: st.DrawFn, config: Config) -> Mutation:
         (loc, number, _paths(loc))
         for loc, _ in _walk(config)
         if loc[-1] == "asn"
-        for number in (0, -1, MAX_ASN + 1)
+        for number in (0, -1, models.MAX_ASN + 1)
     ]
     if _is_multi_leaf(config):
         key: Loc = ("topology", "replicasPerLeaf")

@@ -28,15 +28,14 @@ MAX_LEAVES = 50
 MAX_NODES = 200
 MODES = ("bgp", "layer2", "vip")
 
-# Every key the stack file may hold, in both spellings the models accept (pydantic's
-# populate_by_name also takes the Python field name): an "unknown key" must be neither. Read
-# from the models, so a key added later is never mistaken for an unknown one.
+# Every key a stack file may hold (the models' camelCase aliases): an "unknown key" is none of
+# them. Read from the models, so a key added later is never mistaken for an unknown one. The
+# Python field names (replicas_per_leaf) are unknown keys in a stack file.
 KNOWN_KEYS = frozenset(
-    key
+    field.alias or name
     for model in vars(models).values()
     if isinstance(model, type) and issubclass(model, BaseModel)
     for name, field in model.model_fields.items()
-    for key in (name, field.alias or name)
 )
 
 Config = dict[str, Any]
@@ -196,7 +195,7 @@ def _unknown_key(draw: st.DrawFn, config: Config) -> Mutation:
     loc = draw(st.sampled_from(objects))
     key = draw(
         st.one_of(
-            st.sampled_from(["replica", "node", "leafs", "peers", "Name", "as", "ReplicasPerLeaf"]),
+            st.sampled_from(["replica", "leafs", "Name", "as", "replicas_per_leaf", "Replicas"]),
             st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,10}", fullmatch=True),
         ).filter(lambda k: k not in KNOWN_KEYS)
     )

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
-from hypothesis import event, given, note, settings
+from hypothesis import event, example, given, note, settings
 
 from openelb_component import names
 from tests.harness import Run, run_program, run_program_capturing
@@ -211,8 +211,24 @@ def error_paths(message: str) -> list[str]:
     return [line[4:].split(" = ", 1)[0] for line in message.splitlines() if line.startswith("  - ")]
 
 
+SNAKE_CASE_KEY = Mutation(
+    "unknown key",
+    {
+        "topology": {
+            "kind": "multi-leaf",
+            "replicas_per_leaf": 3,
+            "leaves": [{"name": "leaf1", "nodes": ["master1", "worker-p001"]}],
+        }
+    },
+    frozenset({"topology.replicas_per_leaf"}),
+)
+"""Found by these tests: the Python field name was accepted as a stack key, and the leaf-size
+check, reading replicasPerLeaf, let 3 replicas through for 2 nodes."""
+
+
 @INVALID_EXAMPLES
 @given(mutations())
+@example(SNAKE_CASE_KEY)
 def test_invalid_mutations_fail_with_one_run_error_naming_them(mutation: Mutation) -> None:
     event(mutation.kind)
     note(f"{mutation.kind}: expected one of {sorted(mutation.paths)}")

@@ -22,7 +22,8 @@ from openelb_component import config as models
 from openelb_component.errors import Loc, format_path
 
 VERSIONS: tuple[str, ...] = ("0.5",)
-"""Release lines the program supports; issue 3 adds "0.6"."""
+"""Release lines the program supports; issue 3 adds "0.6". What each adds to a valid stack is in
+``VERSION_RULES`` below, what each must apply in ``tests/test_properties.WORKLOAD_INVARIANTS``."""
 
 MAX_LEAVES = 50
 MAX_NODES = 200
@@ -70,30 +71,61 @@ def _optional(key: str, values: st.SearchStrategy[Any]) -> st.SearchStrategy[dic
     return st.one_of(st.just({}), values.map(lambda value: {key: value}))
 
 
-def _versions() -> st.SearchStrategy[Any]:
-    # `version: 0.5` unquoted in YAML arrives as a float; both spellings must work.
-    return st.sampled_from(VERSIONS).flatmap(lambda v: st.sampled_from([v, float(v)]))
+@dataclass(frozen=True)
+class VersionRules:
+    """What a release line adds to a valid stack, given how many nodes it lists."""
+
+    openelb_keys: Callable[[int], st.SearchStrategy[dict[str, Any]]]
+    """Extra ``openelb`` keys."""
+    single_router_replicas: Callable[[int], st.SearchStrategy[int]]
+    """Valid ``replicas`` of a single-router topology."""
+
+
+VERSION_RULES: dict[str, VersionRules] = {
+    "0.5": VersionRules(
+        openelb_keys=lambda nodes: st.just({}),
+        single_router_replicas=lambda nodes: st.integers(1, nodes),
+    ),
+    # The speaker DaemonSet runs on every listed node, so replicas can only be the node count;
+    # the controller's replicas (default 2) run one per listed node.
+    "0.6": VersionRules(
+        openelb_keys=lambda nodes: (
+            _optional("controllerReplicas", st.integers(1, nodes))
+            if nodes >= 2
+            else st.just({"controllerReplicas": 1})
+        ),
+        single_router_replicas=lambda nodes: st.just(nodes),
+    ),
+}
 
 
 @st.composite
-def _openelb(draw: st.DrawFn, modes: tuple[str, ...]) -> dict[str, Any]:
+def _openelb(draw: st.DrawFn, version: str, modes: tuple[str, ...], nodes: int) -> dict[str, Any]:
+    # `version: 0.5` unquoted in YAML arrives as a float; both spellings must work, and the
+    # default ("0.5") is sometimes left implicit.
+    spelled = draw(st.sampled_from([version, float(version)]))
+    implicit = version == "0.5" and draw(st.booleans())
     return {
-        **draw(_optional("version", _versions())),
+        **({} if implicit else {"version": spelled}),
         **draw(_optional("namespace", namespaces)),
         **draw(_optional("mode", st.sampled_from(modes))),
+        **draw(VERSION_RULES[version].openelb_keys(nodes)),
     }
 
 
 @st.composite
 def single_router_configs(draw: st.DrawFn) -> Config:
+    version = draw(st.sampled_from(VERSIONS))
     nodes = draw(st.lists(node_names, min_size=1, max_size=MAX_NODES, unique=True))
     topology: dict[str, Any] = {"kind": "single-router", "nodes": nodes}
-    topology |= draw(_optional("replicas", st.integers(1, len(nodes))))
-    return {"openelb": draw(_openelb(MODES)), "topology": topology}
+    replicas = VERSION_RULES[version].single_router_replicas(len(nodes))
+    topology |= draw(_optional("replicas", replicas))
+    return {"openelb": draw(_openelb(version, MODES, len(nodes))), "topology": topology}
 
 
 @st.composite
 def multi_leaf_configs(draw: st.DrawFn) -> Config:
+    version = draw(st.sampled_from(VERSIONS))
     leaf_count = draw(st.integers(1, MAX_LEAVES))
     per_leaf_key = draw(_optional("replicasPerLeaf", st.integers(1, MAX_NODES // leaf_count)))
     per_leaf = per_leaf_key.get("replicasPerLeaf", 2)
@@ -111,7 +143,7 @@ def multi_leaf_configs(draw: st.DrawFn) -> Config:
         for name, leaf_nodes in zip(names, members, strict=True)
     ]
     topology = {"kind": "multi-leaf", "leaves": leaves, **per_leaf_key}
-    return {"openelb": draw(_openelb(("bgp",))), "topology": topology}
+    return {"openelb": draw(_openelb(version, ("bgp",), len(nodes))), "topology": topology}
 
 
 valid_configs = st.one_of(single_router_configs(), multi_leaf_configs())

@@ -88,21 +88,22 @@ SCENARIOS: dict[str, Scenario] = {
     "add-node-to-leaf": Scenario(
         MULTI_LEAF,
         lambda c: leaf(c, "leaf2")["nodes"].append("worker-p006"),
+        # With issue 4 (membership): updated=("bgppeer-leaf2", "workload").
         created=("node-worker-p006",),
         why="a new node's labels; the replica count depends on leaves, not nodes",
     ),
     "remove-node": Scenario(
         MULTI_LEAF,
         lambda c: leaf(c, "leaf1")["nodes"].remove("worker-p004"),
-        # Issue 4 rolls the v0.5 workload when a node is dropped: add "workload" to updated.
+        # With issue 4 (membership): updated=("bgppeer-leaf1", "workload").
         deleted=("node-worker-p004",),
         why="only the dropped node's labels are released",
     ),
     "move-node-between-leaves": Scenario(
         MULTI_LEAF,
         lambda c: move(c, "worker-p004", "leaf1", "leaf2"),
-        # Issue 4 also touches both affected BgpPeers (OpenELB ignores rack label changes,
-        # DESIGN §3): add "bgppeer-leaf1", "bgppeer-leaf2" to updated.
+        # With issue 4 (membership; OpenELB ignores rack label changes, DESIGN §3):
+        # updated=("bgppeer-leaf1", "bgppeer-leaf2", "node-worker-p004", "workload").
         updated=("node-worker-p004",),
         why="the node's rack label changes; its name (from the node) does not",
     ),

@@ -160,11 +160,16 @@ def assert_nodes_labelled_exactly(config: Config, run: Run) -> None:
     assert patched == Counter(list(racks)), "each listed node patched once, no other node"
     assert read == Counter(list(racks)), "each listed node read once, no other node"
     for patch in run.of_type(NODE_PATCH):
-        rack = racks[patch.inputs["metadata"]["name"]]
-        expected = {names.HA_LABEL: names.HA_LABEL_VALUE}
-        if rack is not None:
-            expected[names.RACK_LABEL] = rack
-        assert patch.inputs["metadata"]["labels"] == expected
+        node = patch.inputs["metadata"]["name"]
+        assert patch.inputs["metadata"]["labels"] == expected_labels(node, racks[node])
+
+
+def expected_labels(node: str, rack: str | None) -> dict[str, str]:
+    """README: the HA label on every listed node; in multi-leaf also the rack label."""
+    labels = {names.HA_LABEL: names.HA_LABEL_VALUE}
+    if rack is not None:
+        labels[names.RACK_LABEL] = rack
+    return labels
 
 
 def assert_each_peer_selects_its_own_leaf(config: Config, run: Run) -> None:

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 FORMAT ?= markdown
 
-.PHONY: test lint typecheck unit plan validate schema preview up clean
+.PHONY: test lint typecheck unit plan validate schema bench preview up clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ validate: $(VENV)/.installed
 ## schema: regenerate the stack file's JSON Schema for editors (a test keeps it current).
 schema: $(VENV)/.installed
 	$(BIN)/python -m openelb_component schema --output schema/stack-config.schema.json
+
+## bench: the scale benchmark (README "Scale"): the program under mocks against bare resources.
+bench: $(VENV)/.installed
+	$(BIN)/python bench/bench.py
 
 ## preview / up: the main job, on a stack in stacks/ (needs the Pulumi CLI and a kubeconfig).
 preview: $(VENV)/.installed

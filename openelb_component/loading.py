@@ -140,7 +140,10 @@ def validate_raw(
     problems: list[Problem] = []
     parsed: config.StackConfig | None = None
     try:
-        parsed = config.StackConfig.model_validate(dict(raw))
+        # by_name=False: a stack file's keys are the camelCase ones only. The Python field name
+        # (replicas_per_leaf) would otherwise be accepted too, and the cross-field checks, which
+        # read the camelCase key, would not see its value.
+        parsed = config.StackConfig.model_validate(dict(raw), by_alias=True, by_name=False)
     except ValidationError as exc:
         problems += [_problem_from(error) for error in exc.errors(include_url=False)]
     problems += checks.cross_field_problems(raw, stack_secret_keys)

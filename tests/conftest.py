@@ -1,10 +1,12 @@
-"""Shared fixtures: the upstream manifests (skipped, saying why, when absent)."""
+"""Fixtures: upstream manifests (skipped, saying why, when absent) and Hypothesis profiles."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from openelb_component import upstream
 
@@ -22,3 +24,23 @@ def upstream_documents(version: str) -> list[dict[str, Any]]:
 @pytest.fixture(params=sorted(upstream.RELEASES))
 def any_version_documents(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
     return upstream_documents(str(request.param))
+
+
+# Hypothesis profiles, chosen with HYPOTHESIS_PROFILE (README "Property-based tests").
+# ci: the same examples on every run and machine (derandomize, no example database), few enough
+# for the suite's time budget; no per-example deadline, since runs under mocks vary with load.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+# thorough: random and many more examples, by hand; failures are kept in .hypothesis/ and
+# replayed first on the next run.
+settings.register_profile(
+    "thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

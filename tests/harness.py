@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,11 +161,19 @@ class Run:
 
 
 def config_entries(config: Mapping[str, Any]) -> dict[str, str]:
-    """Stack keys as the Pulumi engine hands them to a program: structured values as JSON."""
+    """Stack keys as the Pulumi engine hands them to a program: structured values as JSON.
+
+    A key without a namespace is this project's (``topology`` -> ``openelb-ha:topology``); a
+    namespaced one (``kubernetes:context``) is passed as it is, like any other key of the stack.
+    """
     return {
-        f"{PROJECT}:{key}": value if isinstance(value, str) else json.dumps(value)
+        _qualified(key): value if isinstance(value, str) else json.dumps(value)
         for key, value in config.items()
     }
+
+
+def _qualified(key: str) -> str:
+    return key if ":" in key else f"{PROJECT}:{key}"
 
 
 class _WarningCapture:
@@ -212,33 +220,49 @@ def run_program_capturing(
     from openelb_component.component import OUTPUTS
     from openelb_component.program import main
 
+    names = [attribute for _, attribute in OUTPUTS]
+    outputs: dict[str, Any] = {}
+
+    def program() -> pulumi.Output[None]:
+        component = main()
+        values = [getattr(component, name) for name in names]
+        return pulumi.Output.all(*values).apply(
+            lambda resolved: outputs.update(zip(names, resolved, strict=True))
+        )
+
+    run, error = run_under_mocks(
+        program, config, cluster=cluster, secret_keys=secret_keys, preview=preview
+    )
+    run.outputs = plain(outputs)
+    return run, error
+
+
+def run_under_mocks(
+    program: Callable[[], Any],
+    config: Mapping[str, Any],
+    *,
+    cluster: FakeCluster | None = None,
+    secret_keys: Iterable[str] = (),
+    preview: bool = False,
+) -> tuple[Run, Exception | None]:
+    """Run any Pulumi program function under the recording mocks, with ``config`` as the
+    stack's keys (the benchmark's baseline runs bare resources through the same mocks)."""
     mocks = RecordingMocks(cluster or FakeCluster())
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(
         config_entries(config), [f"{PROJECT}:{key}" for key in secret_keys]
     )
-    outputs: dict[str, Any] = {}
-
-    @pulumi.runtime.test  # type: ignore[untyped-decorator]
-    def program() -> pulumi.Output[None]:
-        component = main()
-        names = [attribute for _, attribute in OUTPUTS]
-        values = [getattr(component, name) for name in names]
-        return pulumi.Output.all(*values).apply(
-            lambda resolved: outputs.update(zip(names, resolved, strict=True))
-        )
-
     error: Exception | None = None
     with _WarningCapture() as warnings:
         try:
-            program()
+            pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
         except Exception as exc:
             error = exc
             _collect_failed_run()
         finally:
             pulumi.runtime.set_all_config({}, [])
-    return Run(monitor.registrations, plain(outputs), warnings.messages), error
+    return Run(monitor.registrations, {}, warnings.messages), error
 
 
 def _collect_failed_run() -> None:

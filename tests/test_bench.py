@@ -1,0 +1,26 @@
+"""The scale benchmark still runs (its figures are in the README; it is not a timed test)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from tests.harness import ROOT
+
+
+def test_the_benchmark_runs_at_its_smallest_size() -> None:
+    script = str(ROOT / "bench" / "bench.py")
+    output = subprocess.run(
+        [sys.executable, script, "--nodes", "10", "--leaves", "1", "--rounds", "1"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    # nodes, leaves, then registrations: 10 node reads and patches, the workload's read and
+    # patch, the PodDisruptionBudget, one BgpPeer and the component.
+    assert re.search(
+        r"^\| 10 \| 1 \| 25 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|", output, re.M
+    )
+    assert "worst program/baseline CPU ratio" in output

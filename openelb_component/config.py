@@ -176,7 +176,9 @@ class StackConfig(_Model):
     bgp: BgpSettings | None = None
     adopt: bool = False
     """Take ownership of fields set by hand (``pulumi.com/patchForce`` on every patch)."""
-    bgp_passwords: dict[LeafName, SecretStr] = Field(default_factory=dict)
+    bgp_passwords: dict[LeafName, Annotated[SecretStr, Field(min_length=1)]] = Field(
+        default_factory=dict
+    )
     """Leaf -> TCP MD5 password of its BGP session; a Pulumi secret, never printed."""
 
     @property

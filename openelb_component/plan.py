@@ -40,12 +40,24 @@ def read_live_workloads(paths: Iterable[Path]) -> dict[tuple[str, str], Base]:
     live: dict[tuple[str, str], Base] = {}
     for path in paths:
         obj = yaml.safe_load(path.read_text())
-        if not isinstance(obj, dict) or "kind" not in obj or "metadata" not in obj:
-            raise ValueError(f"{path}: not a Kubernetes object (expected kubectl get -o yaml)")
-        live[(str(obj["kind"]), str(obj["metadata"]["name"]))] = Base(
-            f"the live object in {path}", obj
-        )
+        metadata = obj.get("metadata") if isinstance(obj, dict) else None
+        if (
+            not isinstance(obj, dict)
+            or obj.get("kind") not in WORKLOAD_KINDS
+            or obj.get("apiVersion") != "apps/v1"
+            or not isinstance(metadata, dict)
+            or not isinstance(metadata.get("name"), str)
+        ):
+            raise ValueError(
+                f"{path}: not an OpenELB workload; give the output of `kubectl get deployment "
+                "openelb-manager -n openelb-system -o yaml` (or the speaker DaemonSet's, or the "
+                "controller Deployment's)"
+            )
+        live[(str(obj["kind"]), metadata["name"])] = Base(f"the live object in {path}", obj)
     return live
+
+
+WORKLOAD_KINDS = ("Deployment", "DaemonSet")
 
 
 def _plaintext_passwords(stack: StackFile) -> list[Problem]:
@@ -89,5 +101,16 @@ def build_plan(stack: StackFile, live: Mapping[tuple[str, str], Base] | None = N
     """The plan of a stack file; ``ConfigError`` when its configuration is invalid."""
     config = load_stack_config(stack)
     state = desired_state(config)
+    patched = {(obj.kind, obj.name) for obj in state.objects if obj.action == "patch"}
+    unused = sorted(set(live or {}) - patched)
+    if unused:
+        # A live object the plan would silently not use means checks against the wrong base.
+        wanted = ", ".join(
+            f"{kind} {name}" for kind, name in sorted(patched) if kind in WORKLOAD_KINDS
+        )
+        given = ", ".join(f"{kind} {name}" for kind, name in unused)
+        raise ValueError(
+            f"--workload {given}: this stack (OpenELB {config.openelb.version}) patches {wanted}"
+        )
     sources: Sources = upstream_sources(config.openelb.version, live or {})
     return Plan(stack.name, config, state, verify(state, sources))

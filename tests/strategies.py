@@ -240,18 +240,25 @@ def _wrong_type(draw: st.DrawFn, config: Config) -> Mutation:
     return Mutation("wrong type", _set(config, loc, wrong), _paths(loc))
 
 
+TYPOS = ("replica", "leafs", "Name", "as", "replicas_per_leaf", "Replicas", "adpot", "topolgy")
+
+
 @st.composite
 def _unknown_key(draw: st.DrawFn, config: Config) -> Mutation:
-    objects = [loc for loc, value in _walk(config) if isinstance(value, dict)]
+    # The stack's own top level too: a misspelt `openelb-ha:` key must not be ignored.
+    objects = [(), *(loc for loc, value in _walk(config) if isinstance(value, dict) and loc)]
     loc = draw(st.sampled_from(objects))
     key = draw(
         st.one_of(
-            st.sampled_from(["replica", "leafs", "Name", "as", "replicas_per_leaf", "Replicas"]),
+            st.sampled_from(TYPOS),
             st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,10}", fullmatch=True),
         ).filter(lambda k: k not in KNOWN_KEYS)
     )
+    value = draw(st.sampled_from([1, "x", [], {}]))
+    if not loc:
+        return Mutation("unknown key", {**copy.deepcopy(config), key: value}, _paths((key,)))
     target = copy.deepcopy(_get(config, loc))
-    target[key] = draw(st.sampled_from([1, "x", [], {}]))
+    target[key] = value
     return Mutation("unknown key", _set(config, loc, target), _paths((*loc, key)))
 
 

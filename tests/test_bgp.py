@@ -183,8 +183,21 @@ def test_a_peer_password_reaches_the_bgp_peer_as_a_secret_and_nowhere_else() -> 
             ["bgpPasswords"],
             "bgpPasswords.leaf1 = [secret]: input should be a valid string",
         ),
+        (
+            multi_leaf(bgpPasswords={"leaf1": ""}),
+            ["bgpPasswords"],
+            "bgpPasswords.leaf1 = [secret]: value should have at least 1 item",
+        ),
     ],
-    ids=["plaintext", "unknown-leaf", "dotted-leaf-command", "no-leaves", "not-an-object", "list"],
+    ids=[
+        "plaintext",
+        "unknown-leaf",
+        "dotted-leaf-command",
+        "no-leaves",
+        "not-an-object",
+        "list",
+        "empty",
+    ],
 )
 def test_password_problems_name_the_fix_never_the_password(
     config: dict[str, Any], secret_keys: list[str], expected: str

@@ -337,3 +337,27 @@ def test_the_runbook_runs_its_steps_in_order(stack: Path, tmp_path: Path) -> Non
         {"Node": "label", "Deployment": undo, "DaemonSet": undo}.get(kind, "delete")
         for kind in reversed(kinds)
     ]
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ("metadata: []\nkind: Deployment\n", "not an OpenELB workload"),
+        ("kind: Deployment\nmetadata: {name: openelb-manager}\n", "not an OpenELB workload"),
+        ("apiVersion: v1\nkind: List\nitems: []\nmetadata: {}\n", "not an OpenELB workload"),
+        (
+            "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: openelb-speaker}\n",
+            "--workload DaemonSet openelb-speaker: this stack (OpenELB 0.5) patches "
+            "Deployment openelb-manager",
+        ),
+    ],
+    ids=["metadata-not-a-map", "no-api-version", "a-list", "another-versions-workload"],
+)
+def test_a_workload_file_that_cannot_be_used_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], document: str, message: str
+) -> None:
+    path = tmp_path / "live.yaml"
+    path.write_text(document)
+    status, out, err = run_cli(capsys, "plan", "--stack", "dev", "--workload", str(path))
+    assert (status, out) == (1, "")
+    assert message in err

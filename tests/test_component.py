@@ -245,21 +245,6 @@ def test_a_target_missing_from_the_cluster_is_never_created_nor_budgeted(
     assert not set(never_registered) & set(run.names())
 
 
-def test_outputs() -> None:
-    run = run_program(PROD)
-    assert run.outputs == {
-        "nodes": ["master1", "worker-p001", "worker-p002", "worker-p003"],
-        "nodes_by_leaf": {
-            "leaf1": ["master1", "worker-p001"],
-            "leaf2": ["worker-p002", "worker-p003"],
-        },
-        "replicas": 4,
-        "controller_replicas": 4,
-        "node_selector": NODE_SELECTOR,
-        "bgp_peers": ["openelb-ha-leaf1", "openelb-ha-leaf2"],
-    }
-
-
 @pytest.mark.parametrize(
     ("config", "warned"),
     [

@@ -7,14 +7,17 @@ FORMAT ?= markdown
 
 .PHONY: test lint typecheck unit plan validate schema bench preview up clean
 
+# Setup speaks on stderr only, so `make plan ... > plan.sh` is a clean file even on first use.
 $(BIN)/activate:
-	$(PYTHON) -m venv $(VENV)
+	@echo "creating $(VENV) with $(PYTHON)" >&2
+	@$(PYTHON) -m venv $(VENV)
 
 # Reinstalls only when a requirements file or the package description changes.
 $(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt pyproject.toml
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
-	touch $@
+	@echo "installing the pinned requirements into $(VENV)" >&2
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt >&2
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . >&2
+	@touch $@
 
 ## test: lint, format check, strict type check, then the whole test suite.
 test: lint typecheck unit

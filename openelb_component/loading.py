@@ -18,10 +18,6 @@ from pydantic_core import ErrorDetails
 from openelb_component import checks, config
 from openelb_component.errors import ConfigError, Loc, Problem
 
-CONFIG_KEYS = ("openelb", "topology", "bgp", "adopt", "bgpPasswords")
-"""The stack keys (without the ``openelb-ha:`` prefix) the program reads. Any other key under
-the project's prefix is refused as unknown (a typo like ``adpot`` must not be ignored)."""
-
 # pydantic puts the tag of a discriminated union into the error location
 # (topology.multi-leaf.leaves); users never wrote it, so it is dropped from paths.
 _UNION_TAGS = frozenset({"single-router", "multi-leaf"})

@@ -147,8 +147,9 @@ def _expression_admits(expression: Mapping[str, Any], labels: Mapping[str, str])
     return False  # Gt/Lt on node labels: not used by OpenELB; refuse rather than guess
 
 
-def admits(pod_spec: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    """Whether the scheduler's node filter (nodeSelector, required node affinity) passes."""
+def admits(pod_spec: Mapping[str, Any], node: str, labels: Mapping[str, str]) -> bool:
+    """Whether the scheduler's node filter (nodeSelector, required node affinity: its
+    ``matchExpressions`` on labels and ``matchFields`` on ``metadata.name``) passes."""
     selector = pod_spec.get("nodeSelector") or {}
     if any(labels.get(key) != value for key, value in selector.items()):
         return False
@@ -160,8 +161,10 @@ def admits(pod_spec: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     ).get("nodeSelectorTerms")
     if not required:
         return True
+    fields = {"metadata.name": node}
     return any(
         all(_expression_admits(e, labels) for e in term.get("matchExpressions") or [])
+        and all(_expression_admits(e, fields) for e in term.get("matchFields") or [])
         for term in required
     )
 
@@ -263,7 +266,7 @@ class _Workload:
         self.pod_labels: dict[str, str] = (template.get("metadata") or {}).get("labels") or {}
         nodes = simulated_nodes(state)
         self.listed = sorted(node for node in nodes if node != UNLISTED)
-        self.admitted = sorted(n for n, labels in nodes.items() if admits(self.pod_spec, labels))
+        self.admitted = sorted(n for n, labels in nodes.items() if admits(self.pod_spec, n, labels))
         # The nodes the replicas can run on: listed (simulated) nodes the filter admits.
         self.eligible = {n: nodes[n] for n in self.admitted if n != UNLISTED}
         self.is_daemonset = obj.kind == "DaemonSet"

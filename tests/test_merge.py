@@ -13,7 +13,7 @@ import pytest
 from openelb_component import upstream
 from openelb_component.merge import inverse_patch, strategic_merge
 from openelb_component.plan import build_plan
-from openelb_component.render import render_kubectl
+from openelb_component.runbook import render_kubectl
 from openelb_component.stackfile import read_stack
 from openelb_component.verify import is_workload_patch, patch_body
 from tests.conftest import upstream_documents

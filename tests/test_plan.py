@@ -23,6 +23,7 @@ from openelb_component import cli
 from openelb_component.errors import REDACTED
 from openelb_component.plan import build_plan, load_stack_config
 from openelb_component.render import RENDERERS
+from openelb_component.runbook import secret_variables
 from openelb_component.schema import SCHEMA_PATH, schema_text
 from openelb_component.stackfile import read_stack, stack_name
 from tests.conftest import upstream_documents
@@ -155,20 +156,30 @@ def test_a_bgp_password_never_appears_in_any_format(tmp_path: Path) -> None:
             ), fmt
 
 
+# A kubectl for runbooks: logs every call, keeps every document fed to `apply -f -`, and, for
+# `get node ... jsonpath`, answers "openelb" for the HA label (a node the manual guide labelled).
+FAKE_KUBECTL = """#!/bin/sh
+echo "$*" >> "$CALLS"
+if [ "$2" = "-f" ]; then cat >> "$APPLIED"; echo --- >> "$APPLIED"; fi
+case "$*" in
+  "get node "*"v1alpha1}"*) echo openelb ;;
+esac
+"""
+
+
 def run_runbook(
-    script: Path, tmp_path: Path, env: dict[str, str]
+    script: Path, tmp_path: Path, env: dict[str, str], step: str = "apply"
 ) -> subprocess.CompletedProcess[str]:
-    """Run a runbook's apply with a kubectl that keeps every document fed to ``apply -f -``."""
+    """Run a runbook step, in ``tmp_path``, with ``FAKE_KUBECTL``."""
     fake = tmp_path / "bin" / "kubectl"
     fake.parent.mkdir(exist_ok=True)
-    fake.write_text(
-        '#!/bin/sh\nif [ "$2" = "-f" ]; then cat >> "$APPLIED"; echo --- >> "$APPLIED"; fi\n'
-    )
+    fake.write_text(FAKE_KUBECTL)
     fake.chmod(0o755)
     path = f"{fake.parent}:{os.environ['PATH']}"
-    full_env = {**os.environ, "PATH": path, "APPLIED": str(tmp_path / "applied.yaml"), **env}
+    files = {"APPLIED": str(tmp_path / "applied.yaml"), "CALLS": str(tmp_path / "calls")}
+    full_env = {**os.environ, "PATH": path, **files, **env}
     return subprocess.run(
-        ["sh", str(script), "apply"],
+        ["sh", str(script), step],
         env=full_env,
         cwd=tmp_path,
         capture_output=True,
@@ -187,10 +198,8 @@ def test_the_runbook_takes_passwords_from_the_environment_and_refuses_without(
     refused = run_runbook(script, tmp_path, {})
     assert refused.returncode != 0
     assert "OPENELB_HA_BGPPASSWORDS_LEAF1: export OPENELB_HA_BGPPASSWORDS_LEAF1" in refused.stderr
-    assert (
-        not (tmp_path / "applied.yaml").exists()
-        or "BgpPeer" not in (tmp_path / "applied.yaml").read_text()
-    )
+    # Refused before its first step: nothing was half-applied.
+    assert not (tmp_path / "calls").exists()
     # Characters a shell or YAML would treat specially arrive unchanged.
     tricky = {"leaf1": "p'a\"s$s `w` \\d #1", "leaf2": "plain"}
     env = {f"OPENELB_HA_BGPPASSWORDS_{leaf.upper()}": value for leaf, value in tricky.items()}
@@ -361,3 +370,54 @@ def test_a_workload_file_that_cannot_be_used_is_refused(
     status, out, err = run_cli(capsys, "plan", "--stack", "dev", "--workload", str(path))
     assert (status, out) == (1, "")
     assert message in err
+
+
+def test_the_runbook_rolls_back_exactly_what_its_first_apply_changed(tmp_path: Path) -> None:
+    """On a cluster set up with the manual guide (the HA label already there), rollback puts
+    that label back instead of removing it, and removes only what apply added."""
+    plan = build_plan(read_stack(ROOT / "stacks" / "Pulumi.racks.yaml"))
+    script = tmp_path / "runbook.sh"
+    script.write_text(RENDERERS["kubectl"](plan))
+    missing = run_runbook(script, tmp_path, {}, "rollback")
+    assert missing.returncode == 1
+    assert "run rollback where apply ran" in missing.stderr
+    assert not (tmp_path / "calls").exists()  # refused before its first step
+    for step in ("apply", "apply", "rollback"):  # a second apply keeps the first one's backup
+        done = run_runbook(script, tmp_path, {}, step)
+        assert done.returncode == 0, done.stderr
+    calls = (tmp_path / "calls").read_text().splitlines()
+    restore = [c for c in calls if c.startswith("label --overwrite node node-a1 ")]
+    assert restore[-1] == (
+        "label --overwrite node node-a1 lb.kubesphere.io/v1alpha1=openelb "
+        "openelb.kubesphere.io/rack- openelb-ha/node-"
+    )
+    # The BgpConf did not exist before: rollback deletes it; workloads roll back and are awaited.
+    assert "delete bgpconf.network.kubesphere.io default --ignore-not-found" in calls
+    undo = calls.index("delete bgpconf.network.kubesphere.io default --ignore-not-found")
+    assert any(c.startswith("rollout status deployment/openelb-manager") for c in calls[:undo])
+
+
+def test_an_adopting_stack_forces_the_bgpconf_in_the_runbook_too(tmp_path: Path) -> None:
+    entries = stack_config(ROOT / "stacks" / "Pulumi.racks.yaml")
+    path = tmp_path / "stacks" / "Pulumi.adopt.yaml"
+    path.parent.mkdir()
+    path.write_text(
+        yaml.safe_dump(
+            {"config": {f"openelb-ha:{k}": v for k, v in {**entries, "adopt": True}.items()}}
+        )
+    )
+    runbook = RENDERERS["kubectl"](build_plan(read_stack(path)))
+    assert (
+        "kubectl apply -f - --server-side --field-manager=openelb-ha --force-conflicts" in runbook
+    )
+    plain = RENDERERS["kubectl"](build_plan(read_stack(ROOT / "stacks" / "Pulumi.racks.yaml")))
+    assert "--force-conflicts" not in plain
+
+
+def test_secret_variables_never_share_a_name() -> None:
+    variables = secret_variables(["bgpPasswords.rack-a", "bgpPasswords.rack_a", "bgpPasswords.b"])
+    assert variables["bgpPasswords.b"] == "OPENELB_HA_BGPPASSWORDS_B"
+    assert len(set(variables.values())) == 3
+    assert all(
+        v.startswith("OPENELB_HA_BGPPASSWORDS_RACK_A_") for k, v in variables.items() if "rack" in k
+    )

@@ -13,7 +13,7 @@ from openelb_component.desired import DesiredState
 from openelb_component.merge import strategic_merge
 from openelb_component.plan import build_plan
 from openelb_component.stackfile import read_stack
-from openelb_component.verify import Base, Check, Sources, place, upstream_sources, verify
+from openelb_component.verify import Base, Check, Sources, admits, place, upstream_sources, verify
 from tests.conftest import upstream_documents
 
 PROD = Path("stacks/Pulumi.prod.yaml")
@@ -56,10 +56,10 @@ def test_the_stacks_pass_every_check() -> None:
     assert "per openelb.kubesphere.io/rack: leaf1 2, leaf2 2" in checks["schedulable"].detail
 
 
-def test_a_node_selector_without_the_ha_label_admits_unlisted_nodes() -> None:
-    state = with_workload(
-        state_of(DEV), {"spec": {"template": {"spec": {"nodeSelector": {names.HA_LABEL: None}}}}}
-    )
+def test_a_workload_without_the_ha_label_or_the_node_list_admits_unlisted_nodes() -> None:
+    # Either alone keeps pods on the listed nodes; without both, any Linux node will do.
+    unpinned = {"nodeSelector": {names.HA_LABEL: None}, "affinity": None}
+    state = with_workload(state_of(DEV), {"spec": {"template": {"spec": unpinned}}})
     check = workload_checks(state)["nodeSelector"]
     assert check.status == "fail"
     assert check.detail.startswith("admits (any unlisted node) beyond the list")
@@ -118,3 +118,29 @@ def test_without_the_manifests_the_checks_are_skipped_saying_why(
     reason = next(c.detail for c in result.checks if c.status == "skip")
     assert str(tmp_path) in reason and upstream.ENV_VAR in reason
     assert not result.failed
+
+
+@pytest.mark.parametrize(
+    ("node", "labels", "admitted"),
+    [
+        ("worker-1", {}, True),
+        ("worker-9", {}, False),
+        ("worker-1", {"gpu": "yes"}, False),
+    ],
+    ids=["listed-by-name", "not-listed", "name-listed-but-label-refused"],
+)
+def test_required_node_affinity_checks_names_and_labels(
+    node: str, labels: dict[str, str], admitted: bool
+) -> None:
+    term = {
+        "matchFields": [{"key": "metadata.name", "operator": "In", "values": ["worker-1"]}],
+        "matchExpressions": [{"key": "gpu", "operator": "DoesNotExist"}],
+    }
+    pod_spec = {
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}
+            }
+        }
+    }
+    assert admits(pod_spec, node, labels) is admitted

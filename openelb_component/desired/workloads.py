@@ -133,10 +133,11 @@ def manager_patch(
         spec,
         node_keys,
         pods=replicas,
-        on_destroy="replicas, nodeSelector, node affinity, spread constraint and the membership "
-        "annotation are released: fields no other manager owns return to the installer's values "
-        "on the next apply of the upstream manifest, or are removed (the pod template changes, "
-        "so the pods roll once); the Deployment itself stays",
+        on_destroy="replicas, nodeSelector (atomic: owned whole), node affinity, spread "
+        "constraint and the membership annotation are released: what no other manager also "
+        "owns is removed or reset to the API default (1 replica; no nodeSelector until the "
+        "installer's manifest is re-applied server-side), and the pods roll once; the "
+        "Deployment itself stays",
     )
 
 
@@ -221,9 +222,10 @@ def speaker_patch(
         spec,
         node_keys,
         pods=len(node_keys),
-        on_destroy="nodeSelector, the rack-ASN annotation and "
-        "updateStrategy are released: the speakers run on every Linux node again (the "
-        "installer's nodeSelector; the pod template changes, so they roll once); the DaemonSet "
+        on_destroy="nodeSelector (atomic: owned whole), the rack-ASN annotation and "
+        "updateStrategy are released: unless another manager owns the same nodeSelector it is "
+        "removed, so speakers run on every node until the installer's manifest is re-applied "
+        "server-side; the pod template changes, so they roll once, node by node; the DaemonSet "
         "itself stays",
     )
 
@@ -269,6 +271,8 @@ def controller_patch(namespace: str, replicas: int, node_keys: list[str]) -> Des
         spec,
         node_keys,
         pods=replicas,
-        on_destroy="replicas, nodeSelector HA label and spread constraint are released: fields "
-        "no other manager owns are removed or reset (one replica); the Deployment itself stays",
+        on_destroy="replicas, nodeSelector (atomic: owned whole) and spread constraint are "
+        "released: what no other manager also owns is removed or reset (one replica, no "
+        "nodeSelector until the installer's manifest is re-applied server-side); the "
+        "Deployment itself stays",
     )

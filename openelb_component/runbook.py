@@ -1,0 +1,281 @@
+"""The kubectl runbook: the plan's objects as a shell script, ``apply`` and ``rollback``.
+
+For change processes that want a written runbook instead of ``pulumi up``. It applies the same
+objects in the same order as the component, never scales to 0, and keeps what it changes:
+
+- before anything else, ``apply`` checks that every secret it needs is in the environment, and
+  ``rollback`` that every backup it needs is in the current folder, so neither stops half-way;
+- the first ``apply`` saves what it is about to change (each node's previous values of the
+  labels it sets, the BgpConf as it was, or ``absent``); later ``apply`` runs keep that backup,
+  and ``rollback`` restores exactly it, so labels that were there before (the manual guide's)
+  stay;
+- a secret is never written into the script: it is read from an environment variable.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+import shlex
+from collections.abc import Iterable
+from typing import Any
+
+from openelb_component import merge
+from openelb_component.desired import DesiredObject
+from openelb_component.desired.workloads import DEFAULT_TIMEOUT, TIMEOUT_ANNOTATION
+from openelb_component.plan import Plan
+from openelb_component.text import PULUMI_ANNOTATION, command, describe, dump, quoted
+from openelb_component.verify import is_workload_patch, patch_body
+
+PATCH_FORCE = "pulumi.com/patchForce"
+ABSENT = "absent"
+_SECRET_SENTINEL = "openelb-ha-secret-sentinel"  # noqa: S105 - a marker, replaced below
+
+
+def _slug(name: str) -> str:
+    return "OPENELB_HA_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def secret_variables(names: Iterable[str]) -> dict[str, str]:
+    """Secret name -> the environment variable the runbook reads it from:
+    ``bgpPasswords.leaf1`` -> ``OPENELB_HA_BGPPASSWORDS_LEAF1``. Names that would share a
+    variable (``rack-a``, ``rack_a``) each get a hash of the name, so no peer gets another's."""
+    names = sorted(set(names))
+    slugs = [_slug(name) for name in names]
+    return {
+        name: slug
+        if slugs.count(slug) == 1
+        else f"{slug}_{hashlib.sha256(name.encode()).hexdigest()[:6].upper()}"
+        for name, slug in zip(names, slugs, strict=True)
+    }
+
+
+def _kubectl_body(obj: DesiredObject, plan: Plan) -> dict[str, Any]:
+    """The strategic patch of a workload, as the apply changes it, without Pulumi's own
+    annotations (patchForce, timeouts) that mean nothing to kubectl."""
+    base = plan.verification.bases.get(obj.key)
+    body = patch_body(obj, base.obj if base else None)
+    metadata = {k: v for k, v in body.get("metadata", {}).items() if k not in ("name", "namespace")}
+    annotations = {
+        k: v
+        for k, v in metadata.pop("annotations", {}).items()
+        if not k.startswith(PULUMI_ANNOTATION)
+    }
+    if annotations:
+        metadata["annotations"] = annotations
+    body.pop("metadata", None)
+    return {"metadata": metadata, **body} if metadata else body
+
+
+def _namespace_flag(obj: DesiredObject) -> str:
+    return f" -n {obj.namespace}" if obj.namespace else ""
+
+
+def _target(obj: DesiredObject) -> str:
+    return f"{obj.kind.lower()} {obj.name}{_namespace_flag(obj)}"
+
+
+def _resource(obj: DesiredObject) -> str:
+    """``kind.group`` so kubectl never confuses a custom resource with a built-in one."""
+    group = obj.api_version.rpartition("/")[0]
+    return f"{obj.kind.lower()}.{group}" if group and "." in group else obj.kind.lower()
+
+
+def rollout_seconds(obj: DesiredObject) -> int:
+    """The rollout budget the component gives Pulumi's wait, for ``kubectl rollout status``."""
+    annotations = obj.manifest["metadata"].get("annotations") or {}
+    return int(annotations.get(TIMEOUT_ANNOTATION, DEFAULT_TIMEOUT))
+
+
+def _rollout_status(obj: DesiredObject) -> str:
+    return (
+        f"kubectl rollout status {obj.kind.lower()}/{obj.name}{_namespace_flag(obj)} "
+        f"--timeout={rollout_seconds(obj)}s"
+    )
+
+
+def backup_file(obj: DesiredObject) -> str | None:
+    """Where the first apply keeps what it changes; None for what rollback simply deletes or
+    computes (objects this project creates; workloads, undone from the plan's base)."""
+    if obj.kind == "Node":
+        return f"node-{obj.name}.labels.before"
+    if obj.action == "patch" and not is_workload_patch(obj):
+        return f"{obj.kind.lower()}-{obj.name}.before.yaml"
+    return None
+
+
+# Shell functions the steps call, defined once at the top of the script.
+_HELPERS = [
+    "# keep_labels FILE NODE KEY...: each label's value before the first apply, as the arguments",
+    "# of the kubectl label that restores it (key=value, or key- where the node had none).",
+    "keep_labels() {",
+    "  file=$1; node=$2; shift 2",
+    '  [ -e "$file" ] && return 0',
+    '  for key in "$@"; do',
+    "    path=$(printf '%s' \"$key\" | sed 's/\\./\\\\./g')",
+    '    value=$(kubectl get node "$node" -o jsonpath="{.metadata.labels.$path}")',
+    '    if [ -n "$value" ]; then echo "$key=$value"; else echo "$key-"; fi',
+    '  done > "$file.tmp"',
+    '  mv "$file.tmp" "$file"',
+    "}",
+    "",
+]
+
+
+def _object_backup(obj: DesiredObject, backup: str) -> list[str]:
+    return [
+        f"if [ ! -e {backup} ]; then",
+        f"  before=$(kubectl get {_resource(obj)} {obj.name}{_namespace_flag(obj)} "
+        "--ignore-not-found -o yaml)",
+        '  if [ -n "$before" ]; then',
+        f"    printf '%s\\n' \"$before\" | sed '/^  resourceVersion:/d' > {backup}",
+        f"  else echo {ABSENT} > {backup}; fi",
+        "fi",
+    ]
+
+
+def _heredoc(
+    command_line: str, obj: DesiredObject, manifest: dict[str, Any], variables: dict[str, str]
+) -> list[str]:
+    """``command <<EOF`` feeding the manifest. A secret's value comes from its environment
+    variable, put in place by the shell as a literal block scalar (no character of it needs
+    escaping; ``|2-`` keeps leading spaces). Without secrets the here-doc is quoted: nothing in
+    it is expanded."""
+    if not obj.secrets:
+        return [f"{command_line} <<'EOF'", dump(manifest).rstrip("\n"), "EOF"]
+    manifest = copy.deepcopy(manifest)
+    for path, name in obj.secrets.items():
+        parent: Any = manifest
+        for part in path[:-1]:
+            parent = parent[part]
+        parent[path[-1]] = f"{_SECRET_SENTINEL}-{variables[name]}"
+    text = re.sub(
+        rf"^(\s*)(\S+): {_SECRET_SENTINEL}-(\w+)$",
+        lambda m: f"{m.group(1)}{m.group(2)}: |2-\n{m.group(1)}  ${{{m.group(3)}}}",
+        dump(manifest).rstrip("\n"),
+        flags=re.MULTILINE,
+    )
+    return [f"{command_line} <<EOF", text, "EOF"]
+
+
+def _apply_steps(plan: Plan, obj: DesiredObject, variables: dict[str, str]) -> list[str]:
+    backup = backup_file(obj)
+    if obj.kind == "Node" and backup is not None:
+        labels = obj.manifest["metadata"].get("labels") or {}
+        pairs = " ".join(shlex.quote(f"{k}={v}") for k, v in labels.items())
+        return [
+            "# kubectl get and label fail on a node that does not exist (a typo labels nothing)",
+            f"keep_labels {backup} {obj.name} {' '.join(labels)}",
+            f"kubectl label --overwrite node {obj.name} {pairs}",
+        ]
+    if is_workload_patch(obj):
+        return [
+            "# replaces one replica at a time (maxUnavailable); never scales to 0",
+            f"kubectl patch {_target(obj)} --type strategic -p {quoted(_kubectl_body(obj, plan))}",
+            _rollout_status(obj),
+        ]
+    if backup is not None:
+        # An object that may exist already (the BgpConf made by hand) or not: applied
+        # server-side like the component, forcing ownership where the stack adopts.
+        annotations = obj.manifest["metadata"].get("annotations") or {}
+        force = " --force-conflicts" if annotations.get(PATCH_FORCE) == "true" else ""
+        manifest = {**obj.manifest, "metadata": {"name": obj.name}}
+        if obj.namespace:
+            manifest["metadata"]["namespace"] = obj.namespace
+        apply = f"kubectl apply -f - --server-side --field-manager=openelb-ha{force}"
+        return [*_object_backup(obj, backup), *_heredoc(apply, obj, manifest, variables)]
+    return _heredoc("kubectl apply -f -", obj, obj.manifest, variables)
+
+
+def _rollback_steps(plan: Plan, obj: DesiredObject) -> list[str]:
+    backup = backup_file(obj)
+    if obj.kind == "Node" and backup is not None:
+        return [
+            "# each label back to its value before the first apply, or removed if it had none",
+            f'kubectl label --overwrite node {obj.name} $(cat "{backup}")',
+        ]
+    if is_workload_patch(obj):
+        base = plan.verification.bases.get(obj.key)
+        if base is None:
+            return [
+                "# the plan had no workload to compute the exact undo from (see its checks):",
+                "# this restores the previous pod template; set replicas back by hand",
+                f"kubectl rollout undo {obj.kind.lower()}/{obj.name}{_namespace_flag(obj)}",
+                _rollout_status(obj),
+            ]
+        undo = merge.inverse_patch(base.obj, _kubectl_body(obj, plan))
+        return [
+            f"# back to the values of {base.source}",
+            f"kubectl patch {_target(obj)} --type strategic -p {quoted(undo)}",
+            _rollout_status(obj),
+        ]
+    delete = f"kubectl delete {_resource(obj)} {obj.name}{_namespace_flag(obj)} --ignore-not-found"
+    if backup is None:
+        return [delete]
+    return [
+        f"# back to the {obj.kind} kept by the first apply; deleted if there was none",
+        f'if [ "$(cat {backup})" = {ABSENT} ]; then {delete}',
+        f"else kubectl replace -f {backup}; fi",
+    ]
+
+
+def _preconditions(plan: Plan, variables: dict[str, str]) -> tuple[list[str], list[str]]:
+    """What apply and rollback check before their first step, so neither stops half-way."""
+    apply = [
+        f': "${{{variable}:?export {variable}, the value of secret {name}}}"'
+        for name, variable in sorted(variables.items())
+    ]
+    backups = [b for b in (backup_file(obj) for obj in plan.state.objects) if b is not None]
+    rollback = [
+        f'[ -e "{backup}" ] || {{ echo "no {backup} here: run rollback where apply ran" >&2; '
+        "exit 1; }"
+        for backup in backups
+    ]
+    return apply, rollback
+
+
+def _function(name: str, first: list[str], steps: list[list[str]], comment: str) -> list[str]:
+    lines = [f"# {comment}", f"{name}() {{", *first]
+    for step in steps:
+        if lines[-1] != f"{name}() {{":
+            lines.append("")
+        lines += step
+    return [*lines, "}", ""]
+
+
+def render_kubectl(plan: Plan) -> str:
+    objects = plan.state.objects
+    variables = secret_variables(name for obj in objects for name in obj.secrets.values())
+    apply_first, rollback_first = _preconditions(plan, variables)
+    apply = [
+        [f"# {index}. {describe(obj)}", *_apply_steps(plan, obj, variables)]
+        for index, obj in enumerate(objects, start=1)
+    ]
+    rollback = [
+        [f"# undo {index}. {describe(obj)}", *_rollback_steps(plan, obj)]
+        for index, obj in reversed(list(enumerate(objects, start=1)))
+    ]
+    lines = [
+        "#!/bin/sh",
+        f"# openelb-ha runbook for stack {plan.stack}: the same objects, in the same order, as "
+        "`pulumi up`.",
+        f"# Generated by `{command(plan, 'kubectl')}`.",
+        "# Usage: sh <this file> apply | sh <this file> rollback (in the same folder: apply keeps",
+        "# what it changes in *.before files there, and rollback restores exactly that).",
+        "set -eu",
+        "",
+        *_HELPERS,
+        *_function(
+            "apply",
+            apply_first,
+            apply,
+            "Labels first, then the BgpConf, the workloads, the budget, the BGP peers.",
+        ),
+        *_function("rollback", rollback_first, rollback, "Undoes apply, in reverse order."),
+        'case "${1:-}" in',
+        '  apply | rollback) "$1" ;;',
+        '  *) echo "usage: $0 apply|rollback" >&2; exit 2 ;;',
+        "esac",
+    ]
+    return "\n".join(lines) + "\n"

@@ -85,13 +85,12 @@ def _baseline(objects: Sequence[Any], with_reads: bool) -> Callable[[], None]:
         registered: dict[str, pulumi.Resource] = {}
         for obj in objects:
             deps = [registered[key] for key in obj.depends_on] if with_reads else []
-            body = {k: v for k, v in obj.manifest.items() if k not in ("apiVersion", "kind")}
+            body = obj.body
             ref = (obj.api_version, obj.kind)
             if ref in patches:
                 patch, read = patches[ref]
                 if with_reads and obj.must_exist:
-                    target = f"{obj.namespace}/{obj.name}" if obj.namespace else obj.name
-                    deps.append(read(f"{obj.key}-existing", target))
+                    deps.append(read(f"{obj.key}-existing", obj.object_id))
                 resource = patch(obj.key, opts=pulumi.ResourceOptions(depends_on=deps), **body)
             elif obj.kind == "PodDisruptionBudget":
                 resource = k8s.policy.v1.PodDisruptionBudget(

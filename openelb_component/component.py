@@ -50,21 +50,17 @@ OUTPUTS: tuple[tuple[str, str], ...] = (
 """(stack output name, component attribute) of every output, in the order they are exported."""
 
 
-def _object_id(obj: DesiredObject) -> str:
-    return obj.name if obj.namespace is None else f"{obj.namespace}/{obj.name}"
-
-
 def _body(obj: DesiredObject, secrets: Mapping[str, pulumi.Output[str]]) -> dict[str, Any]:
     """The resource's inputs: the manifest, with each secret placeholder replaced by the Pulumi
     secret, so the value is encrypted in state and masked in every diff and log."""
-    body = copy.deepcopy(obj.manifest)
+    body = copy.deepcopy(obj.body)
     for path, secret_name in obj.secrets.items():
         *parents, last = path
         target: Any = body
         for part in parents:
             target = target[part]
         target[last] = secrets[secret_name]
-    return {key: value for key, value in body.items() if key not in ("apiVersion", "kind")}
+    return body
 
 
 class OpenElbHa(pulumi.ComponentResource):
@@ -117,7 +113,7 @@ class OpenElbHa(pulumi.ComponentResource):
         if obj.must_exist:
             read = _READS[ref](
                 f"{resource_name}-existing",
-                _object_id(obj),
+                obj.object_id,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             depends_on.append(read)

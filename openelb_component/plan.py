@@ -18,7 +18,14 @@ from openelb_component.desired import DesiredState, desired_state
 from openelb_component.errors import ConfigError, Problem
 from openelb_component.loading import load_config
 from openelb_component.stackfile import StackFile
-from openelb_component.verify import Base, Sources, Verification, upstream_sources, verify
+from openelb_component.verify import (
+    WORKLOAD_KINDS,
+    Base,
+    Sources,
+    Verification,
+    upstream_sources,
+    verify,
+)
 
 
 @dataclass(frozen=True)
@@ -55,9 +62,6 @@ def read_live_workloads(paths: Iterable[Path]) -> dict[tuple[str, str], Base]:
             )
         live[(str(obj["kind"]), metadata["name"])] = Base(f"the live object in {path}", obj)
     return live
-
-
-WORKLOAD_KINDS = ("Deployment", "DaemonSet")
 
 
 def _plaintext_passwords(stack: StackFile) -> list[Problem]:

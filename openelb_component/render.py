@@ -74,8 +74,8 @@ def _placement(plan: Plan) -> list[str]:
             )
             nodes = ", ".join(sorted(leaf.nodes))
             # 0.6 runs a speaker on every listed node; 0.5 spreads replicasPerLeaf per leaf.
-            count = len(leaf.nodes) if plan.config.openelb.version == "0.6" else None
-            replicas = count if count is not None else topology.replicas_per_leaf
+            v06 = plan.config.openelb.version == "0.6"
+            replicas = len(leaf.nodes) if v06 else topology.replicas_per_leaf
             rows.append(f"| {leaf.name} | {nodes} | {replicas} | {peer} |")
     else:
         nodes = ", ".join(plan.state.nodes)
@@ -99,7 +99,7 @@ def _what(obj: DesiredObject) -> str:
 def _workload_changes(plan: Plan, obj: DesiredObject) -> list[str]:
     base = plan.verification.bases.get(obj.key)
     result = plan.verification.results.get(obj.key)
-    where = f"`{obj.namespace}/{obj.name}`" if obj.namespace else f"`{obj.name}`"
+    where = f"`{obj.object_id}`"
     compared = f", compared with {base.source}" if base else " (no workload to compare with)"
     rows = [
         f"{obj.kind} {where}{compared}:",

@@ -40,6 +40,5 @@ def secret_notes(obj: DesiredObject) -> list[str]:
 
 
 def describe(obj: DesiredObject) -> str:
-    where = f"{obj.namespace}/{obj.name}" if obj.namespace else obj.name
     how = "Server-Side Apply patch of" if obj.action == "patch" else "create"
-    return f"{obj.key}: {how} {obj.kind} {where}"
+    return f"{obj.key}: {how} {obj.kind} {obj.object_id}"

@@ -94,8 +94,7 @@ def patch_body(obj: DesiredObject, base: Mapping[str, Any] | None = None) -> dic
     Given the object it will patch, the patch changes it as the component's Server-Side Apply
     does: an atomic map (the nodeSelector) is replaced whole, not merged key by key.
     """
-    body = {key: value for key, value in obj.manifest.items() if key not in ("apiVersion", "kind")}
-    return body if base is None else merge.as_applied(dict(base), body)
+    return obj.body if base is None else merge.as_applied(dict(base), obj.body)
 
 
 def _versions_text() -> str:

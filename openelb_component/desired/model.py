@@ -56,6 +56,17 @@ class DesiredObject:
         namespace = self.manifest["metadata"].get("namespace")
         return None if namespace is None else str(namespace)
 
+    @property
+    def object_id(self) -> str:
+        """``namespace/name``, or ``name`` for a cluster-scoped object: Pulumi's resource ID
+        and how the plan and runbook name it."""
+        return self.name if self.namespace is None else f"{self.namespace}/{self.name}"
+
+    @property
+    def body(self) -> Manifest:
+        """The manifest without ``apiVersion`` and ``kind``: a resource's inputs, or a patch."""
+        return {k: v for k, v in self.manifest.items() if k not in ("apiVersion", "kind")}
+
 
 @dataclass(frozen=True)
 class DesiredState:

@@ -1,5 +1,5 @@
 """Entry point of the `openelb-ha` Pulumi program; everything lives in openelb_component."""
 
-from openelb_component.program import main
+from openelb_component.component.program import main
 
 main()

@@ -116,9 +116,9 @@ def _baseline(objects: Sequence[Any], with_reads: bool) -> Callable[[], None]:
 
 def measure(variant: str, nodes: int, leaves: int, repeat: int) -> dict[str, float]:
     """One variant at one size, in this interpreter: the best of ``repeat`` runs."""
+    from openelb_component.component.program import main
+    from openelb_component.config.loading import load_config
     from openelb_component.desired import desired_state
-    from openelb_component.loading import load_config
-    from openelb_component.program import main
     from tests.harness import run_under_mocks
 
     def objects_of(config: dict[str, Any]) -> Sequence[Any]:
@@ -158,8 +158,8 @@ def measure(variant: str, nodes: int, leaves: int, repeat: int) -> dict[str, flo
 
 def own_code_seconds(config: dict[str, Any], repeat: int) -> float:
     """CPU time of this project's own work, without Pulumi: validation and the desired state."""
+    from openelb_component.config.loading import load_config
     from openelb_component.desired import desired_state
-    from openelb_component.loading import load_config
 
     best = math.inf
     for _ in range(max(repeat, 3)):

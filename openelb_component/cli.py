@@ -17,12 +17,12 @@ from pathlib import Path
 
 import yaml
 
+from openelb_component.config.errors import ConfigError
+from openelb_component.config.schema import SCHEMA_PATH, schema_text
 from openelb_component.desired import desired_state
-from openelb_component.errors import ConfigError
-from openelb_component.plan import build_plan, load_stack_config, read_live_workloads
-from openelb_component.render import RENDERERS
-from openelb_component.schema import SCHEMA_PATH, schema_text
-from openelb_component.stackfile import read_stack, stack_path, stack_paths
+from openelb_component.plan.build import build_plan, load_stack_config, read_live_workloads
+from openelb_component.plan.render import RENDERERS
+from openelb_component.plan.stackfile import read_stack, stack_path, stack_paths
 
 
 def _parser() -> argparse.ArgumentParser:

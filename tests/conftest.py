@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from openelb_component import upstream
+from openelb_component.plan import upstream
 
 
 def upstream_documents(version: str) -> list[dict[str, Any]]:

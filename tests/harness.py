@@ -21,9 +21,9 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
-from openelb_component.stackfile import stack_paths
+from openelb_component.config.names import PROJECT
+from openelb_component.plan.stackfile import stack_paths
 
-PROJECT = "openelb-ha"
 STACK = "test"
 ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = ROOT / "stacks"
@@ -217,8 +217,8 @@ def run_program_capturing(
 ) -> tuple[Run, Exception | None]:
     """Like ``run_program``, but a failure is returned beside what was registered before it."""
     # imported after set_mocks, as Pulumi requires
-    from openelb_component.component import OUTPUTS
-    from openelb_component.program import main
+    from openelb_component.component.openelb_ha import OUTPUTS
+    from openelb_component.component.program import main
 
     names = [attribute for _, attribute in OUTPUTS]
     outputs: dict[str, Any] = {}

@@ -19,8 +19,8 @@ from typing import Any
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from openelb_component import config as models
-from openelb_component.errors import Loc, format_path
+from openelb_component.config import models as models
+from openelb_component.config.errors import Loc, format_path
 
 VERSIONS: tuple[str, ...] = ("0.5", "0.6")
 """Release lines the program supports. What each adds to a valid stack is in

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from openelb_component import ConfigError, load_config
-from openelb_component.config import MultiLeafTopology, SingleRouterTopology
+from openelb_component.config.models import MultiLeafTopology, SingleRouterTopology
 
 DEV = {"topology": {"kind": "single-router", "nodes": ["master1", "worker-p002"]}}
 PEER = {"address": "10.0.0.1", "asn": 65001}

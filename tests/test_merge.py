@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from openelb_component import upstream
-from openelb_component.merge import inverse_patch, strategic_merge
-from openelb_component.plan import build_plan
-from openelb_component.runbook import render_kubectl
-from openelb_component.stackfile import read_stack
-from openelb_component.verify import is_workload_patch, patch_body
+from openelb_component.plan import upstream
+from openelb_component.plan.build import build_plan
+from openelb_component.plan.merge import inverse_patch, strategic_merge
+from openelb_component.plan.runbook import render_kubectl
+from openelb_component.plan.sources import is_workload_patch, patch_body
+from openelb_component.plan.stackfile import read_stack
 from tests.conftest import upstream_documents
 from tests.harness import stack_files
 from tests.kubectl import kubectl_patch

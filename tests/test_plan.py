@@ -20,12 +20,12 @@ import pytest
 import yaml
 
 from openelb_component import cli
-from openelb_component.errors import REDACTED
-from openelb_component.plan import build_plan, load_stack_config
-from openelb_component.render import RENDERERS
-from openelb_component.runbook import secret_variables
-from openelb_component.schema import SCHEMA_PATH, schema_text
-from openelb_component.stackfile import read_stack, stack_name
+from openelb_component.config.errors import REDACTED
+from openelb_component.config.schema import SCHEMA_PATH, schema_text
+from openelb_component.plan.build import build_plan, load_stack_config
+from openelb_component.plan.render import RENDERERS
+from openelb_component.plan.runbook import secret_variables
+from openelb_component.plan.stackfile import read_stack, stack_name
 from tests.conftest import upstream_documents
 from tests.harness import ROOT, run_program, run_program_capturing, stack_config, stack_files
 

@@ -26,7 +26,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel
 
-from openelb_component import names
+from openelb_component.config import names
 from openelb_policy import pack, rules
 from openelb_policy.rules import Resource, Violation
 from tests import harness

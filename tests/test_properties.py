@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 from hypothesis import event, example, given, note, settings
 
-from openelb_component import names
+from openelb_component.config import names
 from tests.harness import Run, run_program, run_program_capturing
 from tests.strategies import VERSIONS, Config, Mutation, mutations, valid_configs
 

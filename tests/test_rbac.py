@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from openelb_component import upstream
-from openelb_component.validation import kubernetes_errors
+from openelb_component.plan import upstream
+from openelb_component.plan.schemas import kubernetes_errors
 from tests.conftest import upstream_documents
 from tests.harness import ROOT, Registration, run_program, stack_config, stack_files
 from tests.permissions import KINDS, Operation, Permission, permissions, required

@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
-from openelb_component import load_config, upstream
+from openelb_component import load_config
 from openelb_component.desired import DesiredObject, desired_state
-from openelb_component.merge import strategic_merge
-from openelb_component.plan import build_plan
-from openelb_component.stackfile import read_stack
-from openelb_component.validation import crd_errors, kubernetes_definitions, kubernetes_errors
+from openelb_component.plan import upstream
+from openelb_component.plan.build import build_plan
+from openelb_component.plan.merge import strategic_merge
+from openelb_component.plan.schemas import crd_errors, kubernetes_definitions, kubernetes_errors
+from openelb_component.plan.stackfile import read_stack
 from tests.conftest import upstream_documents
 from tests.harness import stack_config, stack_files
 from tests.test_bgp import multi_leaf

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from openelb_component.desired import CONTROLLER_REPLICAS_IGNORED_WARNING
-from openelb_component.stackfile import stack_name
+from openelb_component.desired.state import CONTROLLER_REPLICAS_IGNORED_WARNING
+from openelb_component.plan.stackfile import stack_name
 from tests.harness import preview_diff, run_program, stack_config, stack_files
 
 STACKS = stack_files()

@@ -24,10 +24,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-from openelb_component import names
-from openelb_component.config import BgpSettings, Leaf, Peer
+from openelb_component.config import names
+from openelb_component.config.errors import REDACTED
+from openelb_component.config.models import BgpSettings, Leaf, Peer
 from openelb_component.desired.model import DesiredObject, Manifest
-from openelb_component.errors import REDACTED
 
 BGP_API_VERSION = "network.kubesphere.io/v1alpha2"
 BGP_CONF_KEY = "bgpconf"
@@ -41,7 +41,7 @@ def bgp_peer_key(leaf: str) -> str:
 
 
 def bgp_peer_name(leaf: str) -> str:
-    return names.object_name_for("openelb-ha", leaf)
+    return names.object_name_for(names.PROJECT, leaf)
 
 
 def password_secret_name(leaf: str) -> str:

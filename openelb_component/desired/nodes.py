@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from openelb_component import names
+from openelb_component.config import names
 from openelb_component.desired.model import DesiredObject
 
 

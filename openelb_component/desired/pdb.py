@@ -8,6 +8,7 @@ skips them), so there is no budget for the v0.6 speakers.
 
 from __future__ import annotations
 
+from openelb_component.config import names
 from openelb_component.desired.model import DesiredObject
 from openelb_component.desired.workloads import Workload
 
@@ -16,7 +17,7 @@ PDB_KEY = "pdb"
 
 def pdb_name(workload: Workload) -> str:
     # openelb-ha-manager / openelb-ha-controller: ours, never a name the installer might use.
-    return f"openelb-ha-{workload.name.removeprefix('openelb-')}"
+    return f"{names.PROJECT}-{workload.name.removeprefix('openelb-')}"
 
 
 def pod_disruption_budget(workload: Workload, namespace: str, workload_key: str) -> DesiredObject:

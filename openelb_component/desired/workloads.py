@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from openelb_component import names
+from openelb_component.config import names
 from openelb_component.desired.model import DesiredObject, Manifest
 
 
@@ -72,7 +72,7 @@ def rack_spread(workload: Workload) -> Manifest:
     }
 
 
-MEMBERSHIP_ANNOTATION = "openelb-ha/membership"
+MEMBERSHIP_ANNOTATION = f"{names.PROJECT}/membership"
 
 
 def membership_template(rack_of_node: Mapping[str, str | None]) -> Manifest:
@@ -182,7 +182,7 @@ def _workload_patch(
     )
 
 
-RACK_ASN_ANNOTATION = "openelb-ha/rack-asns"
+RACK_ASN_ANNOTATION = f"{names.PROJECT}/rack-asns"
 
 
 def rack_asn_annotation(asn_of_node: Mapping[str, int]) -> Manifest:

@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-# Copied from openelb_component.names, because the pack runs in its own virtualenv without the
-# project installed; a test keeps the two equal.
+# Copied from openelb_component.config.names, because the pack runs in its own virtualenv
+# without the project installed; a test keeps the two equal.
 HA_LABEL = "lb.kubesphere.io/v1alpha1"
 RACK_LABEL = "openelb.kubesphere.io/rack"
 PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"

@@ -11,9 +11,10 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from openelb_component.component import OUTPUTS, OpenElbHa
-from openelb_component.errors import ConfigError
-from openelb_component.loading import load_config
+from openelb_component.component.openelb_ha import OUTPUTS, OpenElbHa
+from openelb_component.config import names
+from openelb_component.config.errors import ConfigError
+from openelb_component.config.loading import load_config
 
 
 def _decode(text: str) -> Any:
@@ -57,7 +58,7 @@ def main() -> OpenElbHa:
     except ConfigError as error:
         # RunError: Pulumi prints the message without a stack trace and registers nothing.
         raise pulumi.RunError(error.render()) from None
-    component = OpenElbHa("openelb-ha", stack_config)
+    component = OpenElbHa(names.PROJECT, stack_config)
     for warning in component.state.warnings:
         pulumi.log.warn(warning, resource=component)
     for output, attribute in OUTPUTS:

@@ -8,9 +8,9 @@ from typing import Any
 
 import yaml
 
+from openelb_component.config.errors import REDACTED, format_path
 from openelb_component.desired import DesiredObject
-from openelb_component.errors import REDACTED, format_path
-from openelb_component.plan import Plan
+from openelb_component.plan.build import Plan
 
 # Annotations that steer Pulumi (patchForce, timeouts); kubectl has nothing to do with them.
 PULUMI_ANNOTATION = "pulumi.com/"

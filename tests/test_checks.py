@@ -8,12 +8,15 @@ from typing import Any
 
 import pytest
 
-from openelb_component import names, upstream
+from openelb_component.config import names
 from openelb_component.desired import DesiredState
-from openelb_component.merge import strategic_merge
-from openelb_component.plan import build_plan
-from openelb_component.stackfile import read_stack
-from openelb_component.verify import Base, Check, Sources, admits, place, upstream_sources, verify
+from openelb_component.plan import upstream
+from openelb_component.plan.build import build_plan
+from openelb_component.plan.checks import CheckResult, verify
+from openelb_component.plan.merge import strategic_merge
+from openelb_component.plan.scheduling import admits, place
+from openelb_component.plan.sources import Base, Sources, upstream_sources
+from openelb_component.plan.stackfile import read_stack
 from tests.conftest import upstream_documents
 
 PROD = Path("stacks/Pulumi.prod.yaml")
@@ -35,7 +38,7 @@ def with_workload(state: DesiredState, change: dict[str, Any]) -> DesiredState:
     return dataclasses.replace(state, objects=objects)
 
 
-def workload_checks(state: DesiredState, sources: Sources | None = None) -> dict[str, Check]:
+def workload_checks(state: DesiredState, sources: Sources | None = None) -> dict[str, CheckResult]:
     sources = sources or Sources(upstream_documents("0.5"))
     return {
         c.name: c

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 from referencing import Registry, Resource
 
-from openelb_component import upstream
+from openelb_component.plan import upstream
 
 
 def strict_crd_schema(schema: dict[str, Any]) -> dict[str, Any]:

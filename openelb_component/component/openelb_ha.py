@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from openelb_component.config import StackConfig
+from openelb_component.config.models import StackConfig
 from openelb_component.desired import DesiredObject, DesiredState, desired_state
 from openelb_component.desired.bgp import password_secret_name
 

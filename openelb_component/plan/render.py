@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from openelb_component.config import MultiLeafTopology
+from openelb_component.config.models import MultiLeafTopology
 from openelb_component.desired import DesiredObject
 from openelb_component.desired.bgp import bgp_peer_name
-from openelb_component.plan import Plan
-from openelb_component.runbook import render_kubectl
-from openelb_component.text import command, compact_json, describe, dump, secret_notes
-from openelb_component.verify import Check, is_workload_patch, patch_body
+from openelb_component.plan.build import Plan
+from openelb_component.plan.checks import CheckResult
+from openelb_component.plan.formatting import command, compact_json, describe, dump, secret_notes
+from openelb_component.plan.runbook import render_kubectl
+from openelb_component.plan.sources import is_workload_patch, patch_body
 
 MARKS = {"pass": "pass", "fail": "**FAIL**", "skip": "skipped"}
 
@@ -119,7 +120,7 @@ def _workload_changes(plan: Plan, obj: DesiredObject) -> list[str]:
     return rows
 
 
-def _checks(checks: tuple[Check, ...]) -> list[str]:
+def _checks(checks: tuple[CheckResult, ...]) -> list[str]:
     rows = ["| result | object | check | detail |", "| --- | --- | --- | --- |"]
     rows += [f"| {MARKS[c.status]} | {c.subject} | {c.name} | {c.detail} |" for c in checks]
     return rows

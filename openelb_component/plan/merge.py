@@ -23,8 +23,8 @@ import copy
 import functools
 from typing import Any
 
-from openelb_component import upstream
-from openelb_component.validation import kubernetes_definitions
+from openelb_component.plan import upstream
+from openelb_component.plan.schemas import kubernetes_definitions
 
 Schema = dict[str, Any]
 _DELETE = {"$patch": "delete"}

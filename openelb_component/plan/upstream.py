@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 ENV_VAR = "OPENELB_MANIFESTS"
-DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "openelb"
+DEFAULT_DIR = Path(__file__).resolve().parents[3] / "shared" / "openelb"
 RELEASES = {"0.5": "v0.5.1", "0.6": "v0.6.0"}
 """Config version -> the upstream release whose manifest represents it."""
 

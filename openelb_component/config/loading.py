@@ -15,8 +15,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from openelb_component import checks, config
-from openelb_component.errors import ConfigError, Loc, Problem
+from openelb_component.config import models as config
+from openelb_component.config import rules as checks
+from openelb_component.config.errors import ConfigError, Loc, Problem
 
 # pydantic puts the tag of a discriminated union into the error location
 # (topology.multi-leaf.leaves); users never wrote it, so it is dropped from paths.

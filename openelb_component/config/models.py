@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from openelb_component import names
+from openelb_component.config import names
 
 MAX_ASN = 4_294_967_295
 DEFAULT_CONTROLLER_REPLICAS = 2

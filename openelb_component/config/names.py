@@ -9,6 +9,10 @@ from __future__ import annotations
 import hashlib
 import re
 
+PROJECT = "openelb-ha"
+"""The Pulumi project's name: the prefix of its stack keys (``openelb-ha:topology``), the prefix of
+its own labels and annotations, the name of the objects it creates, and its field manager."""
+
 # Labels OpenELB's guide uses; OpenELB itself reads the rack label (BgpConf.asPerRack, BgpPeer
 # nodeSelector), the HA label is only matched by the workload's nodeSelector.
 HA_LABEL = "lb.kubesphere.io/v1alpha1"
@@ -19,7 +23,7 @@ HOSTNAME_LABEL = "kubernetes.io/hostname"
 # This project's own label: a node's name as a label value, so a leaf's BgpPeer can list its
 # members by name (see desired/bgp.py). Not kubernetes.io/hostname: kubelet may set that to
 # something other than the node name (--hostname-override), and the peer would then never match.
-MEMBER_LABEL = "openelb-ha/node"
+MEMBER_LABEL = f"{PROJECT}/node"
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(

@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from openelb_component.config import StackConfig
-from openelb_component.stackfile import PROJECT
+from openelb_component.config.models import StackConfig
+from openelb_component.config.names import PROJECT
 
 SCHEMA_PATH = Path("schema/stack-config.schema.json")
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from openelb_component.errors import REDACTED, Loc
+from openelb_component.config.errors import REDACTED, Loc
+from openelb_component.config.names import PROJECT
 
-PROJECT = "openelb-ha"
 STACKS_DIR = Path("stacks")
 
 

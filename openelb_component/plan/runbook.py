@@ -21,14 +21,15 @@ import shlex
 from collections.abc import Iterable
 from typing import Any
 
-from openelb_component import merge
+from openelb_component.config import names
 from openelb_component.desired import DesiredObject
+from openelb_component.desired.state import PATCH_FORCE_ANNOTATION
 from openelb_component.desired.workloads import DEFAULT_TIMEOUT, TIMEOUT_ANNOTATION
-from openelb_component.plan import Plan
-from openelb_component.text import PULUMI_ANNOTATION, command, describe, dump, quoted
-from openelb_component.verify import is_workload_patch, patch_body
+from openelb_component.plan import merge
+from openelb_component.plan.build import Plan
+from openelb_component.plan.formatting import PULUMI_ANNOTATION, command, describe, dump, quoted
+from openelb_component.plan.sources import is_workload_patch, patch_body
 
-PATCH_FORCE = "pulumi.com/patchForce"
 ABSENT = "absent"
 _SECRET_SENTINEL = "openelb-ha-secret-sentinel"  # noqa: S105 - a marker, replaced below
 
@@ -179,11 +180,11 @@ def _apply_steps(plan: Plan, obj: DesiredObject, variables: dict[str, str]) -> l
         # An object that may exist already (the BgpConf made by hand) or not: applied
         # server-side like the component, forcing ownership where the stack adopts.
         annotations = obj.manifest["metadata"].get("annotations") or {}
-        force = " --force-conflicts" if annotations.get(PATCH_FORCE) == "true" else ""
+        force = " --force-conflicts" if annotations.get(PATCH_FORCE_ANNOTATION) == "true" else ""
         manifest = {**obj.manifest, "metadata": {"name": obj.name}}
         if obj.namespace:
             manifest["metadata"]["namespace"] = obj.namespace
-        apply = f"kubectl apply -f - --server-side --field-manager=openelb-ha{force}"
+        apply = f"kubectl apply -f - --server-side --field-manager={names.PROJECT}{force}"
         return [*_object_backup(obj, backup), *_heredoc(apply, obj, manifest, variables)]
     return _heredoc("kubectl apply -f -", obj, obj.manifest, variables)
 

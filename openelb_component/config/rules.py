@@ -12,8 +12,8 @@ import re
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
-from openelb_component.config import DEFAULT_CONTROLLER_REPLICAS
-from openelb_component.errors import Problem
+from openelb_component.config.errors import Problem
+from openelb_component.config.models import DEFAULT_CONTROLLER_REPLICAS
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -12,20 +12,14 @@ from pathlib import Path
 
 import yaml
 
-from openelb_component.checks import PASSWORDS_KEY, password_config_path
-from openelb_component.config import StackConfig
+from openelb_component.config.errors import ConfigError, Problem
+from openelb_component.config.loading import load_config
+from openelb_component.config.models import StackConfig
+from openelb_component.config.rules import PASSWORDS_KEY, password_config_path
 from openelb_component.desired import DesiredState, desired_state
-from openelb_component.errors import ConfigError, Problem
-from openelb_component.loading import load_config
-from openelb_component.stackfile import StackFile
-from openelb_component.verify import (
-    WORKLOAD_KINDS,
-    Base,
-    Sources,
-    Verification,
-    upstream_sources,
-    verify,
-)
+from openelb_component.plan.checks import Verification, verify
+from openelb_component.plan.sources import WORKLOAD_KINDS, Base, Sources, upstream_sources
+from openelb_component.plan.stackfile import StackFile
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The Pulumi layer: the ``OpenElbHa`` ComponentResource and the program that reads stack config."""

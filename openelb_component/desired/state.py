@@ -1,0 +1,129 @@
+"""The desired state of a whole stack: nodes, workloads, BGP objects, PodDisruptionBudgets."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Iterable
+
+from openelb_component.config.models import MultiLeafTopology, SingleRouterTopology, StackConfig
+from openelb_component.desired.bgp import BGP_CONF_KEY, bgp_conf, bgp_peer
+from openelb_component.desired.model import DesiredObject, DesiredState
+from openelb_component.desired.nodes import node_key, node_patches
+from openelb_component.desired.pdb import pod_disruption_budget
+from openelb_component.desired.workloads import (
+    CONTROLLER_V06,
+    MANAGER_V05,
+    NODE_SELECTOR,
+    controller_patch,
+    manager_patch,
+    speaker_patch,
+)
+
+SINGLE_REPLICA_WARNING = (
+    "one OpenELB replica is not highly available: while its node drains or reboots no "
+    "LoadBalancer IP is announced; run at least 2 replicas on 2 nodes"
+)
+PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
+SINGLE_CONTROLLER_WARNING = (
+    "one openelb-controller replica is not highly available: while its node drains or reboots "
+    "no new LoadBalancer IP is assigned (the speakers keep announcing the assigned ones); set "
+    "openelb.controllerReplicas to 2 or more"
+)
+CONTROLLER_REPLICAS_IGNORED_WARNING = (
+    "openelb.controllerReplicas is ignored with OpenELB 0.5: the openelb-manager is also the "
+    "controller and its replica count comes from the topology; it applies to version 0.6"
+)
+
+
+def _rack_of_node(config: StackConfig) -> dict[str, str | None]:
+    topology = config.topology
+    if isinstance(topology, SingleRouterTopology):
+        return dict.fromkeys(topology.nodes)
+    return {node: leaf.name for leaf in topology.leaves for node in leaf.nodes}
+
+
+def _forced(obj: DesiredObject) -> DesiredObject:
+    """The patch taking ownership of fields other managers (kubectl edit/label/scale) set."""
+    manifest = copy.deepcopy(obj.manifest)
+    manifest["metadata"].setdefault("annotations", {})[PATCH_FORCE_ANNOTATION] = "true"
+    return dataclasses.replace(obj, manifest=manifest)
+
+
+def _adopting(objects: Iterable[DesiredObject], adopt: bool) -> list[DesiredObject]:
+    return [_forced(obj) if adopt and obj.action == "patch" else obj for obj in objects]
+
+
+def desired_state(config: StackConfig) -> DesiredState:
+    topology = config.topology
+    settings = config.openelb
+    namespace = settings.namespace
+    rack_of_node = _rack_of_node(config)
+    objects: list[DesiredObject] = node_patches(rack_of_node)
+    node_keys = [obj.key for obj in objects]
+    warnings: list[str] = []
+    leaves = (
+        sorted(topology.leaves, key=lambda leaf: leaf.name)
+        if isinstance(topology, MultiLeafTopology)
+        else []
+    )
+    if config.bgp is not None:
+        objects.append(bgp_conf(config.bgp, leaves, node_keys))
+    conf_keys = [BGP_CONF_KEY] if config.bgp is not None else []
+
+    if settings.version == "0.6":
+        # One speaker per listed node; the fewest speakers under one router decides HA.
+        replicas = len(rack_of_node)
+        min_per_router = min((len(leaf.nodes) for leaf in leaves), default=replicas)
+        controller = controller_patch(namespace, settings.controller_replicas, node_keys)
+        asn_of_node = {
+            node: leaf.local_asn
+            for leaf in leaves
+            if leaf.local_asn is not None
+            for node in leaf.nodes
+        }
+        objects += [speaker_patch(namespace, node_keys, asn_of_node), controller]
+        replicated, replicated_key = CONTROLLER_V06, controller.key
+        controller_replicas = settings.controller_replicas
+        if controller_replicas < 2:
+            warnings.append(SINGLE_CONTROLLER_WARNING)
+    else:
+        multi_leaf = isinstance(topology, MultiLeafTopology)
+        if isinstance(topology, MultiLeafTopology):
+            min_per_router = topology.replicas_per_leaf
+            replicas = min_per_router * len(leaves)
+        else:
+            replicas = min_per_router = topology.effective_replicas
+        manager = manager_patch(namespace, replicas, node_keys, multi_leaf, rack_of_node)
+        objects.append(manager)
+        replicated, replicated_key = MANAGER_V05, manager.key
+        controller_replicas = replicas
+        if "controller_replicas" in settings.model_fields_set:
+            warnings.append(CONTROLLER_REPLICAS_IGNORED_WARNING)
+
+    if settings.pod_disruption_budget:
+        objects.append(pod_disruption_budget(replicated, namespace, replicated_key))
+
+    objects += [
+        bgp_peer(
+            leaf,
+            leaf.peer,
+            [*(node_key(n) for n in sorted(leaf.nodes)), *conf_keys],
+            leaf.name in config.bgp_passwords,
+        )
+        for leaf in leaves
+        if leaf.peer is not None
+    ]
+
+    if min_per_router < 2:
+        warnings.insert(0, SINGLE_REPLICA_WARNING)
+    return DesiredState(
+        objects=tuple(_adopting(objects, config.adopt)),
+        nodes=tuple(sorted(rack_of_node)),
+        nodes_by_leaf={leaf.name: tuple(sorted(leaf.nodes)) for leaf in leaves},
+        replicas=replicas,
+        controller_replicas=controller_replicas,
+        node_selector=dict(NODE_SELECTOR),
+        bgp_peers=tuple(obj.name for obj in objects if obj.kind == "BgpPeer"),
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,44 @@
+"""The package's layers: config and desired state are pure, so they load without the Pulumi SDK.
+
+`lint-imports` (run by `make lint`, contracts in pyproject.toml) checks the import graph
+statically; this test checks the same promise at run time, in a fresh interpreter, for the
+modules a library user or the offline tools import first.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+PURE_ENTRY_POINTS = [
+    "openelb_component",
+    "openelb_component.config.loading",
+    "openelb_component.config.schema",
+    "openelb_component.desired",
+    "openelb_component.plan.build",
+    "openelb_component.plan.render",
+    "openelb_component.cli",
+]
+
+
+@pytest.mark.parametrize("module", PURE_ENTRY_POINTS)
+def test_module_imports_without_the_pulumi_sdk(module: str) -> None:
+    probe = (
+        f"import sys, {module}\n"
+        "sdk = ('pulumi', 'pulumi_kubernetes')\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in sdk)\n"
+        "print(','.join(loaded))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "", f"{module} loaded {out}"
+
+
+def test_the_component_is_still_reachable_from_the_package_root() -> None:
+    import openelb_component
+    from openelb_component.component.openelb_ha import OpenElbHa
+
+    assert openelb_component.OpenElbHa is OpenElbHa

@@ -51,7 +51,7 @@ validate: $(VENV)/.installed
 schema: $(VENV)/.installed
 	$(BIN)/python -m openelb_component schema --output schema/stack-config.schema.json
 
-## bench: the scale benchmark (README "Scale"): the program under mocks against bare resources.
+## bench: the scale benchmark (docs/benchmarks.md): the program under mocks against bare resources.
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench.py
 

@@ -1,5 +1,5 @@
 """Entry point of the openelb-ha policy pack: the only place that constructs the PolicyPack,
-because constructing one starts CrossGuard's gRPC server and blocks (DESIGN §4)."""
+because constructing one starts CrossGuard's gRPC server and blocks (docs/design.md §4)."""
 
 from pulumi_policy import PolicyPack
 

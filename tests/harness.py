@@ -1,7 +1,7 @@
 """Run the Pulumi program under Pulumi's mocks and record everything it registers.
 
-The mock monitor is the engine's own test seam (DESIGN §4-5): the program runs unchanged, and
-each registration is captured with its type, name, parent, dependencies and inputs. A fake
+The mock monitor is the engine's own test seam (docs/design.md §4-5): the program runs unchanged,
+and each registration is captured with its type, name, parent, dependencies and inputs. A fake
 cluster answers reads, so a patch of a node that does not exist fails as it would for real.
 """
 

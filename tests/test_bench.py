@@ -1,4 +1,4 @@
-"""The scale benchmark still runs (its figures are in the README; it is not a timed test)."""
+"""The scale benchmark still runs (figures in docs/benchmarks.md; it is not a timed test)."""
 
 from __future__ import annotations
 

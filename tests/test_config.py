@@ -391,7 +391,7 @@ def test_every_problem_of_a_stack_is_reported_at_once() -> None:
 @pytest.mark.parametrize(
     ("raw", "fix_words"),
     [
-        ({}, "config reference"),
+        ({}, "configuration reference"),
         ({**DEV, "openelb": {"mod": "bgp"}}, "did you mean 'mode'"),
         ({"topology": {"kind": "single-router", "nodes": ["a"], "replicas": 2}}, "stay Pending"),
         ({"topology": {"kind": "single-router", "nodes": ["A"]}}, "kubectl get nodes"),

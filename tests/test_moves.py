@@ -1,9 +1,9 @@
 """Membership changes as a preview would show them (two runs under mocks, compared).
 
-OpenELB ignores rack-label changes (DESIGN §3), so a move must show up in the spec of exactly
-the two affected BgpPeers; a dropped node must roll the v0.5 manager (a Deployment keeps a pod
-whose nodeSelector stops matching) and leave its own leaf's peer; reordering the stack file must
-change nothing.
+OpenELB ignores rack-label changes (docs/design.md §3), so a move must show up in the spec of
+exactly the two affected BgpPeers; a dropped node must roll the v0.5 manager (a Deployment keeps
+a pod whose nodeSelector stops matching) and leave its own leaf's peer; reordering the stack file
+must change nothing.
 """
 
 from __future__ import annotations
@@ -110,8 +110,8 @@ def test_a_moved_node_leaves_its_old_leaf_before_and_after_its_labels_change() -
 
 
 def test_dropping_a_node_changes_its_patch_the_workload_and_its_own_leafs_peer() -> None:
-    """No peer spec can change on every move yet on no drop (README, "When nodes move, join or
-    leave"): a drop takes the node off its own leaf's peer, and no other peer changes."""
+    """No peer spec can change on every move yet on no drop (docs/behaviour.md, "When nodes move,
+    join or leave"): a drop takes the node off its own leaf's peer, and no other peer changes."""
     leaves = copy.deepcopy(LEAVES)
     leaves["leaf1"].remove("n3")
     before, after = run(LEAVES), run(leaves)

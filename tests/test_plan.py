@@ -276,29 +276,29 @@ def test_python_m_runs_the_plan() -> None:
     ]
 
 
-README = (ROOT / "README.md").read_text()
+PLAN_DOC = (ROOT / "docs" / "plan.md").read_text()
 
 
-def readme_block(language: str, starts: str) -> str:
-    blocks: list[str] = re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
+def doc_block(language: str, starts: str) -> str:
+    blocks: list[str] = re.findall(rf"```{language}\n(.*?)```", PLAN_DOC, flags=re.DOTALL)
     (block,) = [b for b in blocks if b.startswith(starts)]
     return block
 
 
-def test_the_readme_pre_commit_hook_validates_the_stacks() -> None:
-    (hook,) = yaml.safe_load(readme_block("yaml", "repos:"))["repos"][0]["hooks"]
+def test_the_docs_pre_commit_hook_validates_the_stacks() -> None:
+    (hook,) = yaml.safe_load(doc_block("yaml", "repos:"))["repos"][0]["hooks"]
     entry = shlex.split(hook["entry"])
     assert entry[:3] == [".venv/bin/python", "-m", "openelb_component"]
     files = [str(p.relative_to(ROOT)) for p in STACKS]
     assert all(re.search(hook["files"], name) for name in files)
-    assert readme_block("text", "stacks/") in python_m(*entry[3:], *files)
+    assert doc_block("text", "stacks/") in python_m(*entry[3:], *files)
 
 
 def test_the_readme_editor_settings_point_at_the_schema() -> None:
-    modeline = readme_block("text", "# yaml-language-server:").strip()
+    modeline = doc_block("text", "# yaml-language-server:").strip()
     relative = modeline.split("$schema=", 1)[1]
     assert (ROOT / "stacks" / relative).resolve() == (ROOT / SCHEMA_PATH).resolve()
-    settings = json.loads(readme_block("json", "{"))
+    settings = json.loads(doc_block("json", "{"))
     assert settings == {"yaml.schemas": {f"./{SCHEMA_PATH}": "stacks/*.yaml"}}
 
 

@@ -106,8 +106,8 @@ SCENARIOS: dict[str, Scenario] = {
         MULTI_LEAF,
         lambda c: move(c, "worker-p004", "leaf1", "leaf2"),
         updated=("bgppeer-leaf1", "bgppeer-leaf2", "node-worker-p004", "workload"),
-        why="the node's rack label; OpenELB ignores rack label changes (DESIGN §3), so exactly "
-        "the two affected peers change their member lists; the 0.5 manager re-spreads",
+        why="the node's rack label; OpenELB ignores rack label changes (docs/design.md §3), so "
+        "exactly the two affected peers change their member lists; the 0.5 manager re-spreads",
     ),
     "change-replicas": Scenario(
         SINGLE_ROUTER,

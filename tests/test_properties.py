@@ -1,4 +1,4 @@
-"""Generated stacks through the whole program under mocks: the README's promises as properties.
+"""Generated stacks through the whole program under mocks: the docs' promises as properties.
 
 Valid stacks: every listed node labelled once with the right labels and nothing else touched,
 the documented replica count, each BgpPeer selecting exactly its own leaf, unique names.

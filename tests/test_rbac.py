@@ -173,7 +173,7 @@ def test_a_namespaced_kind_without_a_namespace_is_refused() -> None:
         permissions(Operation("apps", "Deployment", "patch", None))
 
 
-def test_the_readme_shows_how_to_bind_the_manifest() -> None:
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_show_how_to_bind_the_manifest() -> None:
+    readme = (ROOT / "docs" / "operations.md").read_text()
     assert f"kubectl apply -f {Path(MANIFEST).relative_to(ROOT)}" in readme
     assert by_kind("ServiceAccount")[0]["metadata"]["name"] in readme

@@ -215,7 +215,7 @@ def test_the_spread_constraint_is_our_own_entry_where_anti_affinity_would_confli
 ) -> None:
     """Server-Side Apply: an atomic list is owned whole, so changing the installer's required
     anti-affinity would conflict; topologySpreadConstraints is a map list whose entries are owned
-    one by one, so adding ours does not (README, "Controller placement")."""
+    one by one, so adding ours does not (docs/behaviour.md, "Controller placement")."""
     defs = kubernetes_definitions(kubernetes)["$defs"]
     required = defs["io.k8s.api.core.v1.PodAntiAffinity"]["properties"][
         "requiredDuringSchedulingIgnoredDuringExecution"
@@ -229,9 +229,9 @@ def test_the_spread_constraint_is_our_own_entry_where_anti_affinity_would_confli
 
 @pytest.mark.parametrize("kubernetes", upstream.KUBERNETES_VERSIONS)
 def test_the_node_selector_is_an_atomic_map_owned_whole(kubernetes: str) -> None:
-    """Why the first apply on a fresh install needs ``adopt`` (README, "Adopting a cluster
-    configured by hand"): the installer owns the whole nodeSelector, so adding a key to it is a
-    different value of a field another manager owns, a conflict."""
+    """Why the first apply on a fresh install needs ``adopt`` (docs/operations.md, "Adopting a
+    cluster configured by hand"): the installer owns the whole nodeSelector, so adding a key to it
+    is a different value of a field another manager owns, a conflict."""
     defs = kubernetes_definitions(kubernetes)["$defs"]
     node_selector = defs["io.k8s.api.core.v1.PodSpec"]["properties"]["nodeSelector"]
     assert node_selector["x-kubernetes-map-type"] == "atomic"

@@ -1,4 +1,4 @@
-"""The GitHub workflows do what the README says; their schema is checked by `make lint`.
+"""The GitHub workflows do what docs/operations.md says; their schema is checked by `make lint`.
 
 These tests cover what a schema cannot: the stack matrix really comes from the files in
 stacks/ (its script is run here), every job previews or deploys with the policy pack and the
@@ -20,7 +20,7 @@ import yaml
 from tests.harness import ROOT, stack_files
 
 WORKFLOWS = ROOT / ".github" / "workflows"
-README = (ROOT / "README.md").read_text()
+README = (ROOT / "docs" / "operations.md").read_text()
 
 
 def workflow(name: str) -> dict[Any, Any]:
@@ -137,7 +137,7 @@ def test_actions_are_pinned_to_a_major_tag_at_least(file: str, uses: str) -> Non
     assert uses.startswith("./") or re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+(\.\d+)*", uses), uses
 
 
-def test_the_readme_lists_every_secret_the_workflows_read() -> None:
+def test_the_docs_list_every_secret_the_workflows_read() -> None:
     text = "".join(p.read_text() for p in sorted((ROOT / ".github").rglob("*.yml")))
     secrets = set(re.findall(r"secrets\.(\w+)", text))
     assert secrets == {"PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "KUBECONFIG"}

@@ -21,7 +21,7 @@ TYPE_TOKEN = "openelb-ha:index:OpenElbHa"  # noqa: S105 - a type token, not a pa
 
 _Ref = tuple[str, str]  # (apiVersion, kind)
 
-# Server-Side Apply patches of objects the cluster already has (DESIGN §4).
+# Server-Side Apply patches of objects the cluster already has (docs/design.md §4).
 _PATCHES: dict[_Ref, Callable[..., pulumi.CustomResource]] = {
     ("v1", "Node"): k8s.core.v1.NodePatch,
     ("apps/v1", "Deployment"): k8s.apps.v1.DeploymentPatch,

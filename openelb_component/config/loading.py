@@ -39,7 +39,8 @@ _FIELD_HINTS: dict[str, str] = {
     "nodes": "list node names as `kubectl get nodes` shows them, e.g. [master1, worker-p002]",
     "leaves": "list the leaf routers, each as {name, nodes, peer}",
     "peer": "give the leaf router as {address: 192.168.0.5, asn: 50001}, or leave it out",
-    "topology": "describe the nodes running OpenELB; see the README's config reference",
+    "topology": "describe the nodes running OpenELB; see the configuration reference, "
+    "docs/configuration.md",
     "openelb": "give an object such as {version: '0.5', namespace: openelb-system, mode: bgp}",
     "as": f"use this cluster's local AS number, from 1 to {config.MAX_ASN}",
     "localAsn": f"use this leaf's own local AS number, from 1 to {config.MAX_ASN}, or leave it "
@@ -104,7 +105,9 @@ def _described(error: ErrorDetails) -> Problem:
     value = error.get("input")
     if kind == "missing":
         key = _last_key(loc) or ""
-        hint = _FIELD_HINTS.get(key, "add it (see the README's config reference)")
+        hint = _FIELD_HINTS.get(
+            key, "add it (see the configuration reference, docs/configuration.md)"
+        )
         return Problem(loc, f"required key is missing; {hint}", has_value=False)
     if kind == "extra_forbidden":
         key = str(loc[-1])

@@ -1,8 +1,8 @@
 """BGP objects: the global ``BgpConf``, and one ``BgpPeer`` per leaf router selecting only that
 leaf's nodes (multi-router guide).
 
-OpenELB reacts to a BgpPeer only when its ``spec`` changes (DESIGN §3), and each replica then
-re-evaluates the peer's ``nodeSelector`` against its own node; it never notices a rack label
+OpenELB reacts to a BgpPeer only when its ``spec`` changes (docs/design.md §3), and each replica
+then re-evaluates the peer's ``nodeSelector`` against its own node; it never notices a rack label
 that changes later. So leaf membership is written into the spec itself: besides the rack label
 (the guide's selector), a leaf's peer lists its member nodes by name (``openelb-ha/node In
 [...]``, sorted). Then
@@ -98,7 +98,8 @@ def bgp_peer(
             },
         },
         # OpenELB evaluates a BgpPeer's nodeSelector only when the peer's spec changes, and never
-        # notices rack labels added later (DESIGN §3): this leaf's labels must be in place first.
+        # notices rack labels added later (docs/design.md §3): this leaf's labels must be in place
+        # first.
         # A node that left this leaf is no longer listed, so no wait for it is needed.
         depends_on=tuple(depends_on),
         secrets=secrets,
@@ -130,7 +131,7 @@ def bgp_conf(bgp: BgpSettings, leaves: Sequence[Leaf], node_keys: Sequence[str])
             "spec": spec,
         },
         # A replica reads its node's rack label when the BgpConf changes, to pick its asPerRack
-        # ASN; labels added later are never noticed (DESIGN §3), so they go first.
+        # ASN; labels added later are never noticed (docs/design.md §3), so they go first.
         depends_on=tuple(node_keys),
         on_destroy="its fields are released: as, listenPort, routerId and asPerRack entries no "
         "other field manager also set are removed; the BgpConf itself stays",

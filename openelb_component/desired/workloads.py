@@ -1,7 +1,7 @@
 """The OpenELB workload patches: where the replicas run and how many there are.
 
-v0.5 runs one ``openelb-manager`` Deployment (DESIGN §2). Its required pod anti-affinity on the
-hostname and its host ports allow one replica per node, which the config checks guarantee.
+v0.5 runs one ``openelb-manager`` Deployment (docs/design.md §2). Its required pod anti-affinity
+on the hostname and its host ports allow one replica per node, which the config checks guarantee.
 
 v0.6 splits it: the ``openelb-speaker`` DaemonSet announces (one speaker per admitted node, no
 replica count) and the leader-elected ``openelb-controller`` Deployment assigns addresses. One

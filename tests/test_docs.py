@@ -1,0 +1,212 @@
+"""Every command and example in README.md and docs/*.md runs, or is shown to be real.
+
+- ``config:`` blocks run through the whole program under mocks;
+- ``python`` blocks run under mocks, verbatim;
+- the error example matches the real message, line by line;
+- every shell command is classified: the offline ones (``make plan``, ``make validate``,
+  ``python -m openelb_component ...``) run here and must succeed; the other ``make`` targets must
+  exist (``make -n``); commands that need a cluster, the Pulumi CLI or GitHub are checked as far as
+  this machine can (kubectl's flags against ``kubectl <command> --help``) and named in
+  ``NOT_RUN_HERE`` with the reason. A command of a kind this file does not know fails the test, so a
+  new example cannot slip in unchecked.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from openelb_component import ConfigError, load_config
+from openelb_component.config.names import PROJECT
+from tests.harness import ROOT, run_program
+
+DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+# Commands that cannot run on a test machine (no cluster, no Pulumi CLI, no GitHub), and why.
+NOT_RUN_HERE = {
+    "pulumi": "the Pulumi CLI is not installed on the test machine",
+    "gh": "GitHub's CLI needs a repository and a login",
+    "kubectl": "no cluster to talk to; the flags are checked against kubectl's own --help",
+}
+# Shell plumbing in examples: nothing of this project's to check.
+SHELL_WORDS = {"export", "rm", "unset", "base64", "cd", "git"}
+# make targets the docs name that this test does not run: each is run elsewhere or needs a cluster.
+MAKE_NOT_RUN = {
+    "test": "this suite is `make test`",
+    "bench": "tests/test_bench.py runs the benchmark's smoke size",
+    "preview": "needs the Pulumi CLI and a cluster",
+    "up": "needs the Pulumi CLI and a cluster",
+}
+
+
+def blocks(path: Path, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", path.read_text(), flags=re.DOTALL)
+
+
+def _all(language: str) -> list[tuple[str, str]]:
+    return [
+        (f"{path.relative_to(ROOT)}:{language}-{i}", block)
+        for path in DOC_FILES
+        for i, block in enumerate(blocks(path, language))
+    ]
+
+
+CONFIG_BLOCKS = [(name, b) for name, b in _all("yaml") if b.startswith("config:")]
+PYTHON_BLOCKS = _all("python")
+
+
+def commands(block: str) -> list[str]:
+    """The block's commands: continuation lines joined, comments dropped, pipelines split."""
+    joined = re.sub(r"\\\n\s*", " ", block)
+    found: list[str] = []
+    for line in joined.splitlines():
+        line = line.split(" #", 1)[0].strip() if not line.lstrip().startswith("#") else ""
+        # VAR=$(command): the command is what runs.
+        line = re.sub(r"^[A-Z_]+=\$\((.*)\)$", r"\1", line)
+        for part in re.split(r"\s*(?:\||;|&&)\s*", line):
+            if part:
+                found.append(part)
+    return found
+
+
+SHELL_COMMANDS = sorted(
+    {command for _, block in _all("sh") for command in commands(block)},
+)
+
+
+def test_the_docs_have_examples_of_every_kind() -> None:
+    assert len(CONFIG_BLOCKS) >= 4
+    assert PYTHON_BLOCKS
+    assert len(SHELL_COMMANDS) >= 10
+
+
+@pytest.mark.parametrize(("name", "block"), CONFIG_BLOCKS, ids=[n for n, _ in CONFIG_BLOCKS])
+def test_config_examples_run_through_the_program(name: str, block: str) -> None:
+    entries: dict[str, Any] = yaml.safe_load(block)["config"]
+    config = {key.removeprefix(f"{PROJECT}:"): value for key, value in entries.items()}
+    run = run_program(config)
+    assert run.named("openelb-ha-workload"), name
+
+
+@pytest.mark.parametrize(("name", "code"), PYTHON_BLOCKS, ids=[n for n, _ in PYTHON_BLOCKS])
+def test_python_examples_run_under_mocks(name: str, code: str) -> None:
+    pulumi.runtime.set_mocks(_NoopMocks(), project=PROJECT, stack="docs", preview=False)
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def example() -> None:
+        exec(code, {})  # noqa: S102 - the docs' own example, verbatim
+
+    example()
+
+
+def test_the_test_command_is_the_one_ci_runs() -> None:
+    (first, *_) = blocks(ROOT / "README.md", "sh")
+    assert commands(first)[0] == "make test"
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+ERROR_EXAMPLES = [(n, b) for n, b in _all("text") if b.startswith(f"{PROJECT}: the stack")]
+
+
+@pytest.mark.parametrize(("name", "text"), ERROR_EXAMPLES, ids=[n for n, _ in ERROR_EXAMPLES])
+def test_the_error_example_matches_the_real_message(name: str, text: str) -> None:
+    raw = {
+        "topology": {
+            "kind": "multi-leaf",
+            "replica": 3,
+            "leaves": [
+                {"name": "leaf1", "nodes": ["master1", "worker-p001"]},
+                {"name": "leaf2", "nodes": ["worker-p001", "worker-p003"]},
+            ],
+        }
+    }
+    with pytest.raises(ConfigError) as caught:
+        load_config(raw)
+    actual = str(caught.value).splitlines()
+    shown = text.strip().splitlines()
+    assert len(actual) == len(shown), name
+    for shown_line, actual_line in zip(shown, actual, strict=True):
+        assert actual_line.startswith(shown_line.removesuffix("..."))
+
+
+def _words(command: str) -> list[str]:
+    words = shlex.split(command)
+    # Leading VAR=value assignments are the environment of the command that follows.
+    while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+        words = words[1:]
+    return words
+
+
+def _run(words: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(words, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def _kubectl_subcommand(args: list[str]) -> tuple[str, ...]:
+    """The leading command words (``create secret generic``), skipping flags and their values."""
+    found: list[str] = []
+    skip = False
+    for word in args:
+        if skip:
+            skip = False
+        elif word in ("-n", "--namespace", "-o", "-f", "--context"):
+            skip = True
+        elif not word.startswith("-") and re.fullmatch(r"[a-z][a-z-]*", word):
+            found.append(word)
+        if len(found) == 3:
+            break
+    return tuple(found)
+
+
+@functools.cache
+def _kubectl_help(subcommand: tuple[str, ...]) -> str:
+    kubectl = shutil.which("kubectl")
+    assert kubectl is not None
+    return _run([kubectl, *subcommand, "--help"]).stdout
+
+
+@pytest.mark.parametrize("command", SHELL_COMMANDS)
+def test_every_shell_command_in_the_docs(command: str) -> None:
+    words = _words(command)
+    if not words:  # an assignment alone, e.g. TOKEN=$(...) whose inner command is listed too
+        return
+    program = words[0]
+    if program == "make":
+        target = next((w for w in words[1:] if "=" not in w), "")
+        if target in ("plan", "validate"):
+            done = _run(words)
+            assert done.returncode == 0, done.stderr
+            assert done.stdout.strip()
+        else:
+            assert target in MAKE_NOT_RUN, f"make {target}: run it here or say why not"
+            assert _run(["make", "-n", target]).returncode == 0, f"no make target {target!r}"
+    elif program.endswith("python") and words[1:3] == ["-m", "openelb_component"]:
+        done = _run(words)
+        assert done.returncode == 0, done.stderr
+    elif program.startswith(".venv/bin/"):
+        assert (ROOT / program).name in {"pytest", "python"}, command
+    elif program == "kubectl" and shutil.which("kubectl"):
+        subcommand = _kubectl_subcommand(words[1:])
+        help_text = "".join(_kubectl_help(subcommand[:n]) for n in range(1, len(subcommand) + 1))
+        for flag in (w.split("=")[0] for w in words if w.startswith("--")):
+            assert flag in help_text, f"kubectl {' '.join(subcommand)} has no {flag}"
+    elif program in NOT_RUN_HERE or program in SHELL_WORDS:
+        pass
+    else:
+        pytest.fail(f"{command!r}: unknown kind of command; run it here or add it above")
+
+
+class _NoopMocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        return (args.resource_id or f"{args.name}-id", dict(args.inputs))
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+        return ({}, [])

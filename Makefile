@@ -53,7 +53,7 @@ schema: $(VENV)/.installed
 
 ## bench: the scale benchmark (docs/benchmarks.md): the program under mocks against bare resources.
 bench: $(VENV)/.installed
-	$(BIN)/python bench/bench.py
+	$(BIN)/python -m bench.bench
 
 ## preview / up: the main job, on a stack in stacks/ (needs the Pulumi CLI and a kubeconfig).
 preview: $(VENV)/.installed

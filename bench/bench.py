@@ -1,7 +1,7 @@
 """Scale benchmark: the program under Pulumi's mocks against bare pulumi-kubernetes resources.
 
     make bench                                   # the README's table (a few minutes)
-    .venv/bin/python bench/bench.py --nodes 10 100 --leaves 1 --rounds 1
+    .venv/bin/python -m bench.bench --nodes 10 100 --leaves 1 --rounds 1
 
 Each measurement runs in a fresh interpreter (so peak memory is its own) and times one run of
 a Pulumi program under the test harness's recording mocks (tests/harness.run_under_mocks):
@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 NODES = (10, 100, 1_000, 5_000)
 LEAVES = (1, 10, 100)
@@ -119,7 +118,7 @@ def measure(variant: str, nodes: int, leaves: int, repeat: int) -> dict[str, flo
     from openelb_component.component.program import main
     from openelb_component.config.loading import load_config
     from openelb_component.desired import desired_state
-    from tests.harness import run_under_mocks
+    from tests.support.harness import run_under_mocks
 
     def objects_of(config: dict[str, Any]) -> Sequence[Any]:
         return desired_state(load_config({"topology": config})).objects
@@ -171,8 +170,17 @@ def own_code_seconds(config: dict[str, Any], repeat: int) -> float:
 
 def measure_in_child(variant: str, nodes: int, leaves: int) -> dict[str, float]:
     repeat = 20 if nodes <= 10 else 5 if nodes <= 100 else 1
-    command = [sys.executable, __file__, "--child", variant, str(nodes), str(leaves), str(repeat)]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout  # noqa: S603
+    command = [
+        sys.executable,
+        "-m",
+        "bench.bench",
+        "--child",
+        variant,
+        str(nodes),
+        str(leaves),
+        str(repeat),
+    ]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout  # noqa: S603
     result: dict[str, float] = json.loads(output.splitlines()[-1])
     return result
 

@@ -9,16 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from openelb_component.plan import upstream
-
-
-def upstream_documents(version: str) -> list[dict[str, Any]]:
-    path = upstream.manifest_path(version)
-    if not path.is_file():
-        pytest.skip(
-            f"OpenELB {version} manifest not found at {path}; set {upstream.ENV_VAR} to a folder "
-            "holding v0.5.1/openelb.yaml and v0.6.0/openelb.yaml"
-        )
-    return upstream.load_documents(path)
+from tests.support.manifests import upstream_documents
 
 
 @pytest.fixture(params=sorted(upstream.RELEASES))
@@ -26,7 +17,7 @@ def any_version_documents(request: pytest.FixtureRequest) -> list[dict[str, Any]
     return upstream_documents(str(request.param))
 
 
-# Hypothesis profiles, chosen with HYPOTHESIS_PROFILE (README "Property-based tests").
+# Hypothesis profiles, chosen with HYPOTHESIS_PROFILE (docs/development.md, "Property-based tests").
 # ci: the same examples on every run and machine (derandomize, no example database), few enough
 # for the suite's time budget; no per-example deadline, since runs under mocks vary with load.
 settings.register_profile(

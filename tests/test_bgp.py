@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from tests.harness import (
+from tests.support.harness import (
     STACKS_DIR,
     Run,
     is_secret,

@@ -17,7 +17,7 @@ from openelb_component.plan.merge import strategic_merge
 from openelb_component.plan.scheduling import admits, place
 from openelb_component.plan.sources import Base, Sources, upstream_sources
 from openelb_component.plan.stackfile import read_stack
-from tests.conftest import upstream_documents
+from tests.support.manifests import upstream_documents
 
 PROD = Path("stacks/Pulumi.prod.yaml")
 DEV = Path("stacks/Pulumi.dev.yaml")

@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from tests.harness import FakeCluster, preview_diff, run_program, run_program_capturing
+from tests.support.harness import FakeCluster, preview_diff, run_program, run_program_capturing
 
 COMPONENT_URN = (
     "urn:pulumi:test::openelb-ha::pulumi:pulumi:Stack$openelb-ha:index:OpenElbHa::openelb-ha"

@@ -469,7 +469,7 @@ def test_every_subpackage_is_shipped_by_pip_install() -> None:
     """``pip install git+<repo>`` must give the package as it runs here, subpackages included."""
     import tomllib
 
-    from tests.harness import ROOT
+    from tests.support.harness import ROOT
 
     find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     packages = [

@@ -27,7 +27,7 @@ import yaml
 
 from openelb_component import ConfigError, load_config
 from openelb_component.config.names import PROJECT
-from tests.harness import ROOT, run_program
+from tests.support.harness import ROOT, run_program
 
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 

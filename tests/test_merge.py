@@ -16,9 +16,9 @@ from openelb_component.plan.merge import inverse_patch, strategic_merge
 from openelb_component.plan.runbook import render_kubectl
 from openelb_component.plan.sources import is_workload_patch, patch_body
 from openelb_component.plan.stackfile import read_stack
-from tests.conftest import upstream_documents
-from tests.harness import stack_files
-from tests.kubectl import kubectl_patch
+from tests.support.harness import stack_files
+from tests.support.kubectl import kubectl_patch
+from tests.support.manifests import upstream_documents
 
 STACKS = stack_files()
 # A manager someone already changed by hand: a spread constraint of its own, other

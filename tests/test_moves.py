@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import FakeCluster, Run, preview_diff, run_program
+from tests.support.harness import FakeCluster, Run, preview_diff, run_program
 
 LEAVES = {
     "leaf1": ["n1", "n2", "n3"],

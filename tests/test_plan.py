@@ -26,8 +26,14 @@ from openelb_component.plan.build import build_plan, load_stack_config
 from openelb_component.plan.render import RENDERERS
 from openelb_component.plan.runbook import secret_variables
 from openelb_component.plan.stackfile import read_stack, stack_name
-from tests.conftest import upstream_documents
-from tests.harness import ROOT, run_program, run_program_capturing, stack_config, stack_files
+from tests.support.harness import (
+    ROOT,
+    run_program,
+    run_program_capturing,
+    stack_config,
+    stack_files,
+)
+from tests.support.manifests import upstream_documents
 
 STACKS = stack_files()
 GOLDEN = ROOT / "tests" / "golden"

@@ -1,7 +1,8 @@
 """The policy pack: each rule passes on what the real component registers for every example
 stack, and fails, with its message, on mutated copies of those registrations.
 
-Rules are plain functions (policy/openelb_policy/rules.py) fed the registrations captured under
+Rules are plain functions (policy/openelb_policy/rules.py; the facts they read in model.py, the
+pack's list in registry.py) fed the registrations captured under
 Pulumi's mocks; the CrossGuard wrapping is exercised through the SDK's own analyzer servicer, and
 the pack's entry point is started for real and asked for its policies over gRPC.
 """
@@ -27,17 +28,17 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel
 
 from openelb_component.config import names
-from openelb_policy import pack, rules
-from openelb_policy.rules import Resource, Violation
-from tests import harness
-from tests.conftest import upstream_documents
-from tests.harness import ROOT, run_program, stack_config, stack_files
+from openelb_policy import model, pack, registry, rules
+from openelb_policy.model import Resource, Violation
+from tests.support import harness
+from tests.support.harness import ROOT, run_program, stack_config, stack_files
+from tests.support.manifests import upstream_documents
 
 POLICY_DIR = ROOT / "policy"
 STACKS = stack_files()
-RULES = {rule.name: rule for rule in rules.RULES}
-MANDATORY = [rule for rule in rules.RULES if rule.enforcement == "mandatory"]
-SECRET = {rules.SECRET_SIG_KEY: rules.SECRET_SIG, "value": "s3cret"}
+RULES = {rule.name: rule for rule in registry.RULES}
+MANDATORY = [rule for rule in registry.RULES if rule.enforcement == "mandatory"]
+SECRET = {model.SECRET_SIG_KEY: model.SECRET_SIG, "value": "s3cret"}
 
 
 def stack_name(path: Path) -> str:
@@ -94,7 +95,7 @@ def test_every_stack_has_a_policy_config() -> None:
 def test_every_rule_passes_on_the_example_stack(stack: Path) -> None:
     resources = example(stack_name(stack))
     config = policy_config(stack_name(stack))
-    for rule in rules.RULES:
+    for rule in registry.RULES:
         assert rule.check(resources, config.get(rule.name, {})) == [], rule.name
 
 
@@ -119,12 +120,12 @@ def test_prod_is_the_production_stack() -> None:
 
 
 def test_the_pack_reads_the_labels_and_secret_markers_the_project_writes() -> None:
-    assert (rules.HA_LABEL, rules.RACK_LABEL) == (names.HA_LABEL, names.RACK_LABEL)
-    assert (rules.SECRET_SIG_KEY, rules.SECRET_SIG) == (
+    assert (model.HA_LABEL, model.RACK_LABEL) == (names.HA_LABEL, names.RACK_LABEL)
+    assert (model.SECRET_SIG_KEY, model.SECRET_SIG) == (
         harness.SECRET_SIG,
         harness.SECRET_SIG_VALUE,
     )
-    assert (rules.SECRET_SIG_KEY, rules.SECRET_SIG) == (
+    assert (model.SECRET_SIG_KEY, model.SECRET_SIG) == (
         sdk_deserialize.SPECIAL_SIG_KEY,
         sdk_deserialize.SPECIAL_SECRET_SIG,
     )
@@ -136,7 +137,7 @@ def test_the_pack_reads_the_labels_and_secret_markers_the_project_writes() -> No
 )
 def test_the_announcing_workloads_are_upstream_names(version: str, kind: str, name: str) -> None:
     documents = upstream_documents(version)
-    assert name in rules.ANNOUNCING
+    assert name in model.ANNOUNCING
     assert any(d.get("kind") == kind and d["metadata"]["name"] == name for d in documents)
 
 
@@ -163,7 +164,7 @@ def test_a_production_multi_leaf_stack_needs_two_replicas_per_leaf() -> None:
 
 def test_without_the_rack_spread_nothing_guarantees_replicas_per_leaf() -> None:
     resources = example("prod")
-    workload = only(resources, rules.DEPLOYMENT_PATCH)
+    workload = only(resources, model.DEPLOYMENT_PATCH)
     del workload.props["spec"]["template"]["spec"]["topologySpreadConstraints"]
     (message,) = messages(rules.production_replicas(resources, PRODUCTION))
     assert message.startswith(
@@ -176,8 +177,8 @@ def test_without_the_rack_spread_nothing_guarantees_replicas_per_leaf() -> None:
 def test_a_leaf_short_of_nodes_gets_fewer_replicas() -> None:
     # Move worker-p003 to leaf1: the spread still asks 2 of leaf2, which has one node left.
     resources = example("prod")
-    only(resources, rules.NODE_PATCH, "worker-p003").props["metadata"]["labels"][
-        rules.RACK_LABEL
+    only(resources, model.NODE_PATCH, "worker-p003").props["metadata"]["labels"][
+        model.RACK_LABEL
     ] = "leaf1"
     (message,) = messages(rules.production_replicas(resources, PRODUCTION))
     assert message.startswith("production stack: leaf 'leaf2' gets 1 replica(s)")
@@ -185,18 +186,18 @@ def test_a_leaf_short_of_nodes_gets_fewer_replicas() -> None:
 
 def hand_built_v06(speaker_nodes: Mapping[str, str], controller_replicas: int) -> list[Resource]:
     """The v0.6 layout (speaker DaemonSet + controller Deployment) before issue 3 lands."""
-    ha = {rules.HA_LABEL: "openelb"}
+    ha = {model.HA_LABEL: "openelb"}
     resources = [
         Resource(
-            rules.NODE_PATCH,
+            model.NODE_PATCH,
             f"openelb-ha-node-{node}",
-            {"metadata": {"name": node, "labels": {**ha, rules.RACK_LABEL: leaf}}},
+            {"metadata": {"name": node, "labels": {**ha, model.RACK_LABEL: leaf}}},
         )
         for node, leaf in speaker_nodes.items()
     ]
     resources += [
         Resource(
-            rules.DAEMONSET_PATCH,
+            model.DAEMONSET_PATCH,
             "openelb-ha-workload",
             {
                 "metadata": {"name": "openelb-speaker", "namespace": "openelb-system"},
@@ -204,7 +205,7 @@ def hand_built_v06(speaker_nodes: Mapping[str, str], controller_replicas: int) -
             },
         ),
         Resource(
-            rules.DEPLOYMENT_PATCH,
+            model.DEPLOYMENT_PATCH,
             "openelb-ha-controller",
             {
                 "metadata": {"name": "openelb-controller", "namespace": "openelb-system"},
@@ -239,7 +240,7 @@ def test_v06_speakers_count_per_leaf_and_the_controller_in_total() -> None:
 
 def test_replicas_beyond_the_labelled_nodes_are_refused() -> None:
     resources = example("dev")
-    only(resources, rules.DEPLOYMENT_PATCH).props["spec"]["replicas"] = 3
+    only(resources, model.DEPLOYMENT_PATCH).props["spec"]["replicas"] = 3
     (message,) = messages(rules.replicas_fit_nodes(resources, {}))
     assert "runs 3 replicas but only 2 node(s) match its nodeSelector (master1, worker-p002)" in (
         message
@@ -248,8 +249,8 @@ def test_replicas_beyond_the_labelled_nodes_are_refused() -> None:
 
 def test_a_leaf_share_beyond_the_leaf_nodes_is_refused() -> None:
     resources = example("prod")
-    only(resources, rules.NODE_PATCH, "worker-p003").props["metadata"]["labels"][
-        rules.RACK_LABEL
+    only(resources, model.NODE_PATCH, "worker-p003").props["metadata"]["labels"][
+        model.RACK_LABEL
     ] = "leaf1"
     (message,) = messages(rules.replicas_fit_nodes(resources, {}))
     assert "puts 2 replicas under leaf 'leaf2', which has 1 eligible node(s)" in message
@@ -257,7 +258,7 @@ def test_a_leaf_share_beyond_the_leaf_nodes_is_refused() -> None:
 
 def test_a_node_without_the_ha_label_is_not_eligible() -> None:
     resources = example("dev")
-    del only(resources, rules.NODE_PATCH, "master1").props["metadata"]["labels"][rules.HA_LABEL]
+    del only(resources, model.NODE_PATCH, "master1").props["metadata"]["labels"][model.HA_LABEL]
     assert "only 1 node(s)" in messages(rules.replicas_fit_nodes(resources, {}))[0]
 
 
@@ -266,7 +267,7 @@ def test_a_node_without_the_ha_label_is_not_eligible() -> None:
 
 def test_a_multi_leaf_bgppeer_must_select_its_leaf() -> None:
     resources = example("prod")
-    peer = only(resources, rules.BGP_PEER, "openelb-ha-leaf2")
+    peer = only(resources, model.BGP_PEER, "openelb-ha-leaf2")
     del peer.props["spec"]["nodeSelector"]
     (violation,) = rules.bgp_peers_select_nodes(resources, {})
     assert violation.urn == peer.urn
@@ -275,14 +276,14 @@ def test_a_multi_leaf_bgppeer_must_select_its_leaf() -> None:
 
 def test_an_empty_selector_selects_every_node() -> None:
     resources = example("prod")
-    only(resources, rules.BGP_PEER, "openelb-ha-leaf1").props["spec"]["nodeSelector"] = {
+    only(resources, model.BGP_PEER, "openelb-ha-leaf1").props["spec"]["nodeSelector"] = {
         "matchLabels": {}
     }
     assert len(rules.bgp_peers_select_nodes(resources, {})) == 1
 
 
 def test_a_single_router_bgppeer_may_select_every_node() -> None:
-    peer = Resource(rules.BGP_PEER, "openelb-ha-router", {"metadata": {"name": "r"}, "spec": {}})
+    peer = Resource(model.BGP_PEER, "openelb-ha-router", {"metadata": {"name": "r"}, "spec": {}})
     resources = [*example("dev"), peer]
     assert rules.bgp_peers_select_nodes(resources, {}) == []
 
@@ -294,7 +295,7 @@ def test_a_single_router_bgppeer_may_select_every_node() -> None:
 )
 def test_a_bgp_password_must_be_a_secret(password: Any, violations: int) -> None:
     resources = example("prod")
-    peer = only(resources, rules.BGP_PEER, "openelb-ha-leaf1")
+    peer = only(resources, model.BGP_PEER, "openelb-ha-leaf1")
     if password is not None:
         peer.props["spec"]["conf"]["authPassword"] = password
     found = rules.bgp_passwords_are_secret(resources, {})
@@ -306,20 +307,20 @@ def test_a_bgp_password_must_be_a_secret(password: Any, violations: int) -> None
 
 
 @pytest.mark.parametrize(
-    "typ", [rules.NODE_PATCH, rules.DEPLOYMENT_PATCH], ids=["node-patch", "workload-patch"]
+    "typ", [model.NODE_PATCH, model.DEPLOYMENT_PATCH], ids=["node-patch", "workload-patch"]
 )
 def test_a_forcing_patch_needs_adopt(typ: str) -> None:
     resources = example("prod")
     target = next(r for r in resources if r.type == typ)
-    target.props["metadata"]["annotations"] = {rules.PATCH_FORCE_ANNOTATION: "true"}
+    target.props["metadata"]["annotations"] = {model.PATCH_FORCE_ANNOTATION: "true"}
     (violation,) = rules.no_patch_force(resources, {"adopt": False})
     assert violation.urn == target.urn
-    assert f'annotation {rules.PATCH_FORCE_ANNOTATION}: "true"' in violation.message
+    assert f'annotation {model.PATCH_FORCE_ANNOTATION}: "true"' in violation.message
     assert rules.no_patch_force(resources, {"adopt": True}) == []
 
 
 def test_a_forcing_provider_needs_adopt() -> None:
-    provider = Resource(rules.KUBERNETES_PROVIDER, "k8s", {"enablePatchForce": "true"})
+    provider = Resource(model.KUBERNETES_PROVIDER, "k8s", {"enablePatchForce": "true"})
     (violation,) = rules.no_patch_force([provider], {})
     assert "provider option enablePatchForce" in violation.message
 
@@ -328,7 +329,7 @@ def test_a_bgpconf_patch_is_checked_like_any_patch() -> None:
     bgpconf = Resource(
         "kubernetes:network.kubesphere.io/v1alpha2:BgpConfPatch",
         "openelb-ha-bgpconf",
-        {"metadata": {"name": "default", "annotations": {rules.PATCH_FORCE_ANNOTATION: "true"}}},
+        {"metadata": {"name": "default", "annotations": {model.PATCH_FORCE_ANNOTATION: "true"}}},
     )
     assert len(rules.no_patch_force([bgpconf], {})) == 1
 
@@ -350,7 +351,7 @@ def test_a_single_replica_is_reported_anywhere() -> None:
 
 def test_the_pack_wraps_every_rule_at_its_level() -> None:
     policies = pack.policies()
-    assert [p.name for p in policies] == [rule.name for rule in rules.RULES]
+    assert [p.name for p in policies] == [rule.name for rule in registry.RULES]
     levels = {p.name: p.enforcement_level for p in policies}
     assert {name for name, level in levels.items() if level == EnforcementLevel.MANDATORY} == {
         rule.name for rule in MANDATORY
@@ -419,7 +420,7 @@ def test_secret_passwords_survive_the_sdk_only_with_the_markers_kept(
     sdk_secrets_restored: None,
 ) -> None:
     resources = example("prod")
-    only(resources, rules.BGP_PEER, "openelb-ha-leaf1").props["spec"]["conf"]["authPassword"] = (
+    only(resources, model.BGP_PEER, "openelb-ha-leaf1").props["spec"]["conf"]["authPassword"] = (
         SECRET
     )
     config: dict[str, dict[str, Any]] = {"openelb-ha-bgp-password-secret": {}}
@@ -445,7 +446,7 @@ def test_the_pack_entry_point_serves_its_policies() -> None:
         finally:
             process.terminate()
     assert info.name == pack.PACK_NAME
-    assert [p.name for p in info.policies] == [rule.name for rule in rules.RULES]
+    assert [p.name for p in info.policies] == [rule.name for rule in registry.RULES]
     schemas = {p.name: json_format.MessageToDict(p.configSchema) for p in info.policies}
     assert schemas["openelb-ha-no-patch-force"]["properties"] == {
         "adopt": {"type": "boolean", "default": False}

@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from tests.harness import preview_diff, run_program
+from tests.support.harness import preview_diff, run_program
 
 Config = dict[str, Any]
 

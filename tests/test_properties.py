@@ -16,8 +16,8 @@ import pulumi
 from hypothesis import event, example, given, note, settings
 
 from openelb_component.config import names
-from tests.harness import Run, run_program, run_program_capturing
-from tests.strategies import VERSIONS, Config, Mutation, mutations, valid_configs
+from tests.support.harness import Run, run_program, run_program_capturing
+from tests.support.strategies import VERSIONS, Config, Mutation, mutations, valid_configs
 
 NODE_PATCH = "kubernetes:core/v1:NodePatch"
 NODE_READ = "kubernetes:core/v1:Node"

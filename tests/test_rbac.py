@@ -15,9 +15,9 @@ import yaml
 
 from openelb_component.plan import upstream
 from openelb_component.plan.schemas import kubernetes_errors
-from tests.conftest import upstream_documents
-from tests.harness import ROOT, Registration, run_program, stack_config, stack_files
-from tests.permissions import KINDS, Operation, Permission, permissions, required
+from tests.support.harness import ROOT, Registration, run_program, stack_config, stack_files
+from tests.support.manifests import upstream_documents
+from tests.support.permissions import KINDS, Operation, Permission, permissions, required
 
 MANIFEST = ROOT / "deploy" / "rbac.yaml"
 DOCUMENTS: list[dict[str, Any]] = [d for d in yaml.safe_load_all(MANIFEST.read_text()) if d]

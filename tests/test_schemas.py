@@ -19,8 +19,8 @@ from openelb_component.plan.build import build_plan
 from openelb_component.plan.merge import strategic_merge
 from openelb_component.plan.schemas import crd_errors, kubernetes_definitions, kubernetes_errors
 from openelb_component.plan.stackfile import read_stack
-from tests.conftest import upstream_documents
-from tests.harness import stack_config, stack_files
+from tests.support.harness import stack_config, stack_files
+from tests.support.manifests import upstream_documents
 from tests.test_bgp import multi_leaf
 
 STACKS = stack_files()

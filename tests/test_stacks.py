@@ -12,7 +12,7 @@ import pytest
 
 from openelb_component.desired.state import CONTROLLER_REPLICAS_IGNORED_WARNING
 from openelb_component.plan.stackfile import stack_name
-from tests.harness import preview_diff, run_program, stack_config, stack_files
+from tests.support.harness import preview_diff, run_program, stack_config, stack_files
 
 STACKS = stack_files()
 

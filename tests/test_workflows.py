@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.harness import ROOT, stack_files
+from tests.support.harness import ROOT, stack_files
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 README = (ROOT / "docs" / "operations.md").read_text()

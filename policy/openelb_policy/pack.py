@@ -21,7 +21,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from openelb_policy.rules import RULES, Resource, Rule
+from openelb_policy.model import Resource
+from openelb_policy.registry import RULES, Rule
 
 PACK_NAME = "openelb-ha"
 

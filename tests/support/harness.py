@@ -25,7 +25,7 @@ from openelb_component.config.names import PROJECT
 from openelb_component.plan.stackfile import stack_paths
 
 STACK = "test"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STACKS_DIR = ROOT / "stacks"
 SECRET_SIG = rpc._special_sig_key
 SECRET_SIG_VALUE = rpc._special_secret_sig

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from tests.harness import Registration
+from tests.support.harness import Registration
 
 Action = Literal["read", "patch", "upsert", "create"]
 Scope = Literal["cluster", "namespace"]

@@ -78,6 +78,10 @@ class DesiredState:
     """Leaf name -> its nodes (sorted); empty for a single-router topology."""
     replicas: int
     """OpenELB replicas that announce: v0.5 manager replicas; v0.6 speakers, one per listed node."""
+    replicas_by_leaf: Mapping[str, int]
+    """Leaf name -> the replicas that announce to its router; empty for a single-router topology."""
+    peer_by_leaf: Mapping[str, str]
+    """Leaf name -> the name of its BgpPeer object, for the leaves that have a peer."""
     controller_replicas: int
     """Replicas running the leader-elected controller: the v0.6 controller Deployment's, or the
     v0.5 manager's (it is the controller too)."""

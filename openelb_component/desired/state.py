@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from openelb_component.config.models import MultiLeafTopology, SingleRouterTopology, StackConfig
-from openelb_component.desired.bgp import BGP_CONF_KEY, bgp_conf, bgp_peer
+from openelb_component.desired.bgp import BGP_CONF_KEY, bgp_conf, bgp_peer, bgp_peer_name
 from openelb_component.desired.model import DesiredObject, DesiredState
 from openelb_component.desired.nodes import node_key, node_patches
 from openelb_component.desired.pdb import pod_disruption_budget
@@ -122,6 +122,12 @@ def desired_state(config: StackConfig) -> DesiredState:
         nodes=tuple(sorted(rack_of_node)),
         nodes_by_leaf={leaf.name: tuple(sorted(leaf.nodes)) for leaf in leaves},
         replicas=replicas,
+        # 0.6 runs a speaker on every listed node; 0.5 spreads replicasPerLeaf over each leaf.
+        replicas_by_leaf={
+            leaf.name: len(leaf.nodes) if settings.version == "0.6" else min_per_router
+            for leaf in leaves
+        },
+        peer_by_leaf={leaf.name: bgp_peer_name(leaf.name) for leaf in leaves if leaf.peer},
         controller_replicas=controller_replicas,
         node_selector=dict(NODE_SELECTOR),
         bgp_peers=tuple(obj.name for obj in objects if obj.kind == "BgpPeer"),

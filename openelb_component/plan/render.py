@@ -12,7 +12,6 @@ from typing import Any
 
 from openelb_component.config.models import MultiLeafTopology
 from openelb_component.desired import DesiredObject
-from openelb_component.desired.bgp import bgp_peer_name
 from openelb_component.plan.build import Plan
 from openelb_component.plan.checks import CheckResult
 from openelb_component.plan.formatting import command, compact_json, describe, dump, secret_notes
@@ -69,14 +68,12 @@ def _placement(plan: Plan) -> list[str]:
     if isinstance(topology, MultiLeafTopology):
         for leaf in sorted(topology.leaves, key=lambda leaf: leaf.name):
             peer = (
-                f"{leaf.peer.address} AS {leaf.peer.asn} (`{bgp_peer_name(leaf.name)}`)"
+                f"{leaf.peer.address} AS {leaf.peer.asn} (`{plan.state.peer_by_leaf[leaf.name]}`)"
                 if leaf.peer
                 else "none"
             )
-            nodes = ", ".join(sorted(leaf.nodes))
-            # 0.6 runs a speaker on every listed node; 0.5 spreads replicasPerLeaf per leaf.
-            v06 = plan.config.openelb.version == "0.6"
-            replicas = len(leaf.nodes) if v06 else topology.replicas_per_leaf
+            nodes = ", ".join(plan.state.nodes_by_leaf[leaf.name])
+            replicas = plan.state.replicas_by_leaf[leaf.name]
             rows.append(f"| {leaf.name} | {nodes} | {replicas} | {peer} |")
     else:
         nodes = ", ".join(plan.state.nodes)

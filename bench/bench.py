@@ -76,23 +76,27 @@ def _baseline(objects: Sequence[Any], with_reads: bool) -> Callable[[], None]:
         import pulumi
         import pulumi_kubernetes as k8s
 
-        patches: dict[tuple[str, str], Any] = {
-            ("v1", "Node"): (k8s.core.v1.NodePatch, k8s.core.v1.Node.get),
-            ("apps/v1", "Deployment"): (k8s.apps.v1.DeploymentPatch, k8s.apps.v1.Deployment.get),
-            ("apps/v1", "DaemonSet"): (k8s.apps.v1.DaemonSetPatch, k8s.apps.v1.DaemonSet.get),
-        }
+        # The component's own class tables (only which class applies which kind); the baseline
+        # still registers everything itself: no config, no validation, no component.
+        from openelb_component.component.openelb_ha import (
+            CREATE_CLASSES,
+            PATCH_CLASSES,
+            READ_FUNCTIONS,
+        )
+
         registered: dict[str, pulumi.Resource] = {}
         for obj in objects:
             deps = [registered[key] for key in obj.depends_on] if with_reads else []
             body = obj.body
             ref = (obj.api_version, obj.kind)
-            if ref in patches:
-                patch, read = patches[ref]
+            if ref in PATCH_CLASSES:
                 if with_reads and obj.must_exist:
-                    deps.append(read(f"{obj.key}-existing", obj.object_id))
-                resource = patch(obj.key, opts=pulumi.ResourceOptions(depends_on=deps), **body)
-            elif obj.kind == "PodDisruptionBudget":
-                resource = k8s.policy.v1.PodDisruptionBudget(
+                    deps.append(READ_FUNCTIONS[ref](f"{obj.key}-existing", obj.object_id))
+                resource = PATCH_CLASSES[ref](
+                    obj.key, opts=pulumi.ResourceOptions(depends_on=deps), **body
+                )
+            elif ref in CREATE_CLASSES:
+                resource = CREATE_CLASSES[ref](
                     obj.key, opts=pulumi.ResourceOptions(depends_on=deps), **body
                 )
             else:

@@ -11,7 +11,13 @@ from typing import Any
 import pulumi
 import pytest
 
-from tests.support.harness import FakeCluster, preview_diff, run_program, run_program_capturing
+from tests.support.harness import (
+    FakeCluster,
+    assert_registers_the_desired_state,
+    preview_diff,
+    run_program,
+    run_program_capturing,
+)
 
 COMPONENT_URN = (
     "urn:pulumi:test::openelb-ha::pulumi:pulumi:Stack$openelb-ha:index:OpenElbHa::openelb-ha"
@@ -259,7 +265,7 @@ def test_a_target_missing_from_the_cluster_is_never_created_nor_budgeted(
 def test_a_single_replica_is_allowed_but_warned_about(config: dict[str, Any], warned: bool) -> None:
     run = run_program(config)
     assert any("not highly available" in w for w in run.warnings) is warned
-    assert run.named("openelb-ha-workload")
+    assert_registers_the_desired_state(run, config)
 
 
 def test_resource_names_do_not_depend_on_list_order() -> None:

@@ -27,7 +27,7 @@ import yaml
 
 from openelb_component import ConfigError, load_config
 from openelb_component.config.names import PROJECT
-from tests.support.harness import ROOT, run_program
+from tests.support.harness import ROOT, assert_registers_the_desired_state, run_program
 
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
@@ -93,8 +93,7 @@ def test_the_docs_have_examples_of_every_kind() -> None:
 def test_config_examples_run_through_the_program(name: str, block: str) -> None:
     entries: dict[str, Any] = yaml.safe_load(block)["config"]
     config = {key.removeprefix(f"{PROJECT}:"): value for key, value in entries.items()}
-    run = run_program(config)
-    assert run.named("openelb-ha-workload"), name
+    assert_registers_the_desired_state(run_program(config), config)
 
 
 @pytest.mark.parametrize(("name", "code"), PYTHON_BLOCKS, ids=[n for n, _ in PYTHON_BLOCKS])

@@ -6,9 +6,7 @@ resource class that applies it, so the offline plan and ``pulumi up`` cannot dis
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -22,19 +20,19 @@ TYPE_TOKEN = "openelb-ha:index:OpenElbHa"  # noqa: S105 - a type token, not a pa
 _Ref = tuple[str, str]  # (apiVersion, kind)
 
 # Server-Side Apply patches of objects the cluster already has (docs/design.md §4).
-_PATCHES: dict[_Ref, Callable[..., pulumi.CustomResource]] = {
+PATCH_CLASSES: dict[_Ref, Callable[..., pulumi.CustomResource]] = {
     ("v1", "Node"): k8s.core.v1.NodePatch,
     ("apps/v1", "Deployment"): k8s.apps.v1.DeploymentPatch,
     ("apps/v1", "DaemonSet"): k8s.apps.v1.DaemonSetPatch,
 }
 # Reads that prove a patch target exists before it is patched.
-_READS: dict[_Ref, Callable[..., pulumi.CustomResource]] = {
+READ_FUNCTIONS: dict[_Ref, Callable[..., pulumi.CustomResource]] = {
     ("v1", "Node"): k8s.core.v1.Node.get,
     ("apps/v1", "Deployment"): k8s.apps.v1.Deployment.get,
     ("apps/v1", "DaemonSet"): k8s.apps.v1.DaemonSet.get,
 }
 # Objects this project owns outright.
-_CREATES: dict[_Ref, Callable[..., pulumi.CustomResource]] = {
+CREATE_CLASSES: dict[_Ref, Callable[..., pulumi.CustomResource]] = {
     ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
 }
 
@@ -48,19 +46,6 @@ OUTPUTS: tuple[tuple[str, str], ...] = (
     ("bgpPeers", "bgp_peers"),
 )
 """(stack output name, component attribute) of every output, in the order they are exported."""
-
-
-def _body(obj: DesiredObject, secrets: Mapping[str, pulumi.Output[str]]) -> dict[str, Any]:
-    """The resource's inputs: the manifest, with each secret placeholder replaced by the Pulumi
-    secret, so the value is encrypted in state and masked in every diff and log."""
-    body = copy.deepcopy(obj.body)
-    for path, secret_name in obj.secrets.items():
-        *parents, last = path
-        target: Any = body
-        for part in parents:
-            target = target[part]
-        target[last] = secrets[secret_name]
-    return body
 
 
 class OpenElbHa(pulumi.ComponentResource):
@@ -111,7 +96,7 @@ class OpenElbHa(pulumi.ComponentResource):
         depends_on: list[pulumi.Resource] = [self.resources[key] for key in obj.depends_on]
         ref = (obj.api_version, obj.kind)
         if obj.must_exist:
-            read = _READS[ref](
+            read = READ_FUNCTIONS[ref](
                 f"{resource_name}-existing",
                 obj.object_id,
                 opts=pulumi.ResourceOptions(parent=self),
@@ -125,9 +110,11 @@ class OpenElbHa(pulumi.ComponentResource):
             # a secret in Pulumi's state, as the input is.
             additional_secret_outputs=["status"] if obj.secrets else None,
         )
-        body = _body(obj, self._secrets)
+        # Each secret placeholder becomes the Pulumi secret, so the value is encrypted in state
+        # and masked in every diff and log.
+        body = obj.with_secrets(obj.body, self._secrets)
         if obj.action == "patch":
-            patch = _PATCHES.get(ref)
+            patch = PATCH_CLASSES.get(ref)
             if patch is None:
                 return k8s.apiextensions.CustomResourcePatch(
                     resource_name,
@@ -137,7 +124,7 @@ class OpenElbHa(pulumi.ComponentResource):
                     **body,
                 )
             return patch(resource_name, opts=opts, **body)
-        create = _CREATES.get(ref)
+        create = CREATE_CLASSES.get(ref)
         if create is None:
             return k8s.apiextensions.CustomResource(
                 resource_name, api_version=obj.api_version, kind=obj.kind, opts=opts, **body

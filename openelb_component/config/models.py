@@ -20,7 +20,6 @@ from pydantic_core import PydanticCustomError
 from openelb_component.config import names
 
 MAX_ASN = 4_294_967_295
-DEFAULT_CONTROLLER_REPLICAS = 2
 
 
 class _Model(BaseModel):
@@ -110,7 +109,7 @@ class OpenElbSettings(_Model):
     version: Annotated[Literal["0.5", "0.6"], BeforeValidator(_version_text)] = "0.5"
     namespace: Namespace = "openelb-system"
     mode: Literal["bgp", "layer2", "vip"] = "bgp"
-    controller_replicas: Annotated[int, Field(ge=1)] = DEFAULT_CONTROLLER_REPLICAS
+    controller_replicas: Annotated[int, Field(ge=1)] = 2
     """v0.6 only: replicas of the leader-elected ``openelb-controller`` Deployment."""
     pod_disruption_budget: bool = True
     """A PodDisruptionBudget (maxUnavailable 1) for the replicated Deployment."""

@@ -12,8 +12,10 @@ import re
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
+from pydantic import BaseModel
+
 from openelb_component.config.errors import Problem
-from openelb_component.config.models import DEFAULT_CONTROLLER_REPLICAS
+from openelb_component.config.models import MultiLeafTopology, OpenElbSettings
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -44,9 +46,14 @@ def _duplicate_nodes(loc: tuple[str | int, ...], nodes: Any) -> Iterator[Problem
             first_index[node] = index
 
 
+def _default(model: type[BaseModel], field: str) -> Any:
+    """A key's default, read from the model that applies it (never repeated here)."""
+    return model.model_fields[field].default
+
+
 def _version(openelb: Mapping[str, Any]) -> str:
     # As the model reads it: `version: 0.6` in YAML is a float.
-    return str(openelb.get("version", "0.5"))
+    return str(openelb.get("version", _default(OpenElbSettings, "version")))
 
 
 def _distinct_nodes(topology: Mapping[str, Any]) -> set[str]:
@@ -90,7 +97,9 @@ def check_multi_leaf(topology: Mapping[str, Any]) -> Iterator[Problem]:
     leaves = topology.get("leaves")
     if not isinstance(leaves, list):
         return
-    per_leaf = _count(topology.get("replicasPerLeaf", 2))
+    per_leaf = _count(
+        topology.get("replicasPerLeaf", _default(MultiLeafTopology, "replicas_per_leaf"))
+    )
     leaf_of_node: dict[str, tuple[int, str]] = {}
     first_leaf_index: dict[str, int] = {}
     for leaf_index, raw_leaf in enumerate(leaves):
@@ -176,7 +185,9 @@ def check_mode(openelb: Mapping[str, Any], topology: Mapping[str, Any]) -> Itera
 def check_controller(openelb: Mapping[str, Any], topology: Mapping[str, Any]) -> Iterator[Problem]:
     """v0.6: the controller runs on the listed nodes, its replicas spread one per node."""
     given = "controllerReplicas" in openelb
-    replicas = _count(openelb.get("controllerReplicas", DEFAULT_CONTROLLER_REPLICAS))
+    replicas = _count(
+        openelb.get("controllerReplicas", _default(OpenElbSettings, "controller_replicas"))
+    )
     distinct = _distinct_nodes(topology)
     if replicas is not None and distinct and replicas > len(distinct):
         what = "controller replicas" if given else f"controller replicas (the default {replicas})"

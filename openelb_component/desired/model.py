@@ -7,6 +7,7 @@ they reach the API server, so they can be validated against the real schemas.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -66,6 +67,19 @@ class DesiredObject:
     def body(self) -> Manifest:
         """The manifest without ``apiVersion`` and ``kind``: a resource's inputs, or a patch."""
         return {k: v for k, v in self.manifest.items() if k not in ("apiVersion", "kind")}
+
+    def with_secrets(self, manifest: Manifest, values: Mapping[str, Any]) -> Manifest:
+        """A copy of ``manifest`` (this object's body, or a manifest built from it) with the value
+        for each secret (by name, from ``values``) at the secret's path: the Pulumi secret in the
+        component, a shell variable in the runbook."""
+        filled = copy.deepcopy(manifest)
+        for path, name in self.secrets.items():
+            *parents, last = path
+            target: Any = filled
+            for part in parents:
+                target = target[part]
+            target[last] = values[name]
+        return filled
 
 
 @dataclass(frozen=True)

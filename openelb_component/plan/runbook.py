@@ -14,7 +14,6 @@ objects in the same order as the component, never scales to 0, and keeps what it
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import re
 import shlex
@@ -145,12 +144,8 @@ def _heredoc(
     it is expanded."""
     if not obj.secrets:
         return [f"{command_line} <<'EOF'", dump(manifest).rstrip("\n"), "EOF"]
-    manifest = copy.deepcopy(manifest)
-    for path, name in obj.secrets.items():
-        parent: Any = manifest
-        for part in path[:-1]:
-            parent = parent[part]
-        parent[path[-1]] = f"{_SECRET_SENTINEL}-{variables[name]}"
+    sentinels = {name: f"{_SECRET_SENTINEL}-{variable}" for name, variable in variables.items()}
+    manifest = obj.with_secrets(manifest, sentinels)
     text = re.sub(
         rf"^(\s*)(\S+): {_SECRET_SENTINEL}-(\w+)$",
         lambda m: f"{m.group(1)}{m.group(2)}: |2-\n{m.group(1)}  ${{{m.group(3)}}}",

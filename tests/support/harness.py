@@ -21,7 +21,9 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
+from openelb_component.config.loading import load_config
 from openelb_component.config.names import PROJECT
+from openelb_component.desired import desired_state
 from openelb_component.plan.stackfile import stack_paths
 
 STACK = "test"
@@ -275,6 +277,12 @@ def _collect_failed_run() -> None:
     recursion depth mismatch" (seen when pytest later imported a plugin module).
     """
     gc.collect()
+
+
+def assert_registers_the_desired_state(run: Run, config: Mapping[str, Any]) -> None:
+    """The run registered exactly the desired state's objects (and the component itself)."""
+    expected = {f"{PROJECT}-{obj.key}" for obj in desired_state(load_config(config)).objects}
+    assert {r.name for r in run.resources} == {PROJECT, *expected}
 
 
 def stack_files() -> list[Path]:

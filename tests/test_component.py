@@ -5,6 +5,7 @@ Each test runs the real program (``openelb_component.program.main``) with a stac
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -108,6 +109,7 @@ def test_single_router_registers_node_labels_and_the_manager_patch() -> None:
         "metadata": {"name": "openelb-manager", "namespace": "openelb-system"},
         "spec": {
             "replicas": 2,
+            "minReadySeconds": 30,
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
             "template": {
                 "metadata": {"annotations": {MEMBERSHIP: membership}},
@@ -349,6 +351,7 @@ def test_v06_patches_the_speaker_daemonset_and_the_controller_and_budgets_the_co
         "kind": "DaemonSet",
         "metadata": {"name": "openelb-speaker", "namespace": "openelb-system"},
         "spec": {
+            "minReadySeconds": 30,
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
             "template": {"spec": {"nodeSelector": NODE_SELECTOR}},
         },
@@ -459,3 +462,38 @@ def test_large_rollouts_get_a_longer_wait(
     for key, expected in timeouts.items():
         metadata = run.named(f"openelb-ha-{key}").inputs["metadata"]
         assert metadata.get("annotations", {}).get("pulumi.com/timeoutSeconds") == expected, key
+
+
+@pytest.mark.parametrize(
+    ("config", "workload_kind"),
+    [
+        ({"openelb": {"minReadySeconds": 0}, **DEV}, "DeploymentPatch"),
+        ({"openelb": {"version": "0.6", "minReadySeconds": 0}, **DEV}, "DaemonSetPatch"),
+        ({"openelb": {"minReadySeconds": 90}, **DEV}, "DeploymentPatch"),
+    ],
+    ids=["v05-zero", "v06-zero", "v05-ninety"],
+)
+def test_min_ready_seconds_is_written_to_the_announcing_workload_even_when_zero(
+    config: dict[str, Any], workload_kind: str
+) -> None:
+    # Written even at 0 (the API default): the value then holds whatever the installer set.
+    run = run_program(config)
+    workload = run.named("openelb-ha-workload")
+    assert workload.type == f"kubernetes:apps/v1:{workload_kind}"
+    assert workload.inputs["spec"]["minReadySeconds"] == config["openelb"]["minReadySeconds"]
+
+
+def test_other_nodes_get_only_the_rack_label_and_are_no_replicas() -> None:
+    config = copy.deepcopy(PROD)
+    config["topology"]["leaves"][1]["otherNodes"] = ["worker-p009"]
+    run = run_program(config)
+    assert run.named("openelb-ha-node-worker-p009").inputs == {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": "worker-p009", "labels": {"openelb.kubesphere.io/rack": "leaf2"}},
+    }
+    # Read first like every node: a mistyped name fails instead of creating a bogus Node.
+    reads = {read.name: read.read_id for read in run.reads}
+    assert reads["openelb-ha-node-worker-p009-existing"] == "worker-p009"
+    assert run.outputs["nodes"] == ["master1", "worker-p001", "worker-p002", "worker-p003"]
+    assert run.outputs["replicas"] == 4

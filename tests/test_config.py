@@ -223,6 +223,59 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [("topology.leaves[1].nodes[1]", "'a'")],
     ),
     (
+        "other-node-also-a-member-of-its-leaf",
+        multi_leaf(
+            leaves=[
+                {"name": "l1", "nodes": ["a", "b"], "otherNodes": ["c", "a"]},
+                {"name": "l2", "nodes": ["d", "e"]},
+            ]
+        ),
+        [("topology.leaves[0].otherNodes[1]", "'a'")],
+    ),
+    (
+        "other-node-in-two-leaves",
+        multi_leaf(
+            leaves=[
+                {"name": "l1", "nodes": ["a", "b"], "otherNodes": ["x"]},
+                {"name": "l2", "nodes": ["c", "d"], "otherNodes": ["x"]},
+            ]
+        ),
+        [("topology.leaves[1].otherNodes[0]", "'x'")],
+    ),
+    (
+        "member-of-one-leaf-other-node-of-another",
+        multi_leaf(
+            leaves=[
+                {"name": "l1", "nodes": ["a", "b"]},
+                {"name": "l2", "nodes": ["c", "d"], "otherNodes": ["a"]},
+            ]
+        ),
+        [("topology.leaves[1].otherNodes[0]", "'a'")],
+    ),
+    (
+        "other-node-listed-twice-and-badly-named",
+        multi_leaf(
+            leaves=[
+                {"name": "l1", "nodes": ["a", "b"], "otherNodes": ["x", "x", "Bad_Name"]},
+                {"name": "l2", "nodes": ["c", "d"]},
+            ]
+        ),
+        [
+            ("topology.leaves[0].otherNodes[2]", "'Bad_Name'"),
+            ("topology.leaves[0].otherNodes[1]", "'x'"),
+        ],
+    ),
+    (
+        "negative-min-ready-seconds",
+        {**DEV, "openelb": {"minReadySeconds": -1}},
+        [("openelb.minReadySeconds", "-1")],
+    ),
+    (
+        "min-ready-seconds-as-text",
+        {**DEV, "openelb": {"minReadySeconds": "30"}},
+        [("openelb.minReadySeconds", "'30'")],
+    ),
+    (
         "duplicate-leaf-names",
         multi_leaf(
             leaves=[{"name": "l1", "nodes": ["a", "b"]}, {"name": "l1", "nodes": ["c", "d"]}]

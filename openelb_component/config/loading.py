@@ -35,6 +35,10 @@ _FIELD_HINTS: dict[str, str] = {
     "controllerReplicas": "use a whole number from 1 to the number of listed nodes (default 2; "
     "OpenELB 0.6 only)",
     "podDisruptionBudget": "use true (default) or false, unquoted",
+    "minReadySeconds": "use a whole number of seconds, 0 or more (default 30): how long a new "
+    "OpenELB replica must stay ready before the rollout stops the next one",
+    "otherNodes": "list the nodes cabled to this leaf that do not run OpenELB, by the name "
+    "`kubectl get nodes` shows, e.g. [worker-p010]",
     "asn": f"use an AS number from 1 to {config.MAX_ASN}",
     "nodes": "list node names as `kubectl get nodes` shows them, e.g. [master1, worker-p002]",
     "leaves": "list the leaf routers, each as {name, nodes, peer}",

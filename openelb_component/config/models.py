@@ -20,6 +20,11 @@ from pydantic_core import PydanticCustomError
 from openelb_component.config import names
 
 MAX_ASN = 4_294_967_295
+DEFAULT_MIN_READY_SECONDS = 30
+"""A replacement speaker passes OpenELB's readiness probe (``gobgp global``) as soon as GoBGP's
+API listens, before any BGP session is up; 30 s covers GoBGP's first connect (a random 5 to 10 s
+after a neighbor is added) and the session setup, so the rollout stops the next replica only
+after this one announces (docs/behaviour.md)."""
 
 
 class _Model(BaseModel):
@@ -113,6 +118,9 @@ class OpenElbSettings(_Model):
     """v0.6 only: replicas of the leader-elected ``openelb-controller`` Deployment."""
     pod_disruption_budget: bool = True
     """A PodDisruptionBudget (maxUnavailable 1) for the replicated Deployment."""
+    min_ready_seconds: Annotated[int, Field(ge=0)] = DEFAULT_MIN_READY_SECONDS
+    """``minReadySeconds`` of the announcing workload (v0.5 manager, v0.6 speaker): how long a
+    new replica must stay ready before the rollout stops the next one."""
 
 
 class Peer(_Model):
@@ -130,6 +138,10 @@ class Leaf(_Model):
     peer: Peer | None = None
     local_asn: Asn | None = None
     """This rack's own local ASN (``BgpConf.spec.asPerRack``); default: ``bgp.as``."""
+    other_nodes: list[NodeName] = Field(default_factory=list)
+    """Nodes cabled to this leaf that do not run OpenELB: they get the rack label only, so the
+    leaf's speakers announce them as next hops once ``asPerRack`` makes speakers keep only their
+    own rack's nodes; never a speaker, not counted as replicas."""
 
 
 class BgpSettings(_Model):

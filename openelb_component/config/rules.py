@@ -93,6 +93,37 @@ def check_single_router(topology: Mapping[str, Any], version: str) -> Iterator[P
         )
 
 
+OTHER_NODES_KEY = "otherNodes"
+
+_Placement = tuple[int, str, str]
+"""Where a node is listed: (leaf index, how to name the leaf, ``nodes`` or ``otherNodes``)."""
+
+
+def _node_placed_twice(
+    placed: dict[str, _Placement], node: str, here: _Placement, loc: tuple[str | int, ...]
+) -> Iterator[Problem]:
+    """A node is cabled to one leaf router, and either runs OpenELB there or does not."""
+    first = placed.setdefault(node, here)
+    if first == here:
+        return  # listed twice in the same list: _duplicate_nodes reports it
+    first_index, first_label, first_key = first
+    if first_index == here[0]:
+        yield Problem(
+            loc,
+            f"node is also in this leaf's {first_key}; a node either runs OpenELB (nodes) or "
+            f"only carries the rack label ({OTHER_NODES_KEY}): keep it in one of the two lists",
+            node,
+        )
+    else:
+        yield Problem(
+            loc,
+            f"node is already in leaf {first_label!r} (leaves[{first_index}]"
+            f"{'' if first_key == 'nodes' else '.' + first_key}); a "
+            "node is cabled to one leaf router, so list it under one leaf only",
+            node,
+        )
+
+
 def check_multi_leaf(topology: Mapping[str, Any]) -> Iterator[Problem]:
     leaves = topology.get("leaves")
     if not isinstance(leaves, list):
@@ -100,7 +131,7 @@ def check_multi_leaf(topology: Mapping[str, Any]) -> Iterator[Problem]:
     per_leaf = _count(
         topology.get("replicasPerLeaf", _default(MultiLeafTopology, "replicas_per_leaf"))
     )
-    leaf_of_node: dict[str, tuple[int, str]] = {}
+    leaf_of_node: dict[str, _Placement] = {}
     first_leaf_index: dict[str, int] = {}
     for leaf_index, raw_leaf in enumerate(leaves):
         leaf = _mapping(raw_leaf)
@@ -119,17 +150,13 @@ def check_multi_leaf(topology: Mapping[str, Any]) -> Iterator[Problem]:
                 first_leaf_index[name] = leaf_index
         nodes = leaf.get("nodes")
         yield from _duplicate_nodes((*loc, "nodes"), nodes)
-        distinct: set[str] = set()
-        for node_index, node in _strings(nodes):
-            other_index, other_label = leaf_of_node.setdefault(node, (leaf_index, label))
-            if other_index != leaf_index:
-                yield Problem(
-                    (*loc, "nodes", node_index),
-                    f"node is already in leaf {other_label!r} (leaves[{other_index}]); a node is "
-                    "cabled to one leaf router, so list it under one leaf only",
-                    node,
+        yield from _duplicate_nodes((*loc, OTHER_NODES_KEY), leaf.get(OTHER_NODES_KEY))
+        distinct = {node for _, node in _strings(nodes)}
+        for key in ("nodes", OTHER_NODES_KEY):
+            for node_index, node in _strings(leaf.get(key)):
+                yield from _node_placed_twice(
+                    leaf_of_node, node, (leaf_index, label, key), (*loc, key, node_index)
                 )
-            distinct.add(node)
         if per_leaf is not None and distinct and len(distinct) < per_leaf:
             yield Problem(
                 (*loc, "nodes"),

@@ -43,6 +43,14 @@ def _rack_of_node(config: StackConfig) -> dict[str, str | None]:
     return {node: leaf.name for leaf in topology.leaves for node in leaf.nodes}
 
 
+def _rack_of_other_node(config: StackConfig) -> dict[str, str]:
+    """A leaf's ``otherNodes``: cabled to it, not running OpenELB."""
+    topology = config.topology
+    if isinstance(topology, SingleRouterTopology):
+        return {}
+    return {node: leaf.name for leaf in topology.leaves for node in leaf.other_nodes}
+
+
 def _forced(obj: DesiredObject) -> DesiredObject:
     """The patch taking ownership of fields other managers (kubectl edit/label/scale) set."""
     manifest = copy.deepcopy(obj.manifest)
@@ -59,7 +67,7 @@ def desired_state(config: StackConfig) -> DesiredState:
     settings = config.openelb
     namespace = settings.namespace
     rack_of_node = _rack_of_node(config)
-    objects: list[DesiredObject] = node_patches(rack_of_node)
+    objects: list[DesiredObject] = node_patches(rack_of_node, _rack_of_other_node(config))
     node_keys = [obj.key for obj in objects]
     warnings: list[str] = []
     leaves = (
@@ -82,7 +90,10 @@ def desired_state(config: StackConfig) -> DesiredState:
             if leaf.local_asn is not None
             for node in leaf.nodes
         }
-        objects += [speaker_patch(namespace, node_keys, asn_of_node), controller]
+        speaker = speaker_patch(
+            namespace, node_keys, asn_of_node, len(rack_of_node), settings.min_ready_seconds
+        )
+        objects += [speaker, controller]
         replicated, replicated_key = CONTROLLER_V06, controller.key
         controller_replicas = settings.controller_replicas
         if controller_replicas < 2:
@@ -94,7 +105,9 @@ def desired_state(config: StackConfig) -> DesiredState:
             replicas = min_per_router * len(leaves)
         else:
             replicas = min_per_router = topology.effective_replicas
-        manager = manager_patch(namespace, replicas, node_keys, multi_leaf, rack_of_node)
+        manager = manager_patch(
+            namespace, replicas, node_keys, multi_leaf, rack_of_node, settings.min_ready_seconds
+        )
         objects.append(manager)
         replicated, replicated_key = MANAGER_V05, manager.key
         controller_replicas = replicas

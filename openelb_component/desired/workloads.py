@@ -113,6 +113,7 @@ def manager_patch(
     node_keys: list[str],
     spread_over_racks: bool,
     rack_of_node: Mapping[str, str | None],
+    min_ready_seconds: int,
 ) -> DesiredObject:
     membership = membership_template(rack_of_node)
     pod_spec: Manifest = {"nodeSelector": dict(NODE_SELECTOR), **membership["spec"]}
@@ -120,6 +121,9 @@ def manager_patch(
         pod_spec["topologySpreadConstraints"] = [rack_spread(MANAGER_V05)]
     spec: Manifest = {
         "replicas": replicas,
+        # Ready is not announcing (``gobgp global`` answers before any session is up): a new
+        # replica must stay ready this long before the rollout stops the next one.
+        "minReadySeconds": min_ready_seconds,
         # Upstream's value, restated so the guarantee does not depend on the installer:
         # one replica at a time is replaced, so replicas-1 keep announcing and the rollout
         # cannot deadlock on host ports and the one-per-node anti-affinity. No scale to 0.
@@ -133,11 +137,11 @@ def manager_patch(
         spec,
         node_keys,
         pods=replicas,
-        on_destroy="replicas, nodeSelector (atomic: owned whole), node affinity, spread "
-        "constraint and the membership annotation are released: what no other manager also "
-        "owns is removed or reset to the API default (1 replica; no nodeSelector until the "
-        "installer's manifest is re-applied server-side), and the pods roll once; the "
-        "Deployment itself stays",
+        on_destroy="replicas, minReadySeconds, nodeSelector (atomic: owned whole), node "
+        "affinity, spread constraint and the membership annotation are released: what"
+        " no other manager also owns is removed or reset to the API default (1 "
+        "replica; no nodeSelector until the installer's manifest is re-applied "
+        "server-side), and the pods roll once; the Deployment itself stays",
     )
 
 
@@ -200,11 +204,18 @@ def rack_asn_annotation(asn_of_node: Mapping[str, int]) -> Manifest:
 
 
 def speaker_patch(
-    namespace: str, node_keys: list[str], asn_of_node: Mapping[str, int]
+    namespace: str,
+    node_keys: list[str],
+    asn_of_node: Mapping[str, int],
+    speakers: int,
+    min_ready_seconds: int,
 ) -> DesiredObject:
     """v0.6 speakers run exactly on the labelled nodes: HA is the set of nodes, not a count."""
     template_metadata = rack_asn_annotation(asn_of_node)
     spec: Manifest = {
+        # As for the v0.5 manager: the next speaker stops only after this one has been ready
+        # this long, i.e. had time to establish its sessions and announce.
+        "minReadySeconds": min_ready_seconds,
         # Upstream sets no updateStrategy, so the API default applies (RollingUpdate,
         # maxUnavailable 1); stated here so a speaker change always rolls node by node and never
         # stops every speaker at once, whatever the installer or a later edit says. No maxSurge:
@@ -221,12 +232,12 @@ def speaker_patch(
         namespace,
         spec,
         node_keys,
-        pods=len(node_keys),
-        on_destroy="nodeSelector (atomic: owned whole), the rack-ASN annotation and "
-        "updateStrategy are released: unless another manager owns the same nodeSelector it is "
-        "removed, so speakers run on every node until the installer's manifest is re-applied "
-        "server-side; the pod template changes, so they roll once, node by node; the DaemonSet "
-        "itself stays",
+        pods=speakers,
+        on_destroy="nodeSelector (atomic: owned whole), the rack-ASN annotation, minReadySeconds"
+        " and updateStrategy are released: unless another manager owns the same "
+        "nodeSelector it is removed, so speakers run on every node until the "
+        "installer's manifest is re-applied server-side; the pod template changes, so"
+        " they roll once, node by node; the DaemonSet itself stays",
     )
 
 

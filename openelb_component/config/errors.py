@@ -28,6 +28,22 @@ def format_path(loc: Loc) -> str:
     return out
 
 
+def value_at(value: Any, loc: Loc) -> Any:
+    """The value at a key path inside nested mappings and lists; KeyError or IndexError (or
+    TypeError, where a part crosses a scalar) when the path is not there."""
+    for part in loc:
+        value = value[part]
+    return value
+
+
+def value_at_or_none(value: Any, loc: Loc) -> Any:
+    """``value_at``, or None when the path is not there."""
+    try:
+        return value_at(value, loc)
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from openelb_component.config.errors import value_at
+
 Manifest = dict[str, Any]
 """A Kubernetes object or Server-Side Apply patch body, as JSON."""
 
@@ -74,11 +76,7 @@ class DesiredObject:
         component, a shell variable in the runbook."""
         filled = copy.deepcopy(manifest)
         for path, name in self.secrets.items():
-            *parents, last = path
-            target: Any = filled
-            for part in parents:
-                target = target[part]
-            target[last] = values[name]
+            value_at(filled, path[:-1])[path[-1]] = values[name]
         return filled
 
 

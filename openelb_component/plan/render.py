@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from openelb_component.config.errors import value_at_or_none
 from openelb_component.config.models import MultiLeafTopology
 from openelb_component.desired import DesiredObject
 from openelb_component.plan.build import Plan
@@ -52,14 +53,6 @@ def _leaves(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str,
             yield from _leaves(item, (*path, key))
     else:
         yield path, value
-
-
-def _get(obj: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        if not isinstance(obj, dict) or key not in obj:
-            return None
-        obj = obj[key]
-    return obj
 
 
 def _placement(plan: Plan) -> list[str]:
@@ -108,8 +101,8 @@ def _workload_changes(plan: Plan, obj: DesiredObject) -> list[str]:
     body = patch_body(obj)
     body.pop("metadata", None)
     for path, value in _leaves(body):
-        before = _get(base.obj, path) if base else None
-        after = _get(result, path) if result else value
+        before = value_at_or_none(base.obj, path) if base else None
+        after = value_at_or_none(result, path) if result else value
         shown_before = (
             "unknown" if base is None else ("(unset)" if before is None else _code(before))
         )

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from openelb_component.config import models as models
-from openelb_component.config.errors import Loc, format_path
+from openelb_component.config.errors import Loc, format_path, value_at
 
 VERSIONS: tuple[str, ...] = ("0.5", "0.6")
 """Release lines the program supports. What each adds to a valid stack is in
@@ -201,16 +201,9 @@ def _walk(value: Any, loc: Loc = ()) -> Iterator[tuple[Loc, Any]]:
             yield from _walk(item, (*loc, index))
 
 
-def _get(config: Config, loc: Loc) -> Any:
-    value: Any = config
-    for part in loc:
-        value = value[part]
-    return value
-
-
 def _set(config: Config, loc: Loc, value: Any) -> Config:
     mutated = copy.deepcopy(config)
-    _get(mutated, loc[:-1])[loc[-1]] = value
+    value_at(mutated, loc[:-1])[loc[-1]] = value
     return mutated
 
 
@@ -257,7 +250,7 @@ def _unknown_key(draw: st.DrawFn, config: Config) -> Mutation:
     value = draw(st.sampled_from([1, "x", [], {}]))
     if not loc:
         return Mutation("unknown key", {**copy.deepcopy(config), key: value}, _paths((key,)))
-    target = copy.deepcopy(_get(config, loc))
+    target = copy.deepcopy(value_at(config, loc))
     target[key] = value
     return Mutation("unknown key", _set(config, loc, target), _paths((*loc, key)))
 
@@ -323,11 +316,11 @@ def _conflict(draw: st.DrawFn, config: Config) -> Mutation:
     one Layer 2 network with several leaves: both sides of the conflict may be named."""
     node_locs = [loc for loc, _ in _walk(config) if len(loc) > 1 and loc[-2] == "nodes"]
     loc = draw(st.sampled_from(node_locs))
-    node = _get(config, loc)
+    node = value_at(config, loc)
     options: list[Callable[[], Mutation]] = []
 
     def duplicate_into(nodes_loc: Loc) -> Mutation:
-        nodes = [*_get(config, nodes_loc), node]
+        nodes = [*value_at(config, nodes_loc), node]
         added = (*nodes_loc, len(nodes) - 1)
         return Mutation("conflict", _set(config, nodes_loc, nodes), _paths(loc, added))
 

@@ -84,7 +84,10 @@ def test_bgp_conf_default_carries_the_stack_settings(
     assert bgp_conf(run_program(config)) == {
         "apiVersion": "network.kubesphere.io/v1alpha2",
         "kind": "BgpConf",
-        "metadata": {"name": "default"},
+        "metadata": {
+            "name": "default",
+            "annotations": {"pulumi.com/patchFieldManager": "openelb-ha"},
+        },
         "spec": spec,
     }
 
@@ -275,7 +278,11 @@ def test_bgp_problems_name_the_leaf_and_register_nothing(config: dict[str, Any],
 
 
 @pytest.mark.parametrize("adopt", [True, False, None], ids=["adopt", "no-adopt", "default"])
-def test_adopt_puts_patch_force_on_every_patch_and_only_on_patches(adopt: bool | None) -> None:
+def test_workload_patches_always_force_other_patches_only_when_adopting(
+    adopt: bool | None,
+) -> None:
+    """The workloads' fields are this project's to manage (the installer owns them after
+    `kubectl apply -f openelb.yaml`); a conflict on a node or the BgpConf is a person's choice."""
     config = multi_leaf() if adopt is None else multi_leaf(adopt=adopt)
     run = run_program(config)
     patches = [r for r in run.resources if r.type.endswith("Patch")]
@@ -287,7 +294,9 @@ def test_adopt_puts_patch_force_on_every_patch_and_only_on_patches(adopt: bool |
     for registration in run.resources[1:]:
         annotations = registration.inputs["metadata"].get("annotations", {})
         forced = annotations.get("pulumi.com/patchForce") == "true"
-        assert forced is (bool(adopt) and registration in patches), registration.name
+        workload = registration.type == "kubernetes:apps/v1:DeploymentPatch"
+        assert forced is (workload or (bool(adopt) and registration in patches)), registration.name
+        assert annotations["pulumi.com/patchFieldManager"] == "openelb-ha", registration.name
 
 
 def test_the_racks_example_stack_manages_its_bgp_conf() -> None:

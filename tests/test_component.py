@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from openelb_component.desired.workloads import rollout_metadata, rollout_timeout
 from tests.support.harness import (
     FakeCluster,
     assert_registers_the_desired_state,
@@ -46,6 +47,23 @@ PROD: dict[str, Any] = {
     }
 }
 CONTROLLER_LABELS = {"app": "openelb", "component": "controller"}
+# Every object is applied under the stable field manager (desired/ownership.py).
+MANAGED = {"pulumi.com/patchFieldManager": "openelb-ha"}
+
+
+def workload_metadata(name: str, timeout: int = 300) -> dict[str, Any]:
+    """A workload patch's metadata: forced, under openelb-ha, with its rollout wait."""
+    return {
+        "name": name,
+        "namespace": "openelb-system",
+        "annotations": {
+            "pulumi.com/timeoutSeconds": str(timeout),
+            **MANAGED,
+            "pulumi.com/patchForce": "true",
+        },
+    }
+
+
 DEV_V06: dict[str, Any] = {"openelb": {"version": "0.6"}, **DEV}
 PROD_V06: dict[str, Any] = {"openelb": {"version": "0.6", "controllerReplicas": 3}, **PROD}
 
@@ -77,14 +95,18 @@ def node_patch(name: str, rack: str | None = None) -> dict[str, Any]:
     if rack:
         labels["openelb.kubesphere.io/rack"] = rack
         labels["openelb-ha/node"] = name
-    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": labels, "annotations": MANAGED},
+    }
 
 
 def pdb(name: str, labels: dict[str, str]) -> dict[str, Any]:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": {"name": name, "namespace": "openelb-system"},
+        "metadata": {"name": name, "namespace": "openelb-system", "annotations": MANAGED},
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels}},
     }
 
@@ -106,7 +128,7 @@ def test_single_router_registers_node_labels_and_the_manager_patch() -> None:
     assert workload == {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": "openelb-manager", "namespace": "openelb-system"},
+        "metadata": workload_metadata("openelb-manager"),
         "spec": {
             "replicas": 2,
             "minReadySeconds": 30,
@@ -155,7 +177,7 @@ def test_multi_leaf_adds_rack_labels_spread_constraint_and_one_bgp_peer_per_leaf
     assert peer.inputs == {
         "apiVersion": "network.kubesphere.io/v1alpha2",
         "kind": "BgpPeer",
-        "metadata": {"name": "openelb-ha-leaf1"},
+        "metadata": {"name": "openelb-ha-leaf1", "annotations": MANAGED},
         "spec": {
             "conf": {"peerAs": 50001, "neighborAddress": "192.168.0.5"},
             "afiSafis": [
@@ -349,7 +371,7 @@ def test_v06_patches_the_speaker_daemonset_and_the_controller_and_budgets_the_co
     assert speaker == {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
-        "metadata": {"name": "openelb-speaker", "namespace": "openelb-system"},
+        "metadata": workload_metadata("openelb-speaker"),
         "spec": {
             "minReadySeconds": 30,
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
@@ -359,7 +381,7 @@ def test_v06_patches_the_speaker_daemonset_and_the_controller_and_budgets_the_co
     assert run.named("openelb-ha-controller").inputs == {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": "openelb-controller", "namespace": "openelb-system"},
+        "metadata": workload_metadata("openelb-controller"),
         "spec": {
             "replicas": 2,
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
@@ -444,24 +466,52 @@ def test_one_controller_replica_is_allowed_but_warned_about() -> None:
 @pytest.mark.parametrize(
     ("version", "nodes", "timeouts"),
     [
-        ("0.5", 10, {"workload": None}),
-        ("0.5", 11, {"workload": "660"}),
-        ("0.6", 12, {"workload": "720", "controller": None}),
+        ("0.5", 2, {"workload": "300"}),
+        ("0.5", 10, {"workload": "900"}),
+        ("0.5", 11, {"workload": "1200"}),
+        ("0.6", 12, {"workload": "1200", "controller": "300"}),
+        ("0.6", 40, {"workload": "3600", "controller": "300"}),
     ],
-    ids=["ten-pods-default-wait", "eleven-replicas", "twelve-speakers-two-controllers"],
+    ids=[
+        "two-replicas-fail-in-five-minutes",
+        "ten-pods",
+        "eleven-replicas",
+        "twelve-speakers-two-controllers",
+        "forty-speakers",
+    ],
 )
-def test_large_rollouts_get_a_longer_wait(
-    version: str, nodes: int, timeouts: dict[str, str | None]
+def test_every_rollout_gets_a_wait_sized_to_its_pods(
+    version: str, nodes: int, timeouts: dict[str, str]
 ) -> None:
-    """Pods are replaced one at a time; Pulumi's default 10-minute wait would fail a large
-    roll half-way, so more than 10 pods get 60 seconds each."""
+    """Pods are replaced one at a time and Pulumi's wait never ends early on a stuck pod
+    (provider/pkg/await/deployment.go:306-352@v4.32.0): 60 seconds a pod plus the
+    minReadySeconds the patch sets (30 by default on the announcing workload, none on the
+    controller), at least 180, in whole 5 minutes. A 40-node roll is not cut at Pulumi's
+    default 10 minutes, and a stuck two-replica roll fails after 5."""
     names = [f"node-{index:02}" for index in range(nodes)]
     run = run_program(
         {"openelb": {"version": version}, "topology": {"kind": "single-router", "nodes": names}}
     )
     for key, expected in timeouts.items():
         metadata = run.named(f"openelb-ha-{key}").inputs["metadata"]
-        assert metadata.get("annotations", {}).get("pulumi.com/timeoutSeconds") == expected, key
+        assert metadata["annotations"]["pulumi.com/timeoutSeconds"] == expected, key
+
+
+@pytest.mark.parametrize(
+    ("pods", "min_ready_seconds", "seconds"),
+    [(2, 0, 300), (2, 30, 300), (10, 30, 900), (40, 30, 3600), (1, 600, 900)],
+    ids=["two", "two-min-ready-30", "ten-min-ready-30", "forty-min-ready-30", "one-slow"],
+)
+def test_min_ready_seconds_adds_to_each_pods_share(
+    pods: int, min_ready_seconds: int, seconds: int
+) -> None:
+    """A pod counts as available only minReadySeconds after it is ready, and the next one is
+    replaced only then: the wait reads the value the patch sets (openelb.minReadySeconds)."""
+    assert rollout_timeout(pods, min_ready_seconds) == seconds
+    spec = {"minReadySeconds": min_ready_seconds}
+    assert rollout_metadata(spec, pods) == {
+        "annotations": {"pulumi.com/timeoutSeconds": str(seconds)}
+    }
 
 
 @pytest.mark.parametrize(
@@ -490,7 +540,11 @@ def test_other_nodes_get_only_the_rack_label_and_are_no_replicas() -> None:
     assert run.named("openelb-ha-node-worker-p009").inputs == {
         "apiVersion": "v1",
         "kind": "Node",
-        "metadata": {"name": "worker-p009", "labels": {"openelb.kubesphere.io/rack": "leaf2"}},
+        "metadata": {
+            "name": "worker-p009",
+            "labels": {"openelb.kubesphere.io/rack": "leaf2"},
+            "annotations": MANAGED,
+        },
     }
     # Read first like every node: a mistyped name fails instead of creating a bogus Node.
     reads = {read.name: read.read_id for read in run.reads}

@@ -392,10 +392,10 @@ def test_the_runbook_rolls_back_exactly_what_its_first_apply_changed(tmp_path: P
         done = run_runbook(script, tmp_path, {}, step)
         assert done.returncode == 0, done.stderr
     calls = (tmp_path / "calls").read_text().splitlines()
-    restore = [c for c in calls if c.startswith("label --overwrite node node-a1 ")]
+    label = "label --overwrite --field-manager=openelb-ha node node-a1 "
+    restore = [c for c in calls if c.startswith(label)]
     assert restore[-1] == (
-        "label --overwrite node node-a1 lb.kubesphere.io/v1alpha1=openelb "
-        "openelb.kubesphere.io/rack- openelb-ha/node-"
+        f"{label}lb.kubesphere.io/v1alpha1=openelb openelb.kubesphere.io/rack- openelb-ha/node-"
     )
     # The BgpConf did not exist before: rollback deletes it; workloads roll back and are awaited.
     assert "delete bgpconf.network.kubesphere.io default --ignore-not-found" in calls
@@ -427,3 +427,23 @@ def test_secret_variables_never_share_a_name() -> None:
     assert all(
         v.startswith("OPENELB_HA_BGPPASSWORDS_RACK_A_") for k, v in variables.items() if "rack" in k
     )
+
+
+# kubectl's write commands and the flag that names their field manager.
+_KUBECTL_WRITES = ("kubectl label ", "kubectl patch ", "kubectl apply ")
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=[p.name for p in STACKS])
+def test_every_runbook_write_uses_the_components_field_manager(stack: Path) -> None:
+    """One manager name, openelb-ha, whether a field was written by `pulumi up` or by the
+    runbook: either can take over from the other, and a lost Pulumi state orphans nothing."""
+    plan = build_plan(read_stack(stack))
+    runbook = RENDERERS["kubectl"](plan)
+    writes = [line for line in runbook.splitlines() if line.startswith(_KUBECTL_WRITES)]
+    assert len(writes) >= len(plan.state.objects)
+    for line in writes:
+        assert "--field-manager=openelb-ha" in line, line
+    # kubectl never sees Pulumi's own annotations, and never a client-side apply (which would
+    # keep the object, a password included, in last-applied-configuration).
+    assert "pulumi.com/" not in runbook
+    assert all("--server-side" in line for line in writes if line.startswith("kubectl apply"))

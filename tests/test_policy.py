@@ -307,16 +307,24 @@ def test_a_bgp_password_must_be_a_secret(password: Any, violations: int) -> None
 
 
 @pytest.mark.parametrize(
-    "typ", [model.NODE_PATCH, model.DEPLOYMENT_PATCH], ids=["node-patch", "workload-patch"]
+    "typ", [model.NODE_PATCH, model.BGP_CONF_PATCH], ids=["node-patch", "bgpconf-patch"]
 )
 def test_a_forcing_patch_needs_adopt(typ: str) -> None:
-    resources = example("prod")
+    resources = example("racks")
     target = next(r for r in resources if r.type == typ)
     target.props["metadata"]["annotations"] = {model.PATCH_FORCE_ANNOTATION: "true"}
     (violation,) = rules.no_patch_force(resources, {"adopt": False})
     assert violation.urn == target.urn
     assert f'annotation {model.PATCH_FORCE_ANNOTATION}: "true"' in violation.message
     assert rules.no_patch_force(resources, {"adopt": True}) == []
+
+
+@pytest.mark.parametrize("stack", ["prod", "prod-v06"])
+def test_the_workload_patches_force_by_design(stack: str) -> None:
+    resources = example(stack)
+    forced = [r for r in resources if model.PATCH_FORCE_ANNOTATION in str(r.props)]
+    assert forced and {r.type for r in forced} <= set(rules.FORCED_BY_DESIGN)
+    assert rules.no_patch_force(resources, {"adopt": False}) == []
 
 
 def test_a_forcing_provider_needs_adopt() -> None:

@@ -151,12 +151,12 @@ def _speaker(read_first: bool) -> list[Registration]:
         (
             _speaker(read_first=True),
             {("apps", "daemonsets", v) for v in ("get", "patch", "list", "watch")}
-            | {("", "pods", "list"), ("", "pods", "watch")},
+            | {("", resource, v) for resource in ("pods", "events") for v in ("list", "watch")},
         ),
         (
             _speaker(read_first=False),
             {("apps", "daemonsets", v) for v in ("get", "patch", "create", "list", "watch")}
-            | {("", "pods", "list"), ("", "pods", "watch")},
+            | {("", resource, v) for resource in ("pods", "events") for v in ("list", "watch")},
         ),
     ],
     ids=["patch-after-read-never-creates", "patch-without-read-may-create"],
@@ -166,6 +166,14 @@ def test_create_is_granted_only_where_a_patch_may_create_its_target(
 ) -> None:
     needed = required(registrations)
     assert {(p.api_group, p.resource, p.verb) for p in needed} == expected
+
+
+def test_a_stuck_rollout_can_report_its_reasons() -> None:
+    """Pod status (why Pending, why crash-looping) and the workload's Warning events are what
+    Pulumi prints while it waits; both need list and watch in OpenELB's namespace."""
+    for resource in ("pods", "events"):
+        for verb in ("list", "watch"):
+            assert Permission("openelb-system", "", resource, verb) in granted(), resource
 
 
 def test_a_namespaced_kind_without_a_namespace_is_refused() -> None:

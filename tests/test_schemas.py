@@ -229,7 +229,7 @@ def test_the_spread_constraint_is_our_own_entry_where_anti_affinity_would_confli
 
 @pytest.mark.parametrize("kubernetes", upstream.KUBERNETES_VERSIONS)
 def test_the_node_selector_is_an_atomic_map_owned_whole(kubernetes: str) -> None:
-    """Why the first apply on a fresh install needs ``adopt`` (docs/operations.md, "Adopting a
+    """Why the workload patches always force (docs/operations.md, "Adopting a
     cluster configured by hand"): the installer owns the whole nodeSelector, so adding a key to it
     is a different value of a field another manager owns, a conflict."""
     defs = kubernetes_definitions(kubernetes)["$defs"]

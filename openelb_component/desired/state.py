@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-from collections.abc import Iterable
-
 from openelb_component.config.models import MultiLeafTopology, SingleRouterTopology, StackConfig
 from openelb_component.desired.bgp import BGP_CONF_KEY, bgp_conf, bgp_peer, bgp_peer_name
 from openelb_component.desired.model import DesiredObject, DesiredState
 from openelb_component.desired.nodes import node_key, node_patches
+from openelb_component.desired.ownership import with_ownership
 from openelb_component.desired.pdb import pod_disruption_budget
 from openelb_component.desired.workloads import (
     CONTROLLER_V06,
@@ -24,7 +21,6 @@ SINGLE_REPLICA_WARNING = (
     "one OpenELB replica is not highly available: while its node drains or reboots no "
     "LoadBalancer IP is announced; run at least 2 replicas on 2 nodes"
 )
-PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
 SINGLE_CONTROLLER_WARNING = (
     "one openelb-controller replica is not highly available: while its node drains or reboots "
     "no new LoadBalancer IP is assigned (the speakers keep announcing the assigned ones); set "
@@ -49,17 +45,6 @@ def _rack_of_other_node(config: StackConfig) -> dict[str, str]:
     if isinstance(topology, SingleRouterTopology):
         return {}
     return {node: leaf.name for leaf in topology.leaves for node in leaf.other_nodes}
-
-
-def _forced(obj: DesiredObject) -> DesiredObject:
-    """The patch taking ownership of fields other managers (kubectl edit/label/scale) set."""
-    manifest = copy.deepcopy(obj.manifest)
-    manifest["metadata"].setdefault("annotations", {})[PATCH_FORCE_ANNOTATION] = "true"
-    return dataclasses.replace(obj, manifest=manifest)
-
-
-def _adopting(objects: Iterable[DesiredObject], adopt: bool) -> list[DesiredObject]:
-    return [_forced(obj) if adopt and obj.action == "patch" else obj for obj in objects]
 
 
 def desired_state(config: StackConfig) -> DesiredState:
@@ -131,7 +116,7 @@ def desired_state(config: StackConfig) -> DesiredState:
     if min_per_router < 2:
         warnings.insert(0, SINGLE_REPLICA_WARNING)
     return DesiredState(
-        objects=tuple(_adopting(objects, config.adopt)),
+        objects=tuple(with_ownership(objects, config.adopt)),
         nodes=tuple(sorted(rack_of_node)),
         nodes_by_leaf={leaf.name: tuple(sorted(leaf.nodes)) for leaf in leaves},
         replicas=replicas,

@@ -147,18 +147,44 @@ def manager_patch(
 
 TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
 SECONDS_PER_POD = 60
-"""Rollout budget per replaced pod: pods are replaced one at a time (maxUnavailable 1), and
-Pulumi's default 10-minute wait for a rollout would fail a large fabric's roll half-way."""
-
-
+"""Rollout budget per replaced pod before its minReadySeconds: the old pod's grace period (10 s
+upstream), scheduling, start, the first passing readiness probe (every 10 s upstream) and an
+image pull if the node lacks the image. Pods are replaced one at a time (maxUnavailable 1)."""
+MIN_TIMEOUT = 180
+"""Floor of the budget: a small workload still gets time for one slow image pull."""
+TIMEOUT_STEP = 300
+"""The budget is rounded up to whole 5 minutes, so adding or dropping one node rarely changes
+the workload patch (a change of this annotation alone updates the workload's metadata, not its
+pod template: nothing restarts, but the preview shows it)."""
 DEFAULT_TIMEOUT = 600
-"""pulumi-kubernetes' own wait for a rollout, in seconds."""
+"""pulumi-kubernetes' own wait for a rollout when nothing is set, in seconds
+(provider/pkg/await/deployment.go:105 ``DefaultDeploymentTimeoutMins = 10``,
+provider/pkg/await/daemonset.go:42 ``_defaultDaemonSetTimeout = 10 * time.Minute``@v4.32.0)."""
 
 
-def rollout_metadata(pods: int) -> Manifest:
-    """The annotation raising Pulumi's wait where the default 10 minutes would be too short."""
-    seconds = SECONDS_PER_POD * pods
-    return {"annotations": {TIMEOUT_ANNOTATION: str(seconds)}} if seconds > DEFAULT_TIMEOUT else {}
+def rollout_timeout(pods: int, min_ready_seconds: int) -> int:
+    """How long Pulumi waits for this workload's rollout before failing the update.
+
+    The awaiters never end early on Pending or crash-looping pods: they return on success or at
+    the timeout (provider/pkg/await/deployment.go:306-352, daemonset.go:129-183@v4.32.0), so the
+    timeout is how long a stuck rollout takes to fail. Sized to the rollout itself: each pod in
+    turn, then its minReadySeconds before the next one starts (a pod counts as available only
+    then), rounded up to ``TIMEOUT_STEP``. A 40-node DaemonSet gets 40 minutes, two replicas 5.
+    """
+    seconds = max(MIN_TIMEOUT, pods * (SECONDS_PER_POD + min_ready_seconds))
+    return -(-seconds // TIMEOUT_STEP) * TIMEOUT_STEP
+
+
+def rollout_metadata(spec: Manifest, pods: int) -> Manifest:
+    """The ``pulumi.com/timeoutSeconds`` annotation (read by ``metadata.TimeoutDuration``,
+    provider/pkg/metadata/overrides.go:53-66@v4.32.0; a ``customTimeouts`` resource option would
+    override it, so the component sets none).
+
+    ``min_ready_seconds`` is the value this patch sets, else 0 (the upstream manifests set none):
+    the hook for ``openelb.minReadySeconds`` (issue 11), which puts it into the patch's spec.
+    """
+    min_ready = int(spec.get("minReadySeconds", 0))
+    return {"annotations": {TIMEOUT_ANNOTATION: str(rollout_timeout(pods, min_ready))}}
 
 
 def _workload_patch(
@@ -176,7 +202,11 @@ def _workload_patch(
         manifest={
             "apiVersion": "apps/v1",
             "kind": workload.kind,
-            "metadata": {"name": workload.name, "namespace": namespace, **rollout_metadata(pods)},
+            "metadata": {
+                "name": workload.name,
+                "namespace": namespace,
+                **rollout_metadata(spec, pods),
+            },
             "spec": spec,
         },
         # New pods must find labelled nodes, or they start Pending.

@@ -20,9 +20,8 @@ import shlex
 from collections.abc import Iterable
 from typing import Any
 
-from openelb_component.config import names
 from openelb_component.desired import DesiredObject
-from openelb_component.desired.state import PATCH_FORCE_ANNOTATION
+from openelb_component.desired.ownership import FIELD_MANAGER, is_forced
 from openelb_component.desired.workloads import DEFAULT_TIMEOUT, TIMEOUT_ANNOTATION
 from openelb_component.plan import merge
 from openelb_component.plan.build import Plan
@@ -56,16 +55,23 @@ def _kubectl_body(obj: DesiredObject, plan: Plan) -> dict[str, Any]:
     annotations (patchForce, timeouts) that mean nothing to kubectl."""
     base = plan.verification.bases.get(obj.key)
     body = patch_body(obj, base.obj if base else None)
-    metadata = {k: v for k, v in body.get("metadata", {}).items() if k not in ("name", "namespace")}
+    metadata = {
+        k: v
+        for k, v in _kubectl_metadata(body.pop("metadata", {})).items()
+        if k not in ("name", "namespace")
+    }
+    return {"metadata": metadata, **body} if metadata else body
+
+
+def _kubectl_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Metadata without Pulumi's own annotations (field manager, force, timeout)."""
     annotations = {
         k: v
-        for k, v in metadata.pop("annotations", {}).items()
+        for k, v in (metadata.get("annotations") or {}).items()
         if not k.startswith(PULUMI_ANNOTATION)
     }
-    if annotations:
-        metadata["annotations"] = annotations
-    body.pop("metadata", None)
-    return {"metadata": metadata, **body} if metadata else body
+    rest = {k: v for k, v in metadata.items() if k != "annotations"}
+    return {**rest, "annotations": annotations} if annotations else rest
 
 
 def _namespace_flag(obj: DesiredObject) -> str:
@@ -163,25 +169,30 @@ def _apply_steps(plan: Plan, obj: DesiredObject, variables: dict[str, str]) -> l
         return [
             "# kubectl get and label fail on a node that does not exist (a typo labels nothing)",
             f"keep_labels {backup} {obj.name} {' '.join(labels)}",
-            f"kubectl label --overwrite node {obj.name} {pairs}",
+            f"kubectl label --overwrite --field-manager={FIELD_MANAGER} node {obj.name} {pairs}",
         ]
     if is_workload_patch(obj):
         return [
             "# replaces one replica at a time (maxUnavailable); never scales to 0",
-            f"kubectl patch {_target(obj)} --type strategic -p {quoted(_kubectl_body(obj, plan))}",
+            f"kubectl patch {_target(obj)} --type strategic --field-manager={FIELD_MANAGER} "
+            f"-p {quoted(_kubectl_body(obj, plan))}",
             _rollout_status(obj),
         ]
     if backup is not None:
         # An object that may exist already (the BgpConf made by hand) or not: applied
         # server-side like the component, forcing ownership where the stack adopts.
-        annotations = obj.manifest["metadata"].get("annotations") or {}
-        force = " --force-conflicts" if annotations.get(PATCH_FORCE_ANNOTATION) == "true" else ""
+        force = " --force-conflicts" if is_forced(obj) else ""
         manifest = {**obj.manifest, "metadata": {"name": obj.name}}
         if obj.namespace:
             manifest["metadata"]["namespace"] = obj.namespace
-        apply = f"kubectl apply -f - --server-side --field-manager={names.PROJECT}{force}"
+        apply = f"kubectl apply -f - --server-side --field-manager={FIELD_MANAGER}{force}"
         return [*_object_backup(obj, backup), *_heredoc(apply, obj, manifest, variables)]
-    return _heredoc("kubectl apply -f -", obj, obj.manifest, variables)
+    # Server-side, like the component, and for a second reason: a client-side apply would keep
+    # the whole object, a BgpPeer's password included, in the last-applied-configuration
+    # annotation, readable by anyone who may read BgpPeers.
+    manifest = {**obj.manifest, "metadata": _kubectl_metadata(obj.manifest["metadata"])}
+    apply = f"kubectl apply -f - --server-side --field-manager={FIELD_MANAGER}"
+    return _heredoc(apply, obj, manifest, variables)
 
 
 def _rollback_steps(plan: Plan, obj: DesiredObject) -> list[str]:
@@ -189,7 +200,8 @@ def _rollback_steps(plan: Plan, obj: DesiredObject) -> list[str]:
     if obj.kind == "Node" and backup is not None:
         return [
             "# each label back to its value before the first apply, or removed if it had none",
-            f'kubectl label --overwrite node {obj.name} $(cat "{backup}")',
+            f"kubectl label --overwrite --field-manager={FIELD_MANAGER} node {obj.name} "
+            f'$(cat "{backup}")',
         ]
     if is_workload_patch(obj):
         base = plan.verification.bases.get(obj.key)
@@ -203,7 +215,8 @@ def _rollback_steps(plan: Plan, obj: DesiredObject) -> list[str]:
         undo = merge.inverse_patch(base.obj, _kubectl_body(obj, plan))
         return [
             f"# back to the values of {base.source}",
-            f"kubectl patch {_target(obj)} --type strategic -p {quoted(undo)}",
+            f"kubectl patch {_target(obj)} --type strategic --field-manager={FIELD_MANAGER} "
+            f"-p {quoted(undo)}",
             _rollout_status(obj),
         ]
     delete = f"kubectl delete {_resource(obj)} {obj.name}{_namespace_flag(obj)} --ignore-not-found"

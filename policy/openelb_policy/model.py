@@ -24,6 +24,7 @@ NODE_PATCH = "kubernetes:core/v1:NodePatch"
 DEPLOYMENT_PATCH = "kubernetes:apps/v1:DeploymentPatch"
 DAEMONSET_PATCH = "kubernetes:apps/v1:DaemonSetPatch"
 BGP_PEER = "kubernetes:network.kubesphere.io/v1alpha2:BgpPeer"
+BGP_CONF_PATCH = "kubernetes:network.kubesphere.io/v1alpha2:BgpConfPatch"
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
 
 # Workloads whose pods hold the BGP sessions (v0.5 manager, v0.6 speaker): under several leaf

@@ -57,7 +57,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "openelb-ha-no-patch-force",
-        "No patch forces field ownership unless the stack adopts a hand-configured cluster.",
+        "No patch of a node, the BgpConf or a BgpPeer forces field ownership unless the stack "
+        "adopts a hand-configured cluster; the workload patches always do.",
         "mandatory",
         no_patch_force,
         {"adopt": {"type": "boolean", "default": False}},

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from openelb_policy.model import (
+    DAEMONSET_PATCH,
+    DEPLOYMENT_PATCH,
     KUBERNETES_PROVIDER,
     MIN_REPLICAS,
     PATCH_FORCE_ANNOTATION,
@@ -159,8 +161,15 @@ def bgp_passwords_are_secret(
     return violations
 
 
+# The workload patches take over the fields this project exists to manage on every stack
+# (openelb_component/desired/ownership.py): forcing them is the design, not an exception.
+FORCED_BY_DESIGN = (DEPLOYMENT_PATCH, DAEMONSET_PATCH)
+
+
 def _forces(resource: Resource) -> str | None:
     """How this resource takes field ownership from other managers, if it does."""
+    if resource.type in FORCED_BY_DESIGN:
+        return None
     if resource.type.startswith("kubernetes:") and resource.type.endswith("Patch"):
         annotations = mapping(at(resource.props, "metadata", "annotations"))
         if str(annotations.get(PATCH_FORCE_ANNOTATION)).lower() == "true":
@@ -173,7 +182,8 @@ def _forces(resource: Resource) -> str | None:
 
 def no_patch_force(resources: Sequence[Resource], config: Mapping[str, Any]) -> list[Violation]:
     """Forcing takes fields from every other manager (kubectl, the installer) without a conflict
-    to review; only a stack adopting a hand-configured cluster may do it."""
+    to review; only a stack adopting a hand-configured cluster may do it on nodes, the BgpConf
+    or BgpPeers. The workload patches always force (``FORCED_BY_DESIGN``)."""
     if config.get("adopt") is True:
         return []
     violations: list[Violation] = []

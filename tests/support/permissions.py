@@ -62,7 +62,13 @@ VERBS: dict[Action, frozenset[str]] = {
     "create": frozenset({"create", "get", "patch", "delete", "list", "watch"}),
 }
 
-# Objects a workload's await logic lists and watches in the workload's namespace.
+# Objects a workload's await logic lists and watches in the workload's namespace: informers on
+# the workload and what it rolls out (provider/pkg/await/deployment.go:163-199,
+# daemonset.go:142-157@v4.32.0), and core v1 Events, whose Warning events about the workload
+# itself are printed while Pulumi waits (NewEventAggregator, provider/pkg/await/watchers.go:
+# 206-249, attached to every create/update wait, await.go:352 and :536@v4.32.0). Without the
+# events grant the wait still ends; only those messages are lost (the observer runs apart,
+# provider/pkg/await/internal/awaiter.go:55-64@v4.32.0).
 _WATCH = frozenset({"list", "watch"})
 AWAITED: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("apps", "Deployment"): (
@@ -70,8 +76,9 @@ AWAITED: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
         ("apps", "replicasets"),
         ("", "pods"),
         ("", "persistentvolumeclaims"),
+        ("", "events"),
     ),
-    ("apps", "DaemonSet"): (("apps", "daemonsets"), ("", "pods")),
+    ("apps", "DaemonSet"): (("apps", "daemonsets"), ("", "pods"), ("", "events")),
 }
 
 

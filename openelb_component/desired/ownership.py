@@ -1,0 +1,73 @@
+"""Who owns the fields this project writes: one stable field manager, and where it forces.
+
+Every object is applied by Server-Side Apply under the field manager ``openelb-ha``
+(``config.names.PROJECT``), set with the annotation ``pulumi.com/patchFieldManager``. Without
+it pulumi-kubernetes mints a random ``pulumi-kubernetes-<8 hex>`` per resource and keeps it
+only in Pulumi state (``fieldManagerName``, provider/pkg/provider/provider.go:2883-2907@v4.32.0:
+annotation first, then state, then ``resource.NewUniqueName``), so a lost state orphans it and
+the kubectl runbook could never share it. Changing the manager of an existing resource is
+clean: the update applies under the new name, then relinquishes the old one
+(provider.go:2392-2393 and :2510-2522@v4.32.0).
+
+Forcing (``pulumi.com/patchForce: "true"``, read per resource by ``patchForce``,
+provider/pkg/await/await.go:1031-1063@v4.32.0, and passed as the apply's ``force``, await.go:191
+and :662) moves a conflicting field to us instead of failing the apply. It is scoped by object:
+
+- the **workload patches** always force. ``kubectl apply -f openelb.yaml`` leaves the manager
+  ``kubectl-client-side-apply`` owning the workloads' atomic ``nodeSelector`` and the defaulted
+  ``replicas``, so an unforced first ``up`` conflicts on every stack. The fields in these
+  patches (replicas, nodeSelector, node affinity, spread constraints, this project's template
+  annotations, the rollout strategy) are exactly what this project exists to manage; forcing
+  the annotation on these resources, not the provider-wide ``enablePatchForce``, keeps the
+  takeover to them;
+- **nodes, the BgpConf and adopted BgpPeers** force only with ``openelb-ha:adopt: true``: a
+  conflict there means a person chose another rack, ASN or router, which a review must see.
+
+The force is per resource, not per field, which is why each workload patch holds only the
+fields this project manages (see ``workloads.py``).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Iterable
+
+from openelb_component.config import names
+from openelb_component.desired.model import DesiredObject
+
+FIELD_MANAGER = names.PROJECT
+"""The Server-Side Apply field manager of every object this project applies, and of the
+runbook's kubectl commands."""
+FIELD_MANAGER_ANNOTATION = "pulumi.com/patchFieldManager"
+PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
+WORKLOAD_KINDS = ("Deployment", "DaemonSet")
+
+
+def forces_by_default(obj: DesiredObject) -> bool:
+    """A workload patch: its fields are this project's to manage, so it takes them over."""
+    return obj.action == "patch" and obj.kind in WORKLOAD_KINDS
+
+
+def is_forced(obj: DesiredObject) -> bool:
+    annotations = obj.manifest["metadata"].get("annotations") or {}
+    return annotations.get(PATCH_FORCE_ANNOTATION) == "true"
+
+
+def _annotated(obj: DesiredObject, force: bool) -> DesiredObject:
+    manifest = copy.deepcopy(obj.manifest)
+    annotations = manifest["metadata"].setdefault("annotations", {})
+    annotations[FIELD_MANAGER_ANNOTATION] = FIELD_MANAGER
+    if force:
+        annotations[PATCH_FORCE_ANNOTATION] = "true"
+    return dataclasses.replace(obj, manifest=manifest)
+
+
+def with_ownership(objects: Iterable[DesiredObject], adopt: bool) -> list[DesiredObject]:
+    """Every object under the stable field manager; the workload patches forced always, every
+    other patch only when the stack adopts. Objects this project creates never force: they are
+    its own from the start."""
+    return [
+        _annotated(obj, forces_by_default(obj) or (adopt and obj.action == "patch"))
+        for obj in objects
+    ]

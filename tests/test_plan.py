@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from openelb_component import cli
-from openelb_component.config.errors import REDACTED
 from openelb_component.config.schema import SCHEMA_PATH, schema_text
+from openelb_component.config.secrets import REDACTED
 from openelb_component.plan.build import build_plan, load_stack_config
 from openelb_component.plan.render import RENDERERS
 from openelb_component.plan.runbook import secret_variables

@@ -11,8 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-# Shown instead of a value that must never be printed (BGP passwords).
-REDACTED = "[secret]"
+from openelb_component.config.secrets import REDACTED
 
 Loc = tuple[str | int, ...]
 

@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 from openelb_component.config import models as config
 from openelb_component.config import rules as checks
 from openelb_component.config.errors import ConfigError, Loc, Problem
+from openelb_component.config.secrets import PASSWORDS_KEY
 
 # pydantic puts the tag of a discriminated union into the error location
 # (topology.multi-leaf.leaves); users never wrote it, so it is dropped from paths.
@@ -53,7 +54,7 @@ _FIELD_HINTS: dict[str, str] = {
     "already listens on 179)",
     "bgp": "give an object such as {as: 50000, listenPort: 17900}, or leave it out",
     "adopt": "use true or false",
-    checks.PASSWORDS_KEY: "give an object from leaf name to password, each set with "
+    PASSWORDS_KEY: "give an object from leaf name to password, each set with "
     "pulumi config set --secret --path 'bgpPasswords.<leaf>' <password>",
 }
 
@@ -97,7 +98,7 @@ def _last_key(loc: Loc) -> str | None:
 
 def _problem_from(error: ErrorDetails) -> Problem:
     problem = _described(error)
-    if problem.loc[:1] == (checks.PASSWORDS_KEY,):
+    if problem.loc[:1] == (PASSWORDS_KEY,):
         # Whatever pydantic received under bgpPasswords may be a password: never show it.
         return dataclasses.replace(problem, secret=True)
     return problem
@@ -152,7 +153,7 @@ def validate_raw(
         problems += [_problem_from(error) for error in exc.errors(include_url=False)]
     problems += checks.cross_field_problems(raw, stack_secret_keys)
     # Passwords last: the user first sees what is wrong with the topology they reference.
-    problems.sort(key=lambda problem: problem.loc[:1] == (checks.PASSWORDS_KEY,))
+    problems.sort(key=lambda problem: problem.loc[:1] == (PASSWORDS_KEY,))
     # Whatever a stack holds as a secret is never echoed, whichever key it is under.
     secret_roots = set(stack_secret_keys or ())
     problems = [

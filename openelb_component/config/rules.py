@@ -8,7 +8,6 @@ duplicate leaf name in another together.
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
@@ -16,6 +15,7 @@ from pydantic import BaseModel
 
 from openelb_component.config.errors import Problem
 from openelb_component.config.models import MultiLeafTopology, OpenElbSettings
+from openelb_component.config.secrets import PASSWORDS_KEY, password_config_path
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -276,17 +276,6 @@ def check_bgp(
                 f"peer.asn, or give leaf {label!r} another localAsn",
                 peer_asn,
             )
-
-
-_SIMPLE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-PASSWORDS_KEY = "bgpPasswords"
-
-
-def password_config_path(leaf: str) -> str:
-    """The ``pulumi config --path`` of a leaf's password (a dot in a leaf name would nest)."""
-    if _SIMPLE_KEY.fullmatch(leaf):
-        return f"{PASSWORDS_KEY}.{leaf}"
-    return f'{PASSWORDS_KEY}["{leaf}"]'
 
 
 def check_passwords(

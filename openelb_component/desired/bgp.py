@@ -25,8 +25,8 @@ import ipaddress
 from collections.abc import Sequence
 
 from openelb_component.config import names
-from openelb_component.config.errors import REDACTED
 from openelb_component.config.models import BgpSettings, Leaf, Peer
+from openelb_component.config.secrets import REDACTED, password_config_path
 from openelb_component.desired.model import DesiredObject, Manifest
 
 BGP_API_VERSION = "network.kubesphere.io/v1alpha2"
@@ -45,8 +45,8 @@ def bgp_peer_name(leaf: str) -> str:
 
 
 def password_secret_name(leaf: str) -> str:
-    """The secret holding a leaf's TCP MD5 password (the stack key ``bgpPasswords.<leaf>``)."""
-    return f"bgpPasswords.{leaf}"
+    """The secret holding a leaf's TCP MD5 password: its ``pulumi config --path``."""
+    return password_config_path(leaf)
 
 
 def _address_family(peer: Peer) -> Manifest:

@@ -15,7 +15,7 @@ import yaml
 from openelb_component.config.errors import ConfigError, Problem
 from openelb_component.config.loading import load_config
 from openelb_component.config.models import StackConfig
-from openelb_component.config.rules import PASSWORDS_KEY, password_config_path
+from openelb_component.config.secrets import PASSWORDS_KEY, password_config_path
 from openelb_component.desired import DesiredState, desired_state
 from openelb_component.plan.checks import Verification, verify
 from openelb_component.plan.sources import WORKLOAD_KINDS, Base, Sources, upstream_sources

@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-from openelb_component.config.errors import REDACTED, format_path
+from openelb_component.config.errors import format_path
+from openelb_component.config.secrets import REDACTED
 from openelb_component.desired import DesiredObject
 from openelb_component.plan.build import Plan
 

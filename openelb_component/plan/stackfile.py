@@ -15,8 +15,9 @@ from typing import Any
 
 import yaml
 
-from openelb_component.config.errors import REDACTED, Loc
+from openelb_component.config.errors import Loc
 from openelb_component.config.names import PROJECT
+from openelb_component.config.secrets import REDACTED
 
 STACKS_DIR = Path("stacks")
 

@@ -3,6 +3,8 @@
     python -m openelb_component plan --stack dev [--format markdown|yaml|kubectl] [--workload F]
     python -m openelb_component validate [FILES...]
     python -m openelb_component schema [--output FILE]
+    python -m openelb_component router-config --stack prod --dialect frr|bird [--leaf NAME]
+        [--nodes FILE] [--show-secrets]
 
 Exit status: 0 when everything is fine, 1 when the config is invalid or a check fails, 2 on bad
 usage.
@@ -11,6 +13,7 @@ usage.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +25,9 @@ from openelb_component.config.schema import SCHEMA_PATH, schema_text
 from openelb_component.desired import desired_state
 from openelb_component.plan.build import build_plan, load_stack_config, read_live_workloads
 from openelb_component.plan.render import RENDERERS
+from openelb_component.plan.routerconfig import read_nodes, router_config
 from openelb_component.plan.stackfile import read_stack, stack_path, stack_paths
+from openelb_component.routers.configs import DIALECTS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,7 +56,47 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="*", type=Path, help="default: every stacks/*.yaml")
     schema = commands.add_parser("schema", help="print the stack file's JSON Schema")
     schema.add_argument("--output", type=Path, help=f"write it here (e.g. {SCHEMA_PATH})")
+    routers = commands.add_parser(
+        "router-config",
+        help="print each leaf router's BGP configuration matching what OpenELB will do",
+    )
+    routers.add_argument("--stack", required=True, help="reads stacks/Pulumi.<stack>.yaml")
+    routers.add_argument("--dialect", choices=DIALECTS, default="frr")
+    routers.add_argument("--leaf", help="only this leaf's router (default: every leaf with a peer)")
+    routers.add_argument(
+        "--nodes",
+        type=Path,
+        metavar="FILE",
+        help="the output of `kubectl get nodes -o json`: node addresses (InternalIP); "
+        "placeholders without it",
+    )
+    routers.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="print BGP passwords given in OPENELB_HA_BGPPASSWORDS_<LEAF> variables instead of "
+        "placeholders (secure: values are never decrypted)",
+    )
     return parser
+
+
+def _router_config(args: argparse.Namespace) -> int:
+    path = stack_path(args.stack)
+    try:
+        stack = read_stack(path)
+        addresses = read_nodes(args.nodes) if args.nodes is not None else None
+        output = router_config(
+            stack, args.dialect, args.leaf, addresses, args.show_secrets, os.environ
+        )
+    except ConfigError as error:
+        print(f"{path}: {error.render()}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        print(f"cannot write router configs for stack {args.stack!r}: {error}", file=sys.stderr)
+        return 1
+    sys.stdout.write(output.text)
+    for note in output.notes:
+        print(f"openelb-ha: {note}", file=sys.stderr)
+    return 0
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -124,5 +169,10 @@ def _schema(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"plan": _plan, "validate": _validate, "schema": _schema}
+    commands = {
+        "plan": _plan,
+        "validate": _validate,
+        "schema": _schema,
+        "router-config": _router_config,
+    }
     return commands[str(args.command)](args)

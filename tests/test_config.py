@@ -117,6 +117,21 @@ def test_defaults_of_a_multi_leaf_stack() -> None:
             ),
             lambda c: c.topology.leaves[0].peer.address == "fd00::5",
         ),
+        (
+            # Every form of an Eip's spec.address (api/v1alpha2/eip_types.go:76-103@v0.5.1).
+            {
+                **DEV,
+                "eips": [
+                    "198.51.100.7",
+                    "198.51.100.64/26",
+                    "203.0.113.10-203.0.113.20",
+                    "2001:db8::/64",
+                    "192.0.2.130/25",  # host bits set: Go's net.ParseCIDR masks them
+                ],
+            },
+            lambda c: c.eips is not None and len(c.eips) == 5,
+        ),
+        (DEV, lambda c: c.eips is None),
     ],
     ids=[
         "version-as-yaml-number",
@@ -133,6 +148,8 @@ def test_defaults_of_a_multi_leaf_stack() -> None:
         "one-replica-per-leaf",
         "leaf-name-any-label-value",
         "ipv6-peer-and-largest-asn",
+        "eips-every-form",
+        "eips-optional",
     ],
 )
 def test_valid_inputs(raw: dict[str, Any], check: Any) -> None:
@@ -405,6 +422,32 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         {**DEV, "openelb": {"podDisruptionBudget": "false"}},
         [("openelb.podDisruptionBudget", "'false'")],
     ),
+    (
+        "eips-malformed",
+        {
+            **DEV,
+            "eips": [
+                "198.51.100.0/33",
+                "198.51.100.20-198.51.100.10",
+                "198.51.100.1-2001:db8::1",
+                "a range",
+                7,
+            ],
+        },
+        [
+            ("eips[0]", "'198.51.100.0/33'"),
+            ("eips[1]", "'198.51.100.20-198.51.100.10'"),
+            ("eips[2]", "'198.51.100.1-2001:db8::1'"),
+            ("eips[3]", "'a range'"),
+            ("eips[4]", "7"),
+        ],
+    ),
+    ("eips-empty", {**DEV, "eips": []}, [("eips", "[]")]),
+    (
+        "eips-overlap",
+        {**DEV, "eips": ["198.51.100.0/24", "203.0.113.0/24", "198.51.100.10-198.51.100.20"]},
+        [("eips[2]", "'198.51.100.10-198.51.100.20'")],
+    ),
 ]
 
 
@@ -462,6 +505,8 @@ def test_every_problem_of_a_stack_is_reported_at_once() -> None:
             "(the default 2) than the 1 listed nodes",
         ),
         ({**DEV, "openelb": {"podDisruptionBudget": "no"}}, "use true (default) or false"),
+        ({**DEV, "eips": ["10.0.0.0/33"]}, "copy the spec.address of an Eip object"),
+        ({**DEV, "eips": ["10.0.0.0/8", "10.1.0.0/16"]}, "overlaps eips[0]"),
     ],
     ids=[
         "missing",
@@ -473,6 +518,8 @@ def test_every_problem_of_a_stack_is_reported_at_once() -> None:
         "v06-daemonset",
         "default-controllers",
         "pdb-boolean",
+        "eip-form",
+        "eip-overlap",
     ],
 )
 def test_each_message_says_how_to_fix_it(raw: dict[str, Any], fix_words: str) -> None:

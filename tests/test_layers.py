@@ -19,6 +19,8 @@ PURE_ENTRY_POINTS = [
     "openelb_component.desired",
     "openelb_component.plan.build",
     "openelb_component.plan.render",
+    "openelb_component.plan.routerconfig",
+    "openelb_component.routers.configs",
     "openelb_component.cli",
 ]
 

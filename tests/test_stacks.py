@@ -79,7 +79,12 @@ def test_every_stack_file_has_expectations() -> None:
 @pytest.mark.parametrize("stack", STACKS, ids=[stack_name(p) for p in STACKS])
 def test_stack_runs_and_exports_what_it_declares(stack: Path) -> None:
     run = run_program(stack_config(stack))
-    assert run.outputs == EXPECTED[stack_name(stack)]
+    outputs = dict(run.outputs)
+    router_configs = outputs.pop("router_configs")
+    assert outputs == EXPECTED[stack_name(stack)]
+    # One router per BgpPeer (their contents: tests/test_routers.py).
+    assert [f"openelb-ha-{leaf}" for leaf in router_configs] == outputs["bgp_peers"]
+    assert all(sorted(texts) == ["bird", "frr"] for texts in router_configs.values())
     assert run.warnings == []
 
 

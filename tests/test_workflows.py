@@ -103,9 +103,13 @@ def test_up_jobs_are_bound_to_the_stack_environment() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     (job,) = workflow("ci.yml")["jobs"].values()
     runs = [s["run"] for s in steps(job) if "run" in s]
-    assert runs[-1] == "make test"
-    # Before it, only the download of the upstream manifests the tests check against.
-    (fetch,) = runs[:-1]
+    # As root, keeping the runner's environment and PATH: the lab needs network namespaces.
+    assert runs[-1] == 'sudo -E env "PATH=$PATH" make test'
+    # Before it, only the download of the upstream manifests the tests check against, and the
+    # routing software the router-config and lab tests run (the packages .ci/run installs).
+    fetch, packages = runs[:-1]
+    assert packages == "sudo apt-get update && sudo apt-get install -y frr gobgpd bird2"
+    assert "apt-get install -y frr gobgpd bird2" in (ROOT / ".ci" / "run").read_text()
     assert "OPENELB_MANIFESTS=" in fetch
     assert all(f"{release}" in fetch for release in ("v0.5.1", "v0.6.0"))
     assert set(workflow("ci.yml")[True]) == {"push", "pull_request"}

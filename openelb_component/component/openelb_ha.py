@@ -7,6 +7,7 @@ resource class that applies it, so the offline plan and ``pulumi up`` cannot dis
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -14,6 +15,7 @@ import pulumi_kubernetes as k8s
 from openelb_component.config.models import StackConfig
 from openelb_component.desired import DesiredObject, DesiredState, desired_state
 from openelb_component.desired.bgp import password_secret_name
+from openelb_component.routers.configs import leaf_routers, render_bird, render_frr
 
 TYPE_TOKEN = "openelb-ha:index:OpenElbHa"  # noqa: S105 - a type token, not a password
 
@@ -44,8 +46,23 @@ OUTPUTS: tuple[tuple[str, str], ...] = (
     ("controllerReplicas", "controller_replicas"),
     ("nodeSelector", "node_selector"),
     ("bgpPeers", "bgp_peers"),
+    ("routerConfigs", "router_configs"),
 )
 """(stack output name, component attribute) of every output, in the order they are exported."""
+
+
+def _field(value: Any, name: str) -> Any:
+    # A read's status is the SDK's typed output object, or a plain dict (mocks, other hosts).
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
+def internal_ip(status: Any) -> str | None:
+    """A Node status's first InternalIP, the address OpenELB uses (routers/openelb.py)."""
+    for entry in _field(status, "addresses") or []:
+        if _field(entry, "type") == "InternalIP":
+            address = _field(entry, "address")
+            return None if address is None else str(address)
+    return None
 
 
 class OpenElbHa(pulumi.ComponentResource):
@@ -64,6 +81,9 @@ class OpenElbHa(pulumi.ComponentResource):
     """The nodeSelector the OpenELB pods get."""
     bgp_peers: pulumi.Output[list[str]]
     """Names of the BgpPeer objects, one per leaf with a peer."""
+    router_configs: pulumi.Output[dict[str, dict[str, str]]]
+    """Leaf -> {"frr": ..., "bird": ...}: each leaf router's BGP configuration for the nodes'
+    addresses as the Node reads find them; a secret when any BGP password is set."""
 
     def __init__(
         self, name: str, args: StackConfig, opts: pulumi.ResourceOptions | None = None
@@ -77,6 +97,7 @@ class OpenElbHa(pulumi.ComponentResource):
             for leaf, password in args.bgp_passwords.items()
         }
         self.resources: dict[str, pulumi.CustomResource] = {}
+        self._node_reads: dict[str, pulumi.CustomResource] = {}
         for obj in self.state.objects:
             self.resources[obj.key] = self._register(obj)
 
@@ -89,7 +110,30 @@ class OpenElbHa(pulumi.ComponentResource):
         self.controller_replicas = pulumi.Output.from_input(state.controller_replicas)
         self.node_selector = pulumi.Output.from_input(dict(state.node_selector))
         self.bgp_peers = pulumi.Output.from_input(list(state.bgp_peers))
+        self.router_configs = self._router_configs(args)
         self.register_outputs({output: getattr(self, attribute) for output, attribute in OUTPUTS})
+
+    def _router_configs(self, args: StackConfig) -> pulumi.Output[dict[str, dict[str, str]]]:
+        """Rendered once the Node reads and passwords resolve; passwords stay Pulumi secrets."""
+        statuses = pulumi.Output.all(
+            **{name: read.status for name, read in self._node_reads.items()}  # type: ignore[attr-defined]
+        )
+        passwords = pulumi.Output.all(**self._secrets)
+
+        def render(values: list[Any]) -> dict[str, dict[str, str]]:
+            node_statuses, texts = values
+            addresses = {
+                name: address
+                for name, status in node_statuses.items()
+                if (address := internal_ip(status)) is not None
+            }
+            return {
+                router.leaf: {"frr": render_frr(router, texts), "bird": render_bird(router, texts)}
+                for router in leaf_routers(args, self.state, addresses)
+            }
+
+        configs = pulumi.Output.all(statuses, passwords).apply(render)
+        return pulumi.Output.secret(configs) if self._secrets else configs
 
     def _register(self, obj: DesiredObject) -> pulumi.CustomResource:
         resource_name = f"{self._name}-{obj.key}"
@@ -102,6 +146,8 @@ class OpenElbHa(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             depends_on.append(read)
+            if obj.kind == "Node":
+                self._node_reads[obj.name] = read
         opts = pulumi.ResourceOptions(
             parent=self,
             depends_on=depends_on,

@@ -54,6 +54,8 @@ _FIELD_HINTS: dict[str, str] = {
     "already listens on 179)",
     "bgp": "give an object such as {as: 50000, listenPort: 17900}, or leave it out",
     "adopt": "use true or false",
+    "eips": "list the spec.address of every Eip object OpenELB announces from, e.g. "
+    "[198.51.100.0/24, 203.0.113.10-203.0.113.20], or leave it out",
     PASSWORDS_KEY: "give an object from leaf name to password, each set with "
     "pulumi config set --secret --path 'bgpPasswords.<leaf>' <password>",
 }
@@ -125,7 +127,9 @@ def _described(error: ErrorDetails) -> Problem:
             return Problem(tag_loc, f"required key is missing; {_FIELD_HINTS['kind']}", None, False)
         raw_kind = value.get("kind") if isinstance(value, Mapping) else value
         return Problem(tag_loc, f"unknown topology kind; {_FIELD_HINTS['kind']}", raw_kind)
-    if kind.startswith(("node_name", "label_value", "namespace", "ip_address", "ipv4_address")):
+    if kind.startswith(
+        ("node_name", "label_value", "namespace", "ip_address", "ipv4_address", "eip_range")
+    ):
         # Our own validators already say how to fix it.
         return Problem(loc, error["msg"], value)
     message = error["msg"][0].lower() + error["msg"][1:]

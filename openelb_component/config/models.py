@@ -92,6 +92,42 @@ def _ipv4_address(value: str) -> str:
         ) from None
 
 
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+EIP_RANGE_SEPARATOR = "-"
+"""OpenELB's ``constant.EipRangeSeparator`` (``first-last``), as ``Eip.GetSize`` splits it
+(api/v1alpha2/eip_types.go:89@v0.5.1)."""
+
+
+def eip_networks(value: str) -> list[IpNetwork]:
+    """The networks an Eip ``spec.address`` covers, in OpenELB's three forms
+    (``Eip.GetSize``, api/v1alpha2/eip_types.go:76-103@v0.5.1): one address, a CIDR (host bits
+    allowed: Go's ``net.ParseCIDR`` masks them), or ``first-last`` of one family, first <= last.
+    ``ValueError`` with the reason otherwise."""
+    if EIP_RANGE_SEPARATOR in value and "/" not in value:
+        first_text, last_text = value.split(EIP_RANGE_SEPARATOR, 1)
+        first, last = ipaddress.ip_address(first_text), ipaddress.ip_address(last_text)
+        if isinstance(first, ipaddress.IPv4Address) and isinstance(last, ipaddress.IPv4Address):
+            return list(ipaddress.summarize_address_range(first, last))
+        if isinstance(first, ipaddress.IPv6Address) and isinstance(last, ipaddress.IPv6Address):
+            return list(ipaddress.summarize_address_range(first, last))
+        raise ValueError("the first and last address are of different IP versions")
+    return [ipaddress.ip_network(value, strict=False)]
+
+
+def _eip_range(value: str) -> str:
+    try:
+        eip_networks(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "eip_range",
+            "not an Eip address range; copy the spec.address of an Eip object: one address "
+            "(198.51.100.7), a CIDR (198.51.100.0/24, 2001:db8::/64) or first-last "
+            "(198.51.100.10-198.51.100.20)",
+        ) from None
+    return value
+
+
 def _version_text(value: Any) -> Any:
     # `version: 0.5` in YAML is a float; users should not have to know to quote it.
     if isinstance(value, float | int) and not isinstance(value, bool):
@@ -104,6 +140,7 @@ LeafName = Annotated[str, AfterValidator(_label_value)]
 Namespace = Annotated[str, AfterValidator(_namespace)]
 IpAddress = Annotated[str, AfterValidator(_ip_address)]
 Ipv4Address = Annotated[str, AfterValidator(_ipv4_address)]
+EipRange = Annotated[str, AfterValidator(_eip_range)]
 Asn = Annotated[int, Field(ge=1, le=MAX_ASN)]
 NodeList = Annotated[list[NodeName], Field(min_length=1)]
 
@@ -191,6 +228,10 @@ class StackConfig(_Model):
         default_factory=dict
     )
     """Leaf -> TCP MD5 password of its BGP session; a Pulumi secret, never printed."""
+    eips: Annotated[list[EipRange], Field(min_length=1)] | None = None
+    """The address ranges OpenELB announces (the ``spec.address`` of the cluster's Eip objects):
+    the leaf routers' import filters accept only host routes inside them, and the lab announces
+    one address of each. Not given: the routers accept any host route from the nodes."""
 
     @property
     def all_nodes(self) -> list[str]:

@@ -14,7 +14,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from openelb_component.config.errors import Problem
-from openelb_component.config.models import MultiLeafTopology, OpenElbSettings
+from openelb_component.config.models import (
+    IpNetwork,
+    MultiLeafTopology,
+    OpenElbSettings,
+    eip_networks,
+)
 from openelb_component.config.secrets import PASSWORDS_KEY, password_config_path
 
 
@@ -278,6 +283,35 @@ def check_bgp(
             )
 
 
+def check_eips(raw: Mapping[str, Any]) -> Iterator[Problem]:
+    """Overlapping ranges: OpenELB's Eip webhook refuses an Eip that overlaps another
+    (``IsOverlap``, api/v1alpha2/eip_types.go:159-187@v0.5.1), so two overlapping entries cannot
+    both be the address of a real Eip."""
+    seen: list[tuple[int, IpNetwork]] = []
+    for index, value in _strings(raw.get("eips")):
+        try:
+            networks = eip_networks(value)
+        except ValueError:
+            continue  # the model reports it
+        clash = next(
+            (
+                other_index
+                for other_index, other in seen
+                for network in networks
+                if network.version == other.version and network.overlaps(other)
+            ),
+            None,
+        )
+        if clash is not None:
+            yield Problem(
+                ("eips", index),
+                f"overlaps eips[{clash}]; OpenELB refuses overlapping Eips, so list each "
+                "Eip's spec.address once",
+                value,
+            )
+        seen += [(index, network) for network in networks]
+
+
 def check_passwords(
     raw: Mapping[str, Any],
     topology: Mapping[str, Any],
@@ -333,5 +367,6 @@ def cross_field_problems(
         # Under 0.5 controllerReplicas is ignored (with a warning): there is no controller.
         problems += check_controller(openelb, topology)
     problems += check_bgp(raw, openelb, topology)
+    problems += check_eips(raw)
     problems += check_passwords(raw, topology, stack_secret_keys)
     return problems

@@ -31,6 +31,12 @@ CONTROLLER_REPLICAS_IGNORED_WARNING = (
     "controller and its replica count comes from the topology; it applies to version 0.6"
 )
 
+EIPS_MISSING_WARNING = (
+    "openelb-ha:eips is not set: the leaf-router configurations (router-config, the "
+    "routerConfigs output) then accept any host route (/32, /128) the nodes announce; set eips "
+    "to the spec.address of every Eip object so that a router accepts only those addresses"
+)
+
 
 def _rack_of_node(config: StackConfig) -> dict[str, str | None]:
     topology = config.topology
@@ -113,6 +119,8 @@ def desired_state(config: StackConfig) -> DesiredState:
         if leaf.peer is not None
     ]
 
+    if config.eips is None and any(leaf.peer is not None for leaf in leaves):
+        warnings.append(EIPS_MISSING_WARNING)
     if min_per_router < 2:
         warnings.insert(0, SINGLE_REPLICA_WARNING)
     return DesiredState(

@@ -77,6 +77,9 @@ class FakeCluster:
     objects: set[tuple[str, str]] | None = None
     """(resource type, id) pairs that exist, e.g. ("kubernetes:core/v1:Node", "master1")."""
 
+    node_addresses: Mapping[str, str] = field(default_factory=dict)
+    """Node -> the InternalIP its read reports (no status when absent)."""
+
     def exists(self, typ: str, object_id: str) -> bool:
         return self.objects is None or (typ, object_id) in self.objects
 
@@ -92,7 +95,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.resource_id and not self.cluster.exists(args.typ, args.resource_id):
             raise ObjectNotFound(f"{args.typ} {args.resource_id!r} does not exist")
-        return (args.resource_id or f"{args.name}-id", dict(args.inputs))
+        state = dict(args.inputs)
+        address = self.cluster.node_addresses.get(args.resource_id or "")
+        if args.typ == "kubernetes:core/v1:Node" and address is not None:
+            state["status"] = {"addresses": [{"type": "InternalIP", "address": address}]}
+        return (args.resource_id or f"{args.name}-id", state)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
         return ({}, [])
@@ -137,6 +144,8 @@ class Run:
     registrations: list[Registration]
     outputs: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    secret_outputs: set[str] = field(default_factory=set)
+    """Attribute names of the component outputs that are Pulumi secrets."""
 
     @property
     def resources(self) -> list[Registration]:
@@ -224,18 +233,24 @@ def run_program_capturing(
 
     names = [attribute for _, attribute in OUTPUTS]
     outputs: dict[str, Any] = {}
+    secret: dict[str, bool] = {}
 
     def program() -> pulumi.Output[None]:
         component = main()
         values = [getattr(component, name) for name in names]
-        return pulumi.Output.all(*values).apply(
-            lambda resolved: outputs.update(zip(names, resolved, strict=True))
-        )
+        flags = [pulumi.Output.from_input(value.is_secret()) for value in values]
+
+        def record(resolved: list[Any]) -> None:
+            outputs.update(zip(names, resolved[: len(names)], strict=True))
+            secret.update(zip(names, resolved[len(names) :], strict=True))
+
+        return pulumi.Output.all(*values, *flags).apply(record)
 
     run, error = run_under_mocks(
         program, config, cluster=cluster, secret_keys=secret_keys, preview=preview
     )
     run.outputs = plain(outputs)
+    run.secret_outputs = {name for name, flag in secret.items() if flag}
     return run, error
 
 

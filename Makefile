@@ -34,6 +34,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 	MYPYPATH=policy $(BIN)/mypy --strict policy/__main__.py
+	$(BIN)/mypy --strict provider/__main__.py
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest

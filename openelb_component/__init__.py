@@ -8,19 +8,21 @@ enforces it):
 - ``component``: the Pulumi ``ComponentResource`` and the program; ``plan``: the offline plan;
 - ``cli``: the offline commands (``python -m openelb_component``).
 
-Other Pulumi programs can use the component directly::
+Other Pulumi programs use the component with typed args (docs/library.md)::
 
-    from openelb_component import OpenElbHa, load_config
+    from openelb_component import OpenElbHa, OpenElbHaArgs, TopologyKind
 
-    OpenElbHa("openelb-ha", load_config({"topology": {"kind": "single-router",
-                                                       "nodes": ["master1", "worker-p002"]}}))
+    OpenElbHa("openelb-ha", OpenElbHaArgs(
+        topology={"kind": TopologyKind.SINGLE_ROUTER, "nodes": ["master1", "worker-p002"]}))
 
-``OpenElbHa`` is imported lazily, so ``import openelb_component.config`` (or the offline tools)
-never loads the Pulumi SDK.
+The component and its args are imported lazily, so ``import openelb_component.config`` (or the
+offline tools) never loads the Pulumi SDK. ``StackConfig`` and ``load_config`` are the stack
+file's internals: importable for the offline tools, not part of the library's interface.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from openelb_component.config.errors import ConfigError, Problem
@@ -28,15 +30,59 @@ from openelb_component.config.loading import load_config
 from openelb_component.config.models import StackConfig
 
 if TYPE_CHECKING:
+    from openelb_component.component.args import (
+        BgpSettingsArgs,
+        LeafArgs,
+        Mode,
+        OpenElbHaArgs,
+        OpenElbSettingsArgs,
+        PeerArgs,
+        TopologyArgs,
+        TopologyKind,
+        Version,
+    )
     from openelb_component.component.openelb_ha import OpenElbHa
 
-__all__ = ["ConfigError", "OpenElbHa", "Problem", "StackConfig", "load_config"]
+# What loads the Pulumi SDK, by the module that defines it.
+_LAZY = {
+    "OpenElbHa": "openelb_component.component.openelb_ha",
+    **dict.fromkeys(
+        [
+            "OpenElbHaArgs",
+            "OpenElbSettingsArgs",
+            "TopologyArgs",
+            "LeafArgs",
+            "PeerArgs",
+            "BgpSettingsArgs",
+            "Version",
+            "Mode",
+            "TopologyKind",
+        ],
+        "openelb_component.component.args",
+    ),
+}
+
+__all__ = [
+    "BgpSettingsArgs",
+    "ConfigError",
+    "LeafArgs",
+    "Mode",
+    "OpenElbHa",
+    "OpenElbHaArgs",
+    "OpenElbSettingsArgs",
+    "PeerArgs",
+    "Problem",
+    "TopologyArgs",
+    "TopologyKind",
+    "Version",
+]
+# Internal, kept importable for the offline tools and the program.
+_INTERNAL = (StackConfig, load_config)
 
 
 def __getattr__(name: str) -> Any:
     # PEP 562: the component (and with it the Pulumi SDK) loads only when asked for.
-    if name == "OpenElbHa":
-        from openelb_component.component.openelb_ha import OpenElbHa
-
-        return OpenElbHa
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from openelb_component import ConfigError, load_config
+from openelb_component import ConfigError
+from openelb_component.config.loading import load_config
 from openelb_component.config.models import MultiLeafTopology, SingleRouterTopology
 
 DEV = {"topology": {"kind": "single-router", "nodes": ["master1", "worker-p002"]}}

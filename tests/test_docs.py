@@ -25,7 +25,8 @@ import pulumi
 import pytest
 import yaml
 
-from openelb_component import ConfigError, load_config
+from openelb_component import ConfigError
+from openelb_component.config.loading import load_config
 from openelb_component.config.names import PROJECT
 from tests.support.harness import ROOT, assert_registers_the_desired_state, run_program
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +45,15 @@ def test_the_component_is_still_reachable_from_the_package_root() -> None:
     from openelb_component.component.openelb_ha import OpenElbHa
 
     assert openelb_component.OpenElbHa is OpenElbHa
+
+
+def test_the_public_names_are_the_library_interface() -> None:
+    import openelb_component
+
+    # The stack file's model is internal: programs pass OpenElbHaArgs.
+    assert "StackConfig" not in openelb_component.__all__
+    assert "load_config" not in openelb_component.__all__
+    assert "OpenElbHaArgs" in openelb_component.__all__
+    for name in openelb_component.__all__:
+        assert getattr(openelb_component, name) is not None
+    assert (Path(openelb_component.__file__).parent / "py.typed").is_file()

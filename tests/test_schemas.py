@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from openelb_component import load_config
+from openelb_component.config.loading import load_config
 from openelb_component.desired import DesiredObject, desired_state
 from openelb_component.plan import upstream
 from openelb_component.plan.build import build_plan

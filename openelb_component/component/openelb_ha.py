@@ -2,16 +2,18 @@
 
 All decisions are made in ``desired/`` (pure data); this module only maps each object to the
 resource class that applies it, so the offline plan and ``pulumi up`` cannot disagree.
+
+No ``from __future__ import annotations``: Pulumi's analyzer reads this class's annotations
+(the args and the outputs) as objects to infer the package schema (``args.py``).
 """
 
-from __future__ import annotations
-
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from openelb_component.component.args import OpenElbHaArgs, checked_password, validated
 from openelb_component.config.models import StackConfig
 from openelb_component.desired import DesiredObject, DesiredState, desired_state
 from openelb_component.desired.bgp import password_secret_name
@@ -65,9 +67,25 @@ def internal_ip(status: Any) -> str | None:
     return None
 
 
+def _secret_password(
+    stack_keys: Mapping[str, Any], leaf: str, password: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """The password as a Pulumi secret, whatever its origin; an Output is judged once known."""
+    if isinstance(password, str):
+        return pulumi.Output.secret(password)
+    known: pulumi.Output[str] = pulumi.Output.from_input(password)
+    return pulumi.Output.secret(
+        known.apply(lambda value: checked_password(stack_keys, leaf, value))
+    )
+
+
 class OpenElbHa(pulumi.ComponentResource):
     """OpenELB made highly available: labelled nodes, placed replicas, disruption budget,
-    per-leaf BGP peers."""
+    per-leaf BGP peers.
+
+    Takes the same settings as a stack of the openelb-ha program, checked by the same rules:
+    invalid args raise pulumi.RunError listing every problem by its stack key path, before any
+    resource is registered."""
 
     nodes: pulumi.Output[list[str]]
     """Every node labelled to run OpenELB, sorted."""
@@ -86,15 +104,17 @@ class OpenElbHa(pulumi.ComponentResource):
     addresses as the Node reads find them; a secret when any BGP password is set."""
 
     def __init__(
-        self, name: str, args: StackConfig, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: OpenElbHaArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        # Computed before registering anything: the desired state is pure and cannot half-fail.
-        self.state: DesiredState = desired_state(args)
+        # Validated and computed before registering anything: bad args raise pulumi.RunError
+        # listing every problem, and the desired state is pure and cannot half-fail.
+        config, passwords, stack_keys = validated(args)
+        self.state: DesiredState = desired_state(config)
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name
         self._secrets = {
-            password_secret_name(leaf): pulumi.Output.secret(password.get_secret_value())
-            for leaf, password in args.bgp_passwords.items()
+            password_secret_name(leaf): _secret_password(stack_keys, leaf, password)
+            for leaf, password in passwords.items()
         }
         self.resources: dict[str, pulumi.CustomResource] = {}
         self._node_reads: dict[str, pulumi.CustomResource] = {}
@@ -110,10 +130,10 @@ class OpenElbHa(pulumi.ComponentResource):
         self.controller_replicas = pulumi.Output.from_input(state.controller_replicas)
         self.node_selector = pulumi.Output.from_input(dict(state.node_selector))
         self.bgp_peers = pulumi.Output.from_input(list(state.bgp_peers))
-        self.router_configs = self._router_configs(args)
+        self.router_configs = self._router_configs(config)
         self.register_outputs({output: getattr(self, attribute) for output, attribute in OUTPUTS})
 
-    def _router_configs(self, args: StackConfig) -> pulumi.Output[dict[str, dict[str, str]]]:
+    def _router_configs(self, config: StackConfig) -> pulumi.Output[dict[str, dict[str, str]]]:
         """Rendered once the Node reads and passwords resolve; passwords stay Pulumi secrets."""
         statuses = pulumi.Output.all(
             **{name: read.status for name, read in self._node_reads.items()}  # type: ignore[attr-defined]
@@ -129,7 +149,7 @@ class OpenElbHa(pulumi.ComponentResource):
             }
             return {
                 router.leaf: {"frr": render_frr(router, texts), "bird": render_bird(router, texts)}
-                for router in leaf_routers(args, self.state, addresses)
+                for router in leaf_routers(config, self.state, addresses)
             }
 
         configs = pulumi.Output.all(statuses, passwords).apply(render)

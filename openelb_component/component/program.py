@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from openelb_component.component.args import args_from_config
 from openelb_component.component.openelb_ha import OUTPUTS, OpenElbHa
 from openelb_component.config import names
 from openelb_component.config.errors import ConfigError
@@ -58,7 +59,9 @@ def main() -> OpenElbHa:
     except ConfigError as error:
         # RunError: Pulumi prints the message without a stack trace and registers nothing.
         raise pulumi.RunError(error.render()) from None
-    component = OpenElbHa(names.PROJECT, stack_config)
+    # The stack-only rule (passwords stored as secrets) was checked above; the component
+    # checks everything else again, as for any other program that uses it.
+    component = OpenElbHa(names.PROJECT, args_from_config(stack_config))
     for warning in component.state.warnings:
         pulumi.log.warn(warning, resource=component)
     for output, attribute in OUTPUTS:

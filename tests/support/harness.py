@@ -64,6 +64,8 @@ class Registration:
     """The inputs exactly as sent: the SDK's deserializer lifts a nested secret to its top-level
     property (``spec``), while the wire, and the engine, keep it where it is."""
     additional_secret_outputs: list[str] = field(default_factory=list)
+    provider: str = ""
+    """The provider reference the engine would use ("" for the default provider)."""
 
     @property
     def is_read(self) -> bool:
@@ -124,6 +126,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 read_id=read_id,
                 wire_inputs=plain(json_format.MessageToDict(inputs_field)),
                 additional_secret_outputs=sorted(getattr(request, "additionalSecretOutputs", [])),
+                provider=getattr(request, "provider", ""),
             )
         )
 

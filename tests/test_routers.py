@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from openelb_component import load_config
 from openelb_component.cli import main
+from openelb_component.config.loading import load_config
 from openelb_component.desired import desired_state
 from openelb_component.desired.state import EIPS_MISSING_WARNING
 from openelb_component.plan.build import load_stack_config

@@ -24,7 +24,7 @@ import pulumi
 from openelb_component.config.errors import ConfigError, Loc, Problem
 from openelb_component.config.loading import validate_raw
 from openelb_component.config.models import StackConfig
-from openelb_component.config.rules import PASSWORDS_KEY
+from openelb_component.config.secrets import PASSWORDS_KEY
 
 
 class Version(enum.Enum):
@@ -51,10 +51,9 @@ class TopologyKind(enum.Enum):
     """How the nodes running OpenELB are cabled (stack key ``topology.kind``)."""
 
     SINGLE_ROUTER = "single-router"
-    """All nodes under one router: set ``nodes`` (and ``replicas``)."""
+    """All nodes under one router: set nodes (and replicas)."""
     MULTI_LEAF = "multi-leaf"
-    """Nodes under several leaf routers, BGP mode only: set ``leaves`` (and
-    ``replicas_per_leaf``)."""
+    """Nodes under several leaf routers, BGP mode only: set leaves (and replicas_per_leaf)."""
 
 
 class OpenElbSettingsArgs(TypedDict, total=False):
@@ -70,6 +69,8 @@ class OpenElbSettingsArgs(TypedDict, total=False):
     """OpenELB 0.6: replicas of the leader-elected openelb-controller; default 2."""
     pod_disruption_budget: bool
     """A PodDisruptionBudget (maxUnavailable 1) for the replicated Deployment; default true."""
+    min_ready_seconds: int
+    """Seconds a new announcing replica must stay ready before the rollout stops the next; 30."""
 
 
 class PeerArgs(TypedDict):
@@ -92,6 +93,8 @@ class LeafArgs(TypedDict):
     """The leaf router to peer with; without it, no BgpPeer for this leaf."""
     local_asn: NotRequired[int]
     """This rack's own local ASN; default: bgp.as."""
+    other_nodes: NotRequired[list[str]]
+    """Nodes cabled to this leaf that do not run OpenELB: they get the rack label only."""
 
 
 class TopologyArgs(TypedDict):
@@ -139,13 +142,11 @@ class OpenElbHaArgs(TypedDict):
     bgp: NotRequired[BgpSettingsArgs]
     """OpenELB's global BGP settings (BGP mode only); not given: the BgpConf is not managed."""
     adopt: NotRequired[bool]
-    """Take ownership of fields set by hand (pulumi.com/patchForce on every patch); default
-    false."""
+    """Take ownership of values set by hand on the node labels and the BgpConf; default false."""
     eips: NotRequired[list[str]]
-    """The address ranges OpenELB announces (spec.address of the Eip objects), for router configs."""
+    """The address ranges OpenELB announces (Eip spec.address), for the leaf router configs."""
     bgp_passwords: NotRequired[dict[str, pulumi.Input[str]]]
-    """Leaf name -> TCP MD5 password of its BGP session. Any origin (a string, an Output, a
-    config secret) is made a Pulumi secret: encrypted in state, masked in every diff and log."""
+    """Leaf name -> TCP MD5 password of its session; from any origin, it is made a secret."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import sys
 import typing
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, cast
 
 import grpc
@@ -308,6 +309,25 @@ def test_an_empty_password_from_an_output_fails_once_known_without_showing_it() 
     assert run.of_type(BGP_PEER) == []
 
 
+def test_a_whole_password_map_as_an_output_is_refused_before_registering() -> None:
+    """The leaf names decide which BgpPeers carry a password, so they must be known now."""
+
+    def args() -> OpenElbHaArgs:
+        passwords = pulumi.Config().require_secret_object("passwords")
+        return cast(OpenElbHaArgs, {**one_leaf(), "bgp_passwords": passwords})
+
+    run, error, _ = run_component(
+        args, {"passwords": {"leaf1": PASSWORD}}, secret_keys=["passwords"]
+    )
+
+    assert isinstance(error, pulumi.RunError)
+    assert str(error).splitlines()[1] == (
+        "  - bgpPasswords = [secret]: give a map from leaf name to password; only the passwords "
+        "may be Outputs (the leaf names decide which BgpPeers carry one)"
+    )
+    assert run.registrations == []
+
+
 # --- The package other languages add -------------------------------------------------------
 
 
@@ -528,6 +548,35 @@ def test_the_two_environment_example_runs_under_mocks() -> None:
     assert [
         leak for r in run.registrations for leak in plaintext_paths(r.wire_inputs, "s3cret")
     ] == []
+
+
+def test_the_example_type_checks_and_mypy_catches_a_wrong_arg(tmp_path: Path) -> None:
+    """py.typed and the TypedDicts at work: mypy --strict accepts the example and names the
+    mistakes a user would make (a number as a string, the stack key ``as`` for ``as_``)."""
+    good = doc_block('python title="__main__.py"')
+    bad = good.replace('"replicas_per_leaf": 2', '"replicas_per_leaf": "2"').replace(
+        'bgp={"as_": 64600}', 'bgp={"as": 64600}'
+    )
+    assert bad != good
+    codes = {}
+    for name, code in (("good", good), ("bad", bad)):
+        (tmp_path / f"{name}.py").write_text(code)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mypy",
+                "--strict",
+                "--cache-dir",
+                str(ROOT / ".mypy_cache"),
+                str(tmp_path / f"{name}.py"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        codes[name] = sorted(set(re.findall(r"\[([a-z-]+)\]$", done.stdout, re.MULTILINE)))
+    assert codes == {"good": [], "bad": ["typeddict-item", "typeddict-unknown-key"]}
 
 
 def _checked_against_schema(

@@ -217,6 +217,19 @@ def test_bad_args_get_the_stack_files_error_and_register_nothing(
     assert PASSWORD not in str(error)
 
 
+def test_the_stack_files_model_is_refused_with_the_way_to_the_args() -> None:
+    stack_config = load_config(ONE_LEAF_STACK_KEYS)
+
+    run, error, _ = run_component(lambda: stack_config)
+
+    assert isinstance(error, TypeError)
+    assert str(error) == (
+        "OpenElbHa takes OpenElbHaArgs (the stack keys in snake_case), not StackConfig; see "
+        "docs/library.md"
+    )
+    assert run.registrations == []
+
+
 def test_an_output_where_a_plain_value_belongs_is_refused_with_the_reason() -> None:
     def args() -> OpenElbHaArgs:
         nodes = pulumi.Output.from_input(["master1", "worker-p001"])

@@ -293,6 +293,12 @@ def validated(
 ) -> tuple[StackConfig, dict[str, pulumi.Input[str]], dict[str, Any]]:
     """The validated configuration, the passwords and the stack keys, or ``pulumi.RunError``
     listing every problem (the stack file's messages and key paths)."""
+    if not isinstance(args, Mapping):
+        # Before OpenElbHaArgs the component took the stack file's model (StackConfig).
+        raise TypeError(
+            f"OpenElbHa takes OpenElbHaArgs (the stack keys in snake_case), not "
+            f"{type(args).__name__}; see docs/library.md"
+        )
     passwords = password_inputs(args)
     given = dict(args)
     if "bgp_passwords" in given:

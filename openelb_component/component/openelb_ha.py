@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from openelb_component.component.args import OpenElbHaArgs, checked_password, validated
+from openelb_component.component.conflicts import Read, report_conflicts
 from openelb_component.config.models import StackConfig
 from openelb_component.desired import DesiredObject, DesiredState, desired_state
 from openelb_component.desired.bgp import password_secret_name
@@ -30,7 +31,7 @@ PATCH_CLASSES: dict[_Ref, Callable[..., pulumi.CustomResource]] = {
     ("apps/v1", "DaemonSet"): k8s.apps.v1.DaemonSetPatch,
 }
 # Reads that prove a patch target exists before it is patched.
-READ_FUNCTIONS: dict[_Ref, Callable[..., pulumi.CustomResource]] = {
+READ_FUNCTIONS: dict[_Ref, Callable[..., Read]] = {
     ("v1", "Node"): k8s.core.v1.Node.get,
     ("apps/v1", "Deployment"): k8s.apps.v1.Deployment.get,
     ("apps/v1", "DaemonSet"): k8s.apps.v1.DaemonSet.get,
@@ -118,6 +119,7 @@ class OpenElbHa(pulumi.ComponentResource):
         }
         self.resources: dict[str, pulumi.CustomResource] = {}
         self._node_reads: dict[str, pulumi.CustomResource] = {}
+        self._conflicts: list[pulumi.Output[list[str]]] = []
         for obj in self.state.objects:
             self.resources[obj.key] = self._register(obj)
 
@@ -131,7 +133,12 @@ class OpenElbHa(pulumi.ComponentResource):
         self.node_selector = pulumi.Output.from_input(dict(state.node_selector))
         self.bgp_peers = pulumi.Output.from_input(list(state.bgp_peers))
         self.router_configs = self._router_configs(config)
-        self.register_outputs({output: getattr(self, attribute) for output, attribute in OUTPUTS})
+        outputs = {output: getattr(self, attribute) for output, attribute in OUTPUTS}
+        # Not a stack output; registered so the engine waits for the reads' conflict reports.
+        outputs["fieldConflicts"] = pulumi.Output.all(*self._conflicts).apply(
+            lambda found: [message for messages in found for message in messages]
+        )
+        self.register_outputs(outputs)
 
     def _router_configs(self, config: StackConfig) -> pulumi.Output[dict[str, dict[str, str]]]:
         """Rendered once the Node reads and passwords resolve; passwords stay Pulumi secrets."""
@@ -168,6 +175,7 @@ class OpenElbHa(pulumi.ComponentResource):
             depends_on.append(read)
             if obj.kind == "Node":
                 self._node_reads[obj.name] = read
+            self._conflicts.append(report_conflicts(self, obj, read))
         opts = pulumi.ResourceOptions(
             parent=self,
             depends_on=depends_on,

@@ -78,6 +78,9 @@ class FakeCluster:
 
     objects: set[tuple[str, str]] | None = None
     """(resource type, id) pairs that exist, e.g. ("kubernetes:core/v1:Node", "master1")."""
+    live: Mapping[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
+    """(resource type, id) -> the object a read returns, as the API server would (with
+    ``metadata.managedFields``); a read of anything else returns only its inputs."""
 
     node_addresses: Mapping[str, str] = field(default_factory=dict)
     """Node -> the InternalIP its read reports (no status when absent)."""
@@ -93,14 +96,18 @@ class ObjectNotFound(Exception):
 class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self, cluster: FakeCluster) -> None:
         self.cluster = cluster
+        self.outputs: dict[str, dict[str, Any]] = {}
+        """Resource or read name -> the outputs the engine would store in its state."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.resource_id and not self.cluster.exists(args.typ, args.resource_id):
             raise ObjectNotFound(f"{args.typ} {args.resource_id!r} does not exist")
-        state = dict(args.inputs)
+        live = self.cluster.live.get((args.typ, args.resource_id or ""))
+        state = dict(live) if live is not None else dict(args.inputs)
         address = self.cluster.node_addresses.get(args.resource_id or "")
         if args.typ == "kubernetes:core/v1:Node" and address is not None:
             state["status"] = {"addresses": [{"type": "InternalIP", "address": address}]}
+        self.outputs[args.name] = state
         return (args.resource_id or f"{args.name}-id", state)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
@@ -113,6 +120,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.registered_outputs: dict[str, Any] = {}
 
     def _record(self, request: Any, read_id: str | None, inputs_field: Any) -> None:
         self.registrations.append(
@@ -129,6 +137,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 provider=getattr(request, "provider", ""),
             )
         )
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if "$openelb-ha:index:OpenElbHa::" in request.urn:
+            self.registered_outputs = plain(json_format.MessageToDict(request.outputs))
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
     def RegisterResource(self, request: Any) -> Any:
         if request.type != "pulumi:pulumi:Stack":
@@ -149,6 +162,11 @@ class Run:
     warnings: list[str] = field(default_factory=list)
     secret_outputs: set[str] = field(default_factory=set)
     """Attribute names of the component outputs that are Pulumi secrets."""
+    infos: list[str] = field(default_factory=list)
+    state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Resource or read name -> the outputs the mocks returned: what Pulumi's state would hold."""
+    registered_outputs: dict[str, Any] = field(default_factory=dict)
+    """The component's ``register_outputs``, as sent to the engine (secrets still marked)."""
 
     @property
     def resources(self) -> list[Registration]:
@@ -191,19 +209,26 @@ def _qualified(key: str) -> str:
 
 
 class _WarningCapture:
+    """What the program logs as warnings and as information (``pulumi.log``)."""
+
     def __init__(self) -> None:
         self.messages: list[str] = []
-        self._original = pulumi.log.warn
+        self.infos: list[str] = []
+        self._original = (pulumi.log.warn, pulumi.log.info)
 
     def __enter__(self) -> _WarningCapture:
-        def capture(msg: str, *args: Any, **kwargs: Any) -> None:
-            self.messages.append(msg)
+        def capture(into: list[str]) -> Callable[..., None]:
+            def log(msg: str, *args: Any, **kwargs: Any) -> None:
+                into.append(msg)
 
-        pulumi.log.warn = capture
+            return log
+
+        pulumi.log.warn = capture(self.messages)
+        pulumi.log.info = capture(self.infos)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        pulumi.log.warn = self._original
+        pulumi.log.warn, pulumi.log.info = self._original
 
 
 def run_program(
@@ -282,7 +307,14 @@ def run_under_mocks(
             _collect_failed_run()
         finally:
             pulumi.runtime.set_all_config({}, [])
-    return Run(monitor.registrations, {}, warnings.messages), error
+    run = Run(
+        monitor.registrations,
+        warnings=warnings.messages,
+        infos=warnings.infos,
+        state=mocks.outputs,
+        registered_outputs=monitor.registered_outputs,
+    )
+    return run, error
 
 
 def _collect_failed_run() -> None:

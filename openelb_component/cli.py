@@ -1,6 +1,7 @@
 """Command line of the offline tools; needs only Python (no Pulumi CLI, no cluster).
 
     python -m openelb_component plan --stack dev [--format markdown|yaml|kubectl] [--workload F]
+        [--nodes FILE]
     python -m openelb_component validate [FILES...]
     python -m openelb_component schema [--output FILE]
     python -m openelb_component router-config --stack prod --dialect frr|bird [--leaf NAME]
@@ -24,6 +25,7 @@ from openelb_component.config.errors import ConfigError
 from openelb_component.config.schema import SCHEMA_PATH, schema_text
 from openelb_component.desired import desired_state
 from openelb_component.plan.build import build_plan, load_stack_config, read_live_workloads
+from openelb_component.plan.nodesfile import load_nodes, nodes_by_name
 from openelb_component.plan.render import RENDERERS
 from openelb_component.plan.routerconfig import read_nodes, router_config
 from openelb_component.plan.stackfile import read_stack, stack_path, stack_paths
@@ -47,8 +49,16 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=[],
         metavar="FILE",
-        help="the live workload (kubectl get deploy openelb-manager -n openelb-system -o yaml) "
-        "to check the patch against instead of the upstream manifest; repeatable",
+        help="the live workload (kubectl get deploy openelb-manager -n openelb-system -o yaml "
+        "--show-managed-fields) to check the patch against instead of the upstream manifest, "
+        "and for field conflicts; repeatable",
+    )
+    plan.add_argument(
+        "--nodes",
+        type=Path,
+        metavar="FILE",
+        help="the output of `kubectl get nodes -o json --show-managed-fields`: names the node "
+        "labels `pulumi up` would conflict on",
     )
     validate = commands.add_parser(
         "validate", help="check stack files as the Pulumi program would (pre-commit hook)"
@@ -104,7 +114,8 @@ def _plan(args: argparse.Namespace) -> int:
     try:
         stack = read_stack(path)
         live = read_live_workloads(args.workload)
-        plan = build_plan(stack, live)
+        nodes = nodes_by_name(load_nodes(args.nodes)) if args.nodes is not None else None
+        plan = build_plan(stack, live, nodes)
     except ConfigError as error:
         print(f"{path}: {error.render()}", file=sys.stderr)
         return 1

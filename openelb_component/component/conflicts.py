@@ -12,7 +12,6 @@ information, since ``up`` resolves it by design.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -31,10 +30,12 @@ def wire(value: Any) -> Any:
     ``pod_cidr``); the same generated table, read backwards, restores them. Map keys (labels,
     ``fieldsV1``'s ``f:...`` entries) are not in it and stay as they are.
     """
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
+        # dict.items, not value.items: an output type with a field named ``items`` (a volume's
+        # configMap.items) shadows the method.
         return {
             _tables.SNAKE_TO_CAMEL_CASE_TABLE.get(str(key), str(key)): wire(item)
-            for key, item in value.items()
+            for key, item in dict.items(value)
         }
     if isinstance(value, list):
         return [wire(item) for item in value]
@@ -50,7 +51,9 @@ def report_conflicts(
 ) -> pulumi.Output[list[str]]:
     """Log every field of ``obj``'s patch that conflicts on the object ``read`` found, and
     return the unforced ones' messages."""
-    live = pulumi.Output.all(metadata=read.metadata, spec=read.spec)
+    # Each converted on its own first: Output.all would walk the typed values, and an output
+    # type with a field named ``values`` (a selector requirement's) breaks that walk.
+    live = pulumi.Output.all(metadata=read.metadata.apply(wire), spec=read.spec.apply(wire))
 
     def report(values: dict[str, Any]) -> list[str]:
         found = conflicts(obj, wire(values))

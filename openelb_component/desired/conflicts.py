@@ -32,7 +32,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from openelb_component.desired.model import DesiredObject
-from openelb_component.desired.ownership import FIELD_MANAGER, is_forced
+from openelb_component.desired.ownership import (
+    FIELD_MANAGER,
+    is_forced,
+    without_pulumi_annotations,
+)
 
 _MISSING = object()
 
@@ -132,14 +136,8 @@ def _applied_fields(obj: DesiredObject) -> dict[str, Any]:
     """What the apply sends that a conflict can touch: the manifest without its identity
     fields and without Pulumi's own ``pulumi.com/`` annotations, which no one else sets."""
     body = obj.body
-    metadata = {k: v for k, v in body.pop("metadata", {}).items() if k not in ("name", "namespace")}
-    annotations = {
-        k: v
-        for k, v in (metadata.pop("annotations", None) or {}).items()
-        if not k.startswith("pulumi.com/")
-    }
-    if annotations:
-        metadata["annotations"] = annotations
+    metadata = without_pulumi_annotations(body.pop("metadata", {}))
+    metadata = {k: v for k, v in metadata.items() if k not in ("name", "namespace")}
     return {**body, "metadata": metadata} if metadata else body
 
 

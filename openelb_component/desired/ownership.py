@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from openelb_component.config import names
 from openelb_component.desired.model import DesiredObject
@@ -39,8 +40,11 @@ from openelb_component.desired.model import DesiredObject
 FIELD_MANAGER = names.PROJECT
 """The Server-Side Apply field manager of every object this project applies, and of the
 runbook's kubectl commands."""
-FIELD_MANAGER_ANNOTATION = "pulumi.com/patchFieldManager"
-PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
+PULUMI_ANNOTATIONS = "pulumi.com/"
+"""Prefix of the annotations that steer Pulumi (field manager, force, timeout): the provider
+writes them to the object too, but nothing else reads them."""
+FIELD_MANAGER_ANNOTATION = f"{PULUMI_ANNOTATIONS}patchFieldManager"
+PATCH_FORCE_ANNOTATION = f"{PULUMI_ANNOTATIONS}patchForce"
 WORKLOAD_KINDS = ("Deployment", "DaemonSet")
 
 
@@ -52,6 +56,18 @@ def forces_by_default(obj: DesiredObject) -> bool:
 def is_forced(obj: DesiredObject) -> bool:
     annotations = obj.manifest["metadata"].get("annotations") or {}
     return annotations.get(PATCH_FORCE_ANNOTATION) == "true"
+
+
+def without_pulumi_annotations(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Metadata as kubectl or another field manager sees what matters: Pulumi's own
+    annotations dropped, and the ``annotations`` key with them when nothing else is left."""
+    annotations = {
+        k: v
+        for k, v in (metadata.get("annotations") or {}).items()
+        if not k.startswith(PULUMI_ANNOTATIONS)
+    }
+    rest = {k: v for k, v in metadata.items() if k != "annotations"}
+    return {**rest, "annotations": annotations} if annotations else rest
 
 
 def _annotated(obj: DesiredObject, force: bool) -> DesiredObject:

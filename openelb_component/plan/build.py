@@ -6,9 +6,11 @@ cannot disagree; ``render.py`` turns it into YAML, a kubectl runbook or a Markdo
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -18,6 +20,7 @@ from openelb_component.config.models import StackConfig
 from openelb_component.config.secrets import PASSWORDS_KEY, password_config_path
 from openelb_component.desired import DesiredState, desired_state
 from openelb_component.plan.checks import Verification, verify
+from openelb_component.plan.ownership import ownership_checks
 from openelb_component.plan.sources import WORKLOAD_KINDS, Base, Sources, upstream_sources
 from openelb_component.plan.stackfile import StackFile
 
@@ -95,8 +98,15 @@ def load_stack_config(stack: StackFile) -> StackConfig:
     return config
 
 
-def build_plan(stack: StackFile, live: Mapping[tuple[str, str], Base] | None = None) -> Plan:
-    """The plan of a stack file; ``ConfigError`` when its configuration is invalid."""
+def build_plan(
+    stack: StackFile,
+    live: Mapping[tuple[str, str], Base] | None = None,
+    nodes: Mapping[str, dict[str, Any]] | None = None,
+) -> Plan:
+    """The plan of a stack file; ``ConfigError`` when its configuration is invalid.
+
+    ``live``: workloads from ``--workload`` files; ``nodes``: Node objects by name from
+    ``--nodes``. Both are checked for field conflicts when they carry managedFields."""
     config = load_stack_config(stack)
     state = desired_state(config)
     patched = {(obj.kind, obj.name) for obj in state.objects if obj.action == "patch"}
@@ -111,4 +121,7 @@ def build_plan(stack: StackFile, live: Mapping[tuple[str, str], Base] | None = N
             f"--workload {given}: this stack (OpenELB {config.openelb.version}) patches {wanted}"
         )
     sources: Sources = upstream_sources(config.openelb.version, live or {})
-    return Plan(stack.name, config, state, verify(state, sources))
+    verification = verify(state, sources)
+    owned = ownership_checks(state, live or {}, nodes or {})
+    verification = dataclasses.replace(verification, checks=(*verification.checks, *owned))
+    return Plan(stack.name, config, state, verification)

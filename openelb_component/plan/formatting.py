@@ -13,9 +13,6 @@ from openelb_component.config.secrets import REDACTED
 from openelb_component.desired import DesiredObject
 from openelb_component.plan.build import Plan
 
-# Annotations that steer Pulumi (patchForce, timeouts); kubectl has nothing to do with them.
-PULUMI_ANNOTATION = "pulumi.com/"
-
 
 def command(plan: Plan, fmt: str) -> str:
     return f"python -m openelb_component plan --stack {plan.stack} --format {fmt}"

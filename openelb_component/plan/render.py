@@ -16,7 +16,7 @@ from openelb_component.desired import DesiredObject
 from openelb_component.plan.build import Plan
 from openelb_component.plan.checks import CheckResult
 from openelb_component.plan.formatting import command, compact_json, describe, dump, secret_notes
-from openelb_component.plan.runbook import render_kubectl
+from openelb_component.plan.runbook import render_kubectl, rollout_seconds
 from openelb_component.plan.sources import is_workload_patch, patch_body
 
 MARKS = {"pass": "pass", "fail": "**FAIL**", "skip": "skipped"}
@@ -107,6 +107,12 @@ def _workload_changes(plan: Plan, obj: DesiredObject) -> list[str]:
             "unknown" if base is None else ("(unset)" if before is None else _code(before))
         )
         rows.append(f"| `{'.'.join(path)}` | {shown_before} | {_code(after)} |")
+    seconds = rollout_seconds(obj)
+    rows += [
+        "",
+        f"`pulumi up` waits up to {seconds} s ({seconds // 60} min) for this rollout "
+        "(`pulumi.com/timeoutSeconds`), then fails it: pods are replaced one at a time.",
+    ]
     return rows
 
 

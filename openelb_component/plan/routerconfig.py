@@ -9,13 +9,13 @@ act on goes to stderr, so stdout stays the configuration.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from openelb_component.desired import desired_state
 from openelb_component.plan.build import load_stack_config
+from openelb_component.plan.nodesfile import load_nodes
 from openelb_component.plan.runbook import secret_variables
 from openelb_component.plan.stackfile import StackFile
 from openelb_component.routers import configs, openelb
@@ -29,10 +29,7 @@ class RouterConfigOutput:
 
 def read_nodes(path: Path) -> dict[str, str]:
     """Node -> InternalIP from a ``kubectl get nodes -o json`` file; ``ValueError`` if unusable."""
-    try:
-        document = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not JSON ({error}); give `kubectl get nodes -o json`") from None
+    document = load_nodes(path)
     try:
         return openelb.internal_ips(document)
     except ValueError as error:

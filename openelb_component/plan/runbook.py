@@ -21,11 +21,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from openelb_component.desired import DesiredObject
-from openelb_component.desired.ownership import FIELD_MANAGER, is_forced
+from openelb_component.desired.ownership import (
+    FIELD_MANAGER,
+    is_forced,
+    without_pulumi_annotations,
+)
 from openelb_component.desired.workloads import DEFAULT_TIMEOUT, TIMEOUT_ANNOTATION
 from openelb_component.plan import merge
 from openelb_component.plan.build import Plan
-from openelb_component.plan.formatting import PULUMI_ANNOTATION, command, describe, dump, quoted
+from openelb_component.plan.formatting import command, describe, dump, quoted
 from openelb_component.plan.sources import is_workload_patch, patch_body
 
 ABSENT = "absent"
@@ -57,21 +61,10 @@ def _kubectl_body(obj: DesiredObject, plan: Plan) -> dict[str, Any]:
     body = patch_body(obj, base.obj if base else None)
     metadata = {
         k: v
-        for k, v in _kubectl_metadata(body.pop("metadata", {})).items()
+        for k, v in without_pulumi_annotations(body.pop("metadata", {})).items()
         if k not in ("name", "namespace")
     }
     return {"metadata": metadata, **body} if metadata else body
-
-
-def _kubectl_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
-    """Metadata without Pulumi's own annotations (field manager, force, timeout)."""
-    annotations = {
-        k: v
-        for k, v in (metadata.get("annotations") or {}).items()
-        if not k.startswith(PULUMI_ANNOTATION)
-    }
-    rest = {k: v for k, v in metadata.items() if k != "annotations"}
-    return {**rest, "annotations": annotations} if annotations else rest
 
 
 def _namespace_flag(obj: DesiredObject) -> str:
@@ -190,7 +183,7 @@ def _apply_steps(plan: Plan, obj: DesiredObject, variables: dict[str, str]) -> l
     # Server-side, like the component, and for a second reason: a client-side apply would keep
     # the whole object, a BgpPeer's password included, in the last-applied-configuration
     # annotation, readable by anyone who may read BgpPeers.
-    manifest = {**obj.manifest, "metadata": _kubectl_metadata(obj.manifest["metadata"])}
+    manifest = {**obj.manifest, "metadata": without_pulumi_annotations(obj.manifest["metadata"])}
     apply = f"kubectl apply -f - --server-side --field-manager={FIELD_MANAGER}"
     return _heredoc(apply, obj, manifest, variables)
 

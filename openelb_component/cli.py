@@ -149,9 +149,17 @@ def _summary(path: Path) -> tuple[bool, str]:
         return False, f"{path}: cannot read it: {error}"
     state = desired_state(config)
     warnings = f"; {len(state.warnings)} warning(s): " + " ".join(state.warnings)
+    if config.openelb.version == "0.5":
+        # The 0.5 manager announces and is the controller: one count says both.
+        workloads = f"{state.replicas} openelb-manager replicas"
+    else:
+        workloads = (
+            f"{state.replicas} speakers (openelb-speaker), {state.controller_replicas} "
+            "controllers (openelb-controller)"
+        )
     return True, (
         f"{path}: ok (OpenELB {config.openelb.version}, {config.topology.kind}, "
-        f"{len(state.nodes)} nodes, {state.replicas} replicas, {len(state.bgp_peers)} BGP "
+        f"{len(state.nodes)} nodes, {workloads}, {len(state.bgp_peers)} BGP "
         f"peers{warnings if state.warnings else ''})"
     )
 

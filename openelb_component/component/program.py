@@ -5,7 +5,6 @@ Kept apart from ``__main__.py`` so tests and other projects can run it under moc
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pulumi
@@ -14,26 +13,29 @@ from pulumi.runtime import config as runtime_config
 from openelb_component.component.args import args_from_config
 from openelb_component.component.openelb_ha import OUTPUTS, OpenElbHa
 from openelb_component.config import names
+from openelb_component.config.engine import decode_engine_text, misplaced_keys
 from openelb_component.config.errors import ConfigError
 from openelb_component.config.loading import load_config
+from openelb_component.config.secrets import REDACTED
 
 
-def _decode(text: str) -> Any:
-    # Structured values arrive as JSON text; a plain string stays a string and the models
-    # reject it with the key path and what was expected.
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
+def _every_key() -> set[str]:
+    # The engine hands config over in PULUMI_CONFIG; tests and other hosts use set_all_config.
+    return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+
+
+def _shown(key: str) -> Any:
+    """A key's value as an error may show it: a secret never."""
+    if pulumi.runtime.is_config_secret(key):
+        return REDACTED
+    return decode_engine_text(runtime_config.get_config(key) or "")
 
 
 def project_keys(config: pulumi.Config) -> list[str]:
     """Every key the stack sets under this project's prefix, known or not: the models refuse
     unknown ones (``adpot``, ``bgpPassword``) instead of the program silently ignoring them."""
     prefix = f"{config.name}:"
-    # The engine hands config over in PULUMI_CONFIG; tests and other hosts use set_all_config.
-    every = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    return sorted(key.removeprefix(prefix) for key in every if key.startswith(prefix))
+    return sorted(key.removeprefix(prefix) for key in _every_key() if key.startswith(prefix))
 
 
 def read_raw_config(config: pulumi.Config) -> dict[str, Any]:
@@ -41,7 +43,7 @@ def read_raw_config(config: pulumi.Config) -> dict[str, Any]:
     for key in project_keys(config):
         text = config.get(key)
         if text is not None:
-            raw[key] = _decode(text)
+            raw[key] = decode_engine_text(text)
     return raw
 
 
@@ -54,11 +56,15 @@ def secret_keys(config: pulumi.Config) -> list[str]:
 
 def main() -> OpenElbHa:
     config = pulumi.Config()
+    # A key with a misspelt prefix (openelb_ha:topology) reaches the program too: named.
+    misplaced = misplaced_keys({key: _shown(key) for key in _every_key()})
     try:
         stack_config = load_config(read_raw_config(config), secret_keys(config))
     except ConfigError as error:
         # RunError: Pulumi prints the message without a stack trace and registers nothing.
-        raise pulumi.RunError(error.render()) from None
+        raise pulumi.RunError(ConfigError([*error.problems, *misplaced]).render()) from None
+    if misplaced:
+        raise pulumi.RunError(ConfigError(misplaced).render())
     # The stack-only rule (passwords stored as secrets) was checked above; the component
     # checks everything else again, as for any other program that uses it.
     component = OpenElbHa(names.PROJECT, args_from_config(stack_config))

@@ -53,7 +53,7 @@ _FIELD_HINTS: dict[str, str] = {
     "listenPort": "use a TCP port from 1 to 65535 (default 179; pick another when Calico "
     "already listens on 179)",
     "bgp": "give an object such as {as: 50000, listenPort: 17900}, or leave it out",
-    "adopt": "use true or false",
+    "adopt": "use true or false (yes, no, on and off are text to Pulumi's YAML 1.2 parser)",
     "eips": "list the spec.address of every Eip object OpenELB announces from, e.g. "
     "[198.51.100.0/24, 203.0.113.10-203.0.113.20], or leave it out",
     PASSWORDS_KEY: "give an object from leaf name to password, each set with "
@@ -80,6 +80,26 @@ _KNOWN_KEYS: frozenset[str] = frozenset(
     )
     for key in _all_keys(model, set())
 )
+
+
+# Keys that exist under one topology kind only: written under the other, the fix is the kind.
+_KIND_OF_KEY: dict[str, tuple[str, str]] = {
+    "leaves": ("multi-leaf", "or list the nodes directly under nodes: for one router"),
+    "replicasPerLeaf": ("multi-leaf", "or use replicas: for one router"),
+    "nodes": (
+        "single-router",
+        "or, for several leaf routers, list each leaf's nodes under leaves[].nodes",
+    ),
+    "replicas": ("single-router", "or, for several leaf routers, use replicasPerLeaf"),
+}
+
+
+def _kind_of(loc: tuple[int | str, ...]) -> str | None:
+    """The topology kind pydantic judged a key under (its tag in the raw error location)."""
+    for index, part in enumerate(loc[:-1]):
+        if index > 0 and loc[index - 1] == "topology" and part in _UNION_TAGS:
+            return str(part)
+    return None
 
 
 def _user_loc(loc: tuple[int | str, ...]) -> Loc:
@@ -118,6 +138,15 @@ def _described(error: ErrorDetails) -> Problem:
         return Problem(loc, f"required key is missing; {hint}", has_value=False)
     if kind == "extra_forbidden":
         key = str(loc[-1])
+        under = _kind_of(error["loc"])
+        owner = _KIND_OF_KEY.get(key)
+        if under is not None and owner is not None and owner[0] != under and len(loc) == 2:
+            return Problem(
+                loc,
+                f"this key belongs to kind: {owner[0]}, and this topology is kind: {under}; "
+                f"use kind: {owner[0]}, {owner[1]}",
+                value,
+            )
         close = difflib.get_close_matches(key, _KNOWN_KEYS, n=1)
         suggestion = f"did you mean {close[0]!r}? " if close else ""
         return Problem(loc, f"unknown key; {suggestion}remove or rename it", value)

@@ -38,7 +38,17 @@ class _Model(BaseModel):
     )
 
 
+def _too_long(kind: str, what: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise PydanticCustomError(
+            kind,
+            f"{what} too long ({len(value)} characters, max {limit}); use the name as "
+            "`kubectl get` shows it",
+        )
+
+
 def _node_name(value: str) -> str:
+    _too_long("node_name", "node name", value, 253)
     if not names.is_dns1123_subdomain(value):
         raise PydanticCustomError(
             "node_name",
@@ -50,6 +60,12 @@ def _node_name(value: str) -> str:
 
 
 def _label_value(value: str) -> str:
+    if len(value) > 63:
+        raise PydanticCustomError(
+            "label_value",
+            f"too long ({len(value)} characters, max 63): leaf names become the value of the "
+            f"{names.RACK_LABEL} label; use a shorter name (e.g. leaf1)",
+        )
     if not names.is_label_value(value):
         raise PydanticCustomError(
             "label_value",
@@ -61,6 +77,7 @@ def _label_value(value: str) -> str:
 
 
 def _namespace(value: str) -> str:
+    _too_long("namespace", "namespace name", value, 63)
     if not names.is_dns1123_label(value):
         raise PydanticCustomError(
             "namespace",

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from openelb_component.config.engine import decode_engine_text, engine_text
 from openelb_component.config.errors import ConfigError, Problem
 from openelb_component.config.loading import load_config
 from openelb_component.config.models import StackConfig
@@ -35,8 +36,9 @@ class Plan:
 
 def program_config(stack: StackFile) -> dict[str, object]:
     """The keys the Pulumi program reads from this stack: every ``openelb-ha:`` key (an
-    unknown one is refused, as by the program)."""
-    return dict(stack.config)
+    unknown one is refused, as by the program), each as the engine hands it over and the
+    program decodes it (``adopt: "true"`` is the boolean for both, ``config/engine.py``)."""
+    return {key: decode_engine_text(engine_text(value)) for key, value in stack.config.items()}
 
 
 def read_live_workloads(paths: Iterable[Path]) -> dict[tuple[str, str], Base]:
@@ -88,7 +90,7 @@ def load_stack_config(stack: StackFile) -> StackConfig:
     """The validated config of a stack file, or the program's own ``ConfigError``; a problem
     under a key holding a secure value shows ``[secret]``, never the ciphertext or a value."""
     secret_keys = {str(loc[0]) for loc in stack.secure}
-    extra = _plaintext_passwords(stack)
+    extra = [*stack.problems, *_plaintext_passwords(stack)]
     try:
         config = load_config(program_config(stack), stack_secret_keys=secret_keys)
     except ConfigError as error:

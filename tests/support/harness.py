@@ -8,7 +8,7 @@ cluster answers reads, so a patch of a node that does not exist fails as it woul
 from __future__ import annotations
 
 import gc
-import json
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,15 +16,15 @@ from typing import Any
 
 import pulumi
 import pulumi.runtime
-import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
+from openelb_component.config.engine import engine_text
 from openelb_component.config.loading import load_config
 from openelb_component.config.names import PROJECT
 from openelb_component.desired import desired_state
-from openelb_component.plan.stackfile import stack_paths
+from openelb_component.plan.stackfile import load_stack_yaml, stack_paths
 
 STACK = "test"
 ROOT = Path(__file__).resolve().parents[2]
@@ -192,16 +192,58 @@ class Run:
         return [r.name for r in self.resources]
 
 
-def config_entries(config: Mapping[str, Any]) -> dict[str, str]:
-    """Stack keys as the Pulumi engine hands them to a program: structured values as JSON.
+STAND_IN_PREFIX = "stand-in-plaintext-"
+"""Prefix of what the harness "decrypts" a ``{secure: ...}`` value to (see ``decrypted``)."""
 
-    A key without a namespace is this project's (``topology`` -> ``openelb-ha:topology``); a
-    namespaced one (``kubernetes:context``) is passed as it is, like any other key of the stack.
+
+def stand_in_plaintext(ciphertext: str) -> str:
+    """The plaintext the harness hands the program for a secure value.
+
+    The engine decrypts ``{secure: v1:...}`` with the stack's secrets provider before the program
+    runs, and marks the key secret; no provider exists here, so a stand-in takes the plaintext's
+    place: derived from the ciphertext (two secrets stay two values), and empty for an empty
+    ciphertext, so the program's own refusal of an empty password is what a test sees.
     """
-    return {
-        _qualified(key): value if isinstance(value, str) else json.dumps(value)
-        for key, value in config.items()
-    }
+    if not ciphertext:
+        return ""
+    return STAND_IN_PREFIX + hashlib.sha256(ciphertext.encode()).hexdigest()[:12]
+
+
+def decrypted(value: Any) -> tuple[Any, bool]:
+    """A stack value with every ``{secure: ...}`` replaced by its stand-in plaintext, and
+    whether there was one (the engine then marks the whole key secret)."""
+    if isinstance(value, Mapping) and list(value) == ["secure"]:
+        return stand_in_plaintext(str(value["secure"] or "")), True
+    if isinstance(value, Mapping):
+        pairs = {key: decrypted(item) for key, item in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        items = [decrypted(item) for item in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
+
+
+def engine_config(config: Mapping[str, Any]) -> tuple[dict[str, str], set[str]]:
+    """Stack keys as the Pulumi engine hands them to a program, and the keys it marks secret.
+
+    Structured values arrive as JSON, scalars as text (``config/engine.py``), secure values
+    decrypted (here: ``stand_in_plaintext``). A key without a namespace is this project's
+    (``topology`` -> ``openelb-ha:topology``); a namespaced one (``kubernetes:context``) is passed
+    as it is, like any other key of the stack.
+    """
+    entries: dict[str, str] = {}
+    secret: set[str] = set()
+    for key, value in config.items():
+        plaintext, is_secret = decrypted(value)
+        entries[_qualified(key)] = engine_text(plaintext)
+        if is_secret:
+            secret.add(key.removeprefix(f"{PROJECT}:"))
+    return entries, secret
+
+
+def config_entries(config: Mapping[str, Any]) -> dict[str, str]:
+    """Stack keys as the Pulumi engine hands them to a program (see ``engine_config``)."""
+    return engine_config(config)[0]
 
 
 def _qualified(key: str) -> str:
@@ -295,8 +337,9 @@ def run_under_mocks(
     mocks = RecordingMocks(cluster or FakeCluster())
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=preview, monitor=monitor)
+    entries, secure = engine_config(config)
     pulumi.runtime.set_all_config(
-        config_entries(config), [f"{PROJECT}:{key}" for key in secret_keys]
+        entries, [_qualified(key) for key in sorted(secure | set(secret_keys))]
     )
     error: Exception | None = None
     with _WarningCapture() as warnings:
@@ -340,9 +383,10 @@ def stack_files() -> list[Path]:
 
 
 def stack_config(path: Path) -> dict[str, Any]:
-    """A stack file's ``openelb-ha:`` keys, without the prefix (secure values kept as written)."""
-    document = yaml.safe_load(path.read_text()) or {}
-    entries = document.get("config") or {}
+    """A stack file's ``openelb-ha:`` keys, without the prefix (secure values kept as written;
+    ``run_program`` decrypts them as the engine would), read as the engine reads the file."""
+    document, _ = load_stack_yaml(path.read_text())
+    entries = (document or {}).get("config") or {}
     prefix = f"{PROJECT}:"
     return {key[len(prefix) :]: value for key, value in entries.items() if key.startswith(prefix)}
 

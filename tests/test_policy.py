@@ -54,9 +54,12 @@ def policy_config(stack: str) -> dict[str, dict[str, Any]]:
 
 def registered(config: Mapping[str, Any]) -> list[Resource]:
     """The stack's resources as CrossGuard sees them, from a real run under mocks (deep copies,
-    so a test may mutate them)."""
+    so a test may mutate them): the inputs as sent, a secret marked where it is (the engine
+    hands the pack the same; the SDK's own deserializer would lift it to ``spec``)."""
     run = run_program(config)
-    return [Resource(r.type, r.name, copy.deepcopy(r.inputs), r.urn) for r in run.registrations]
+    return [
+        Resource(r.type, r.name, copy.deepcopy(r.wire_inputs), r.urn) for r in run.registrations
+    ]
 
 
 def example(stack: str) -> list[Resource]:

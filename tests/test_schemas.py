@@ -19,7 +19,7 @@ from openelb_component.plan.build import build_plan
 from openelb_component.plan.merge import strategic_merge
 from openelb_component.plan.schemas import crd_errors, kubernetes_definitions, kubernetes_errors
 from openelb_component.plan.stackfile import read_stack
-from tests.support.harness import stack_config, stack_files
+from tests.support.harness import loaded_config, stack_config, stack_files
 from tests.support.manifests import upstream_documents
 from tests.test_bgp import multi_leaf
 
@@ -27,7 +27,7 @@ STACKS = stack_files()
 
 
 def objects_of(path: Path) -> tuple[str, list[DesiredObject]]:
-    config = load_config(stack_config(path))
+    config = loaded_config(stack_config(path))
     return config.openelb.version, list(desired_state(config).objects)
 
 
@@ -147,7 +147,7 @@ def objects_for(version: str) -> dict[str, DesiredObject]:
     for stack in STACKS:
         raw = stack_config(stack)
         raw["openelb"] = {**raw.get("openelb", {}), "version": version}
-        for obj in desired_state(load_config(raw)).objects:
+        for obj in desired_state(loaded_config(raw)).objects:
             out[f"{stack.name}/{obj.key}"] = obj
     return out
 

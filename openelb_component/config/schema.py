@@ -14,12 +14,26 @@ from typing import Any
 
 from openelb_component.config.models import StackConfig
 from openelb_component.config.names import PROJECT
+from openelb_component.config.secrets import PASSWORDS_KEY
 
 SCHEMA_PATH = Path("schema/stack-config.schema.json")
+
+# In a stack file a password is only ever Pulumi ciphertext (``pulumi config set --secret``
+# writes ``{secure: v1:...}``; plaintext is refused by validate and the program), never a string.
+SECURE_VALUE: dict[str, Any] = {
+    "type": "object",
+    "description": "Pulumi ciphertext, written by pulumi config set --secret --path "
+    "'bgpPasswords.<leaf>' <password>; never edited by hand",
+    "properties": {"secure": {"type": "string", "minLength": 1}},
+    "required": ["secure"],
+    "additionalProperties": False,
+}
 
 
 def stack_file_schema() -> dict[str, Any]:
     models = StackConfig.model_json_schema(by_alias=True)
+    models["properties"][PASSWORDS_KEY]["additionalProperties"] = {"$ref": "#/$defs/SecureValue"}
+    models.setdefault("$defs", {})["SecureValue"] = SECURE_VALUE
     keys = list(models["properties"])
     known = "|".join(re.escape(key) for key in keys)
     return {

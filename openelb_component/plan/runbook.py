@@ -134,24 +134,31 @@ def _object_backup(obj: DesiredObject, backup: str) -> list[str]:
     ]
 
 
-def _heredoc(
-    command_line: str, obj: DesiredObject, manifest: dict[str, Any], variables: dict[str, str]
-) -> list[str]:
-    """``command <<EOF`` feeding the manifest. A secret's value comes from its environment
-    variable, put in place by the shell as a literal block scalar (no character of it needs
-    escaping; ``|2-`` keeps leading spaces). Without secrets the here-doc is quoted: nothing in
-    it is expanded."""
-    if not obj.secrets:
-        return [f"{command_line} <<'EOF'", dump(manifest).rstrip("\n"), "EOF"]
+def with_secret_references(
+    obj: DesiredObject, manifest: dict[str, Any], variables: dict[str, str]
+) -> str:
+    """The manifest as YAML, each secret a ``${VARIABLE}`` reference that a shell (the runbook's
+    here-doc) or ``envsubst`` (the plan's YAML) fills in, as a literal block scalar: no
+    character of the value needs escaping (``|2-`` keeps leading spaces)."""
     sentinels = {name: f"{_SECRET_SENTINEL}-{variable}" for name, variable in variables.items()}
     manifest = obj.with_secrets(manifest, sentinels)
-    text = re.sub(
+    return re.sub(
         rf"^(\s*)(\S+): {_SECRET_SENTINEL}-(\w+)$",
         lambda m: f"{m.group(1)}{m.group(2)}: |2-\n{m.group(1)}  ${{{m.group(3)}}}",
         dump(manifest).rstrip("\n"),
         flags=re.MULTILINE,
     )
-    return [f"{command_line} <<EOF", text, "EOF"]
+
+
+def _heredoc(
+    command_line: str, obj: DesiredObject, manifest: dict[str, Any], variables: dict[str, str]
+) -> list[str]:
+    """``command <<EOF`` feeding the manifest; the shell puts each secret's value in place
+    from its environment variable. Without secrets the here-doc is quoted: nothing in it is
+    expanded."""
+    if not obj.secrets:
+        return [f"{command_line} <<'EOF'", dump(manifest).rstrip("\n"), "EOF"]
+    return [f"{command_line} <<EOF", with_secret_references(obj, manifest, variables), "EOF"]
 
 
 def _apply_steps(plan: Plan, obj: DesiredObject, variables: dict[str, str]) -> list[str]:

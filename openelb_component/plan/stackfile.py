@@ -22,7 +22,7 @@ import yaml
 
 from openelb_component.config.engine import PREFIX, misplaced_keys
 from openelb_component.config.errors import Loc, Problem
-from openelb_component.config.secrets import REDACTED
+from openelb_component.config.secrets import PASSWORDS_KEY, REDACTED, password_config_path
 
 # The top-level keys of a stack file the Pulumi CLI reads (sdk/go/common/workspace/project.go,
 # ProjectStack); anything else there is ignored by it.
@@ -122,6 +122,30 @@ def _is_secure(value: Any) -> bool:
     return isinstance(value, Mapping) and list(value) == ["secure"]
 
 
+def _empty_secure_values(config: Mapping[str, Any], loc: Loc = ()) -> list[Problem]:
+    """``{secure: ''}`` holds no ciphertext: the engine cannot decrypt it, and it was not
+    written by ``pulumi config set --secret``; named, never shown."""
+    problems: list[Problem] = []
+    for key, value in config.items():
+        if _is_secure(value) and not value["secure"]:
+            path = (
+                password_config_path(str(key))
+                if loc == (PASSWORDS_KEY,)
+                else ".".join(str(part) for part in (*loc, key))
+            )
+            problems.append(
+                Problem(
+                    (*loc, key),
+                    "an empty secure value, which holds no password; set it with pulumi config "
+                    f"set --secret --path '{path}' <password>, or remove the key",
+                    secret=True,
+                )
+            )
+        elif isinstance(value, Mapping):
+            problems += _empty_secure_values(value, (*loc, key))
+    return problems
+
+
 def _redact(value: Any, loc: Loc, secure: set[Loc]) -> Any:
     if _is_secure(value):
         secure.add(loc)
@@ -156,10 +180,12 @@ def read_stack(path: Path) -> StackFile:
     entries = entries if isinstance(entries, Mapping) else {}
     problems += _outside_config(document)
     problems += misplaced_keys({str(key): _redact(v, (), set()) for key, v in entries.items()})
-    secure: set[Loc] = set()
-    config = {
-        key.removeprefix(PREFIX): _redact(value, (key.removeprefix(PREFIX),), secure)
+    ours = {
+        key.removeprefix(PREFIX): value
         for key, value in entries.items()
         if isinstance(key, str) and key.startswith(PREFIX)
     }
+    problems += _empty_secure_values(ours)
+    secure: set[Loc] = set()
+    config = {key: _redact(value, (key,), secure) for key, value in ours.items()}
     return StackFile(path, config, frozenset(secure), tuple(problems))

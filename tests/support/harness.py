@@ -20,8 +20,9 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
-from openelb_component.config.engine import engine_text
+from openelb_component.config.engine import decode_engine_text, engine_text
 from openelb_component.config.loading import load_config
+from openelb_component.config.models import StackConfig
 from openelb_component.config.names import PROJECT
 from openelb_component.desired import desired_state
 from openelb_component.plan.stackfile import load_stack_yaml, stack_paths
@@ -47,6 +48,17 @@ def plain(value: Any) -> Any:
 
 def is_secret(value: Any) -> bool:
     return isinstance(value, Mapping) and value.get(SECRET_SIG) == SECRET_SIG_VALUE
+
+
+def revealed(value: Any) -> Any:
+    """Inputs with every secret marker replaced by its value: what the API server receives."""
+    if is_secret(value):
+        return revealed(value["value"])
+    if isinstance(value, Mapping):
+        return {key: revealed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [revealed(item) for item in value]
+    return value
 
 
 @dataclass
@@ -223,6 +235,20 @@ def decrypted(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
+def secure_values(value: Any, path: tuple[str, ...] = ()) -> dict[str, str]:
+    """Every ``{secure: ...}`` in stack keys, by dotted key path (``bgpPasswords.leaf1``, the
+    name a desired object gives its secret): its ciphertext."""
+    if isinstance(value, Mapping) and list(value) == ["secure"]:
+        return {".".join(path): str(value["secure"] or "")}
+    if isinstance(value, Mapping):
+        return {
+            name: ciphertext
+            for key, item in value.items()
+            for name, ciphertext in secure_values(item, (*path, str(key))).items()
+        }
+    return {}
+
+
 def engine_config(config: Mapping[str, Any]) -> tuple[dict[str, str], set[str]]:
     """Stack keys as the Pulumi engine hands them to a program, and the keys it marks secret.
 
@@ -239,6 +265,19 @@ def engine_config(config: Mapping[str, Any]) -> tuple[dict[str, str], set[str]]:
         if is_secret:
             secret.add(key.removeprefix(f"{PROJECT}:"))
     return entries, secret
+
+
+def loaded_config(config: Mapping[str, Any]) -> StackConfig:
+    """The validated config the program builds from these stack keys (secure values decrypted
+    to their stand-ins, their keys secret, as ``run_program`` hands them over)."""
+    entries, secret = engine_config(config)
+    prefix = f"{PROJECT}:"
+    raw = {
+        key.removeprefix(prefix): decode_engine_text(text)
+        for key, text in entries.items()
+        if key.startswith(prefix)
+    }
+    return load_config(raw, stack_secret_keys=secret)
 
 
 def config_entries(config: Mapping[str, Any]) -> dict[str, str]:
@@ -374,7 +413,7 @@ def _collect_failed_run() -> None:
 
 def assert_registers_the_desired_state(run: Run, config: Mapping[str, Any]) -> None:
     """The run registered exactly the desired state's objects (and the component itself)."""
-    expected = {f"{PROJECT}-{obj.key}" for obj in desired_state(load_config(config)).objects}
+    expected = {f"{PROJECT}-{obj.key}" for obj in desired_state(loaded_config(config)).objects}
     assert {r.name for r in run.resources} == {PROJECT, *expected}
 
 

@@ -57,13 +57,15 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m bench.bench
 
 ## preview / up: the main job, on a stack in stacks/ (needs the Pulumi CLI and a kubeconfig).
+## Both refresh first: releasing a removed patch is an apply without a read, which would
+## recreate a node deleted from the cluster (docs/operations.md, "Removing nodes").
 preview: $(VENV)/.installed
 	pulumi stack select --create $(STACK)
-	pulumi preview --diff --stack $(STACK)
+	pulumi preview --refresh --diff --stack $(STACK)
 
 up: $(VENV)/.installed
 	pulumi stack select --create $(STACK)
-	pulumi up --stack $(STACK)
+	pulumi up --refresh --stack $(STACK)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

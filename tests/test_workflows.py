@@ -7,6 +7,7 @@ stack's own policy config, permissions stay minimal, and the secrets are the one
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from openelb_component.desired.conflicts import Conflict
 from tests.support.harness import ROOT, stack_files
 
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -33,8 +35,12 @@ def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
     return list(job.get("steps", []))
 
 
-def pulumi_step(job: dict[str, Any]) -> dict[str, Any]:
-    (step,) = [s for s in steps(job) if str(s.get("uses", "")).startswith("pulumi/actions@")]
+def pulumi_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in steps(job) if str(s.get("uses", "")).startswith("pulumi/actions@")]
+
+
+def pulumi_step(job: dict[str, Any], command: str) -> dict[str, Any]:
+    (step,) = [s for s in pulumi_steps(job) if s["with"]["command"] == command]
     return step
 
 
@@ -75,16 +81,17 @@ def test_each_stack_runs_with_the_policy_pack_and_its_config(name: str, command:
     assert document["jobs"]["stacks"]["uses"] == "./.github/workflows/stacks.yml"
     job = document["jobs"][command]
     assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
-    inputs = pulumi_step(job)["with"]
-    assert inputs["command"] == command
-    assert inputs["stack-name"] == "${{ matrix.stack }}"
-    assert inputs["policyPacks"] == "policy"
-    assert inputs["policyPackConfigs"] == "policy/config/${{ matrix.stack }}.json"
+    for step in pulumi_steps(job):
+        inputs = step["with"]
+        assert inputs["stack-name"] == "${{ matrix.stack }}"
+        assert inputs["policyPacks"] == "policy"
+        assert inputs["policyPackConfigs"] == "policy/config/${{ matrix.stack }}.json"
+    assert pulumi_step(job, command)
 
 
 def test_the_preview_comments_a_diff_and_writes_the_plan_when_it_exists() -> None:
     job = workflow("preview.yml")["jobs"]["preview"]
-    inputs = pulumi_step(job)["with"]
+    inputs = pulumi_step(job, "preview")["with"]
     assert inputs["comment-on-pr"] is True and inputs["diff"] is True
     (plan,) = [s for s in steps(job) if "GITHUB_STEP_SUMMARY" in s.get("run", "")]
     # Guarded: the workflow works whether or not this revision has the plan command.
@@ -98,6 +105,56 @@ def test_up_jobs_are_bound_to_the_stack_environment() -> None:
     assert job["concurrency"]["cancel-in-progress"] is False
     triggers = workflow("up.yml")[True]
     assert triggers["push"] == {"branches": ["main"]} and "workflow_dispatch" in triggers
+
+
+def test_up_previews_first_in_the_same_job_and_both_refresh() -> None:
+    """pulumi/actions' `up` skips the preview (src/main.ts:103@v7.0.0 -> `pulumi up --yes
+    --skip-preview`, pulumi sdk/nodejs/automation/stack.ts:200@v3.259.0): the job previews,
+    stops on an error or a conflict warning, then updates; refresh drops patches of objects
+    deleted from the cluster before anything is released (docs/operations.md)."""
+    job = workflow("up.yml")["jobs"]["up"]
+    names = [s["with"]["command"] for s in pulumi_steps(job)]
+    assert names == ["preview", "up"]
+    preview, up = pulumi_steps(job)
+    assert preview["id"] == "preview" and preview["with"]["diff"] is True
+    assert preview["with"]["refresh"] is True and up["with"]["refresh"] is True
+    order = steps(job)
+    gate = conflict_gate(job)
+    assert order.index(preview) < order.index(gate) < order.index(up)
+    assert gate["env"] == {"PREVIEW": "${{ steps.preview.outputs.output }}"}
+
+
+def conflict_gate(job: dict[str, Any]) -> dict[str, Any]:
+    (step,) = [s for s in steps(job) if "PREVIEW" in s.get("env", {})]
+    return step
+
+
+def run_gate(preview_output: str) -> int:
+    gate = conflict_gate(workflow("up.yml")["jobs"]["up"])
+    done = subprocess.run(
+        ["bash", "-e", "-c", gate["run"]],
+        env={"PREVIEW": preview_output, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.returncode
+
+
+def test_the_gate_stops_on_a_conflict_warning_and_lets_a_takeover_through() -> None:
+    """Fed the program's real messages, as the CLI prints a warning and an info."""
+    unforced = Conflict("Node n1", ".metadata.labels.x", "kubectl-label", "Update", "a", "b", False)
+    forced = dataclasses.replace(unforced, forced=True)
+    component = "  openelb-ha:index:OpenElbHa (openelb-ha):"
+    assert run_gate(f"Diagnostics:\n{component}\n    warning: {unforced.message()}\n") == 1
+    assert run_gate(f"Diagnostics:\n    info: {forced.message()}\n") == 0
+    assert run_gate("Resources:\n    + 9 to create\n") == 0
+
+
+def test_make_preview_and_up_refresh_first() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert "\tpulumi preview --refresh --diff --stack $(STACK)\n" in makefile
+    assert "\tpulumi up --refresh --stack $(STACK)\n" in makefile
 
 
 def test_ci_runs_the_readme_test_command() -> None:

@@ -74,7 +74,8 @@ def bgp_conf(run: Run) -> dict[str, Any]:
             {**SINGLE, "bgp": {"as": 64600, "listenPort": 17900, "routerId": "10.0.0.1"}},
             {"as": 64600, "listenPort": 17900, "routerId": "10.0.0.1"},
         ),
-        (multi_leaf(), {"as": 64600, "asPerRack": {"leaf1": 64601}}),
+        # Every leaf, its own ASN or bgp.as: a speaker learns its rack only from asPerRack.
+        (multi_leaf(), {"as": 64600, "asPerRack": {"leaf1": 64601, "leaf2": 64600}}),
     ],
     ids=["defaults", "port-and-router-id", "per-leaf-asn"],
 )
@@ -147,11 +148,19 @@ def test_a_peer_password_reaches_the_bgp_peer_as_a_secret_and_nowhere_else() -> 
     assert PASSWORD not in json.dumps(readable)
     assert PASSWORD in run.outputs["router_configs"]["leaf1"]["frr"]
     assert not any(PASSWORD in warning for warning in run.warnings)
-    # OpenELB echoes the session's password in the peer's status: that output is secret too.
-    secret_outputs = {
-        r.name: r.additional_secret_outputs for r in run.resources if r.is_read is False
-    }
-    assert secret_outputs["openelb-ha-bgppeer-leaf1"] == ["status"]
+
+
+def test_a_bgp_peers_status_is_not_marked_secret_because_it_never_holds_the_password() -> None:
+    """Finding (docs/behaviour.md, "Secrets and the BgpPeer status"): OpenELB copies only
+    GoBGP's ``peer.State`` and ``peer.Timers.State`` into ``status.nodesPeerStatus``
+    (api/v1alpha2/bgppeer_types.go:220-244@v0.5.1, same at v0.6.0), and GoBGP v2.23.0, the
+    version both tags pin, builds that PeerState without ``AuthPassword``
+    (internal/pkg/config/util.go:478-510@v2.23.0; the password goes to ``Conf`` at l.467). So
+    the status stays readable (session state in outputs), and only the password input, with
+    the output the provider derives from it, is secret."""
+    run = run_program(with_password(), secret_keys=["bgpPasswords"])
+    secret_outputs = {r.name: r.additional_secret_outputs for r in run.resources}
+    assert secret_outputs["openelb-ha-bgppeer-leaf1"] == []
     assert secret_outputs["openelb-ha-bgppeer-leaf2"] == []
 
 
@@ -308,5 +317,6 @@ def test_the_racks_example_stack_manages_its_bgp_conf() -> None:
     assert bgp_conf(run)["spec"] == {
         "as": 64600,
         "listenPort": 17900,
-        "asPerRack": {"rack-a": 64601, "rack-b": 64602},
+        # rack-c has no localAsn: bgp.as, so its speakers too keep only their own rack's nodes.
+        "asPerRack": {"rack-a": 64601, "rack-b": 64602, "rack-c": 64600},
     }

@@ -94,7 +94,6 @@ def node_patch(name: str, rack: str | None = None) -> dict[str, Any]:
     labels = {"lb.kubesphere.io/v1alpha1": "openelb"}
     if rack:
         labels["openelb.kubesphere.io/rack"] = rack
-        labels["openelb-ha/node"] = name
     return {
         "apiVersion": "v1",
         "kind": "Node",
@@ -189,15 +188,12 @@ def test_multi_leaf_adds_rack_labels_spread_constraint_and_one_bgp_peer_per_leaf
                     "addPaths": {"config": {"sendMax": 10}},
                 }
             ],
+            # The leaf's rack and the HA label: constant whatever nodes join, leave or move.
             "nodeSelector": {
-                "matchLabels": {"openelb.kubesphere.io/rack": "leaf1"},
-                "matchExpressions": [
-                    {
-                        "key": "openelb-ha/node",
-                        "operator": "In",
-                        "values": ["master1", "worker-p001"],
-                    }
-                ],
+                "matchLabels": {
+                    "openelb.kubesphere.io/rack": "leaf1",
+                    "lb.kubesphere.io/v1alpha1": "openelb",
+                },
             },
         },
     }
@@ -408,10 +404,27 @@ def test_v06_patches_the_speaker_daemonset_and_the_controller_and_budgets_the_co
 def test_v06_multi_leaf_has_rack_labels_and_peers_but_no_spread_on_the_daemonset() -> None:
     run = run_program(PROD_V06)
     assert run.named("openelb-ha-node-worker-p002").inputs == node_patch("worker-p002", "leaf2")
-    assert run.named("openelb-ha-workload").inputs["spec"]["template"]["spec"] == {
-        "nodeSelector": NODE_SELECTOR,
-    }
-    assert run.named("openelb-ha-controller").inputs["spec"]["replicas"] == 3
+    template = run.named("openelb-ha-workload").inputs["spec"]["template"]
+    assert template["spec"] == {"nodeSelector": NODE_SELECTOR}
+    # Membership rolls the speakers (test_moves); no BgpConf in PROD_V06, so no BgpConf hash.
+    assert list(template["metadata"]["annotations"]) == [MEMBERSHIP]
+    controller = run.named("openelb-ha-controller").inputs["spec"]
+    assert controller["replicas"] == 3
+    # One controller per node (required) and, preferably, not all in one rack.
+    assert controller["template"]["spec"]["topologySpreadConstraints"] == [
+        {
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchLabels": CONTROLLER_LABELS},
+        },
+        {
+            "maxSkew": 1,
+            "topologyKey": "openelb.kubesphere.io/rack",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": CONTROLLER_LABELS},
+        },
+    ]
     assert {r.name for r in run.of_type("kubernetes:network.kubesphere.io/v1alpha2:BgpPeer")} == {
         "openelb-ha-bgppeer-leaf1",
         "openelb-ha-bgppeer-leaf2",

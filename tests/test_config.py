@@ -322,6 +322,16 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [("openelb.mode", "'layer2'")],
     ),
     (
+        "layer2-with-v06",
+        {**DEV, "openelb": {"version": "0.6", "mode": "layer2"}},
+        [("openelb.mode", "'layer2'")],
+    ),
+    (
+        "vip-with-v06",
+        {**DEV, "openelb": {"version": 0.6, "mode": "vip"}},
+        [("openelb.mode", "'vip'")],
+    ),
+    (
         "multi-leaf-in-vip",
         {**multi_leaf(), "openelb": {"mode": "vip"}},
         [("openelb.mode", "'vip'")],
@@ -498,6 +508,14 @@ def test_every_problem_of_a_stack_is_reported_at_once() -> None:
         ),
         ({**multi_leaf(), "openelb": {"mode": "vip"}}, "one Layer 2 network"),
         (
+            {**DEV, "openelb": {"version": "0.6", "mode": "layer2"}},
+            "args upstream to --enable-layer2=true",
+        ),
+        (
+            {**DEV, "openelb": {"version": "0.6", "mode": "vip"}},
+            "args upstream to --enable-keepalived-vip=true",
+        ),
+        (
             {"openelb": {"version": "0.6"}, "topology": {**DEV["topology"], "replicas": 1}},
             "DaemonSet, which runs exactly one speaker on every listed node",
         ),
@@ -516,6 +534,8 @@ def test_every_problem_of_a_stack_is_reported_at_once() -> None:
         "node-name",
         "two-leaves",
         "l2-mode",
+        "v06-layer2",
+        "v06-vip",
         "v06-daemonset",
         "default-controllers",
         "pdb-boolean",

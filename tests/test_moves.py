@@ -1,28 +1,34 @@
 """Membership changes as a preview would show them (two runs under mocks, compared).
 
-OpenELB ignores rack-label changes (docs/design.md §3), so a move must show up in the spec of
-exactly the two affected BgpPeers; a dropped node must roll the v0.5 manager (a Deployment keeps
-a pod whose nodeSelector stops matching) and leave its own leaf's peer; reordering the stack file
-must change nothing.
+A BgpPeer spec change resets every session of that leaf's router at once (GoBGP UpdatePeer,
+docs/behaviour.md), so no join, leave or move may change a BgpPeer: the peers select the rack
+and HA labels only. Membership reaches the speakers by rolling them (a pod-template annotation),
+one at a time, for exactly the changes in the table of docs/behaviour.md ("Which membership
+changes roll the speakers"); reordering the stack file changes nothing.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from tests.support.harness import FakeCluster, Run, preview_diff, run_program
 
-LEAVES = {
+Leaves = dict[str, list[str]]
+LEAVES: Leaves = {
     "leaf1": ["n1", "n2", "n3"],
     "leaf2": ["n4", "n5", "n6"],
     "leaf3": ["n7", "n8"],
 }
 
 
-def stack(leaves: dict[str, list[str]], local_asns: bool = False, **extra: Any) -> dict[str, Any]:
+def stack(
+    leaves: Leaves, local_asns: bool = False, others: Leaves | None = None, **extra: Any
+) -> dict[str, Any]:
     """Every leaf with its own router; with ``local_asns`` each also speaks its own ASN."""
     return {
         "topology": {
@@ -33,6 +39,7 @@ def stack(leaves: dict[str, list[str]], local_asns: bool = False, **extra: Any) 
                     "nodes": nodes,
                     "peer": {"address": f"10.0.{name[-1]}.1", "asn": 65000},
                     **({"localAsn": 64600 + int(name[-1])} if local_asns else {}),
+                    **({"otherNodes": (others or {})[name]} if (others or {}).get(name) else {}),
                 }
                 for name, nodes in leaves.items()
             ],
@@ -41,15 +48,29 @@ def stack(leaves: dict[str, list[str]], local_asns: bool = False, **extra: Any) 
     }
 
 
-def run(leaves: dict[str, list[str]], local_asns: bool = False, **extra: Any) -> Run:
-    return run_program(stack(leaves, local_asns, **extra), cluster=FakeCluster())
+def run(
+    leaves: Leaves, local_asns: bool = False, others: Leaves | None = None, **extra: Any
+) -> Run:
+    return run_program(stack(leaves, local_asns, others, **extra), cluster=FakeCluster())
 
 
-def moved(node: str, source: str, target: str) -> dict[str, list[str]]:
-    leaves = copy.deepcopy(LEAVES)
-    leaves[source].remove(node)
-    leaves[target].append(node)
-    return leaves
+def edited(edit: Callable[[Leaves], object], leaves: Leaves = LEAVES) -> Leaves:
+    copied = copy.deepcopy(leaves)
+    edit(copied)
+    return copied
+
+
+def move(leaves: Leaves) -> None:
+    leaves["leaf1"].remove("n3")
+    leaves["leaf2"].append("n3")
+
+
+def join(leaves: Leaves) -> None:
+    leaves["leaf3"].append("n9")
+
+
+def leave(leaves: Leaves) -> None:
+    leaves["leaf1"].remove("n3")
 
 
 def selector(run: Run, leaf: str) -> Any:
@@ -60,71 +81,133 @@ V06: dict[str, Any] = {"openelb": {"version": "0.6"}}
 BGP: dict[str, Any] = {"bgp": {"as": 64512}}
 
 
-@pytest.mark.parametrize(
-    ("extra", "local_asns", "workload_rolls"),
-    [
-        # v0.5: a replica is placed by the rack spread, and reads its rack's ASN, only at start.
-        ({}, False, True),
-        (BGP, True, True),
-        # v0.6: the speakers follow the labels by themselves; they restart only when a node's
-        # per-rack ASN changes (the controller, which reads no rack, never does).
-        (V06, False, False),
-        ({**V06, **BGP}, True, True),
-    ],
-    ids=["v0.5", "v0.5-per-rack-asn", "v0.6", "v0.6-per-rack-asn"],
-)
-def test_moving_a_node_changes_its_patch_and_exactly_the_two_affected_peers(
-    extra: dict[str, Any], local_asns: bool, workload_rolls: bool
-) -> None:
-    before = run(LEAVES, local_asns, **extra)
-    after = run(moved("n3", "leaf1", "leaf2"), local_asns, **extra)
+@dataclass(frozen=True)
+class Change:
+    edit: Callable[[Leaves], object]
+    version: dict[str, Any]
+    created: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+    why: str = ""
+
+
+# Resource names without the component's "openelb-ha-" prefix. No row updates a BgpPeer.
+CHANGES: dict[str, Change] = {
+    "join-v0.5": Change(
+        join,
+        {},
+        created=("node-n9",),
+        updated=("workload",),
+        why="the manager's pods list their nodes (leave safety), so a join rolls them; the "
+        "rolled replicas also announce n9 as a next hop",
+    ),
+    "leave-v0.5": Change(
+        leave,
+        {},
+        updated=("workload",),
+        deleted=("node-n3",),
+        why="a Deployment keeps a pod on a node that stops matching: the roll moves it off n3",
+    ),
+    "move-v0.5": Change(
+        move,
+        {},
+        updated=("node-n3", "workload"),
+        why="n3's replica keeps its old rack, ASN and router until it restarts",
+    ),
+    "join-v0.6": Change(
+        join,
+        V06,
+        created=("node-n9",),
+        updated=("workload",),
+        why="a template cannot tell a join from the second half of a move",
+    ),
+    "leave-v0.6": Change(
+        leave,
+        V06,
+        updated=("workload",),
+        deleted=("node-n3",),
+        why="a template cannot tell a leave from the first half of a move",
+    ),
+    "move-v0.6": Change(
+        move,
+        V06,
+        updated=("node-n3", "workload"),
+        why="no Node watch in a v0.6.0 speaker: n3's speaker keeps leaf1's router, leaf1's "
+        "speakers keep announcing n3",
+    ),
+    "move-v0.6-with-bgp": Change(
+        move,
+        {**V06, **BGP},
+        updated=("node-n3", "workload"),
+        why="as above; asPerRack lists leaves, not nodes, so the BgpConf does not change",
+    ),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
+def test_membership_changes_roll_the_speakers_and_change_no_bgp_peer(change: Change) -> None:
+    before = run(LEAVES, **change.version)
+    after = run(edited(change.edit), **change.version)
     diff = preview_diff(before, after)
-    assert (diff.created, diff.deleted) == ([], [])
-    assert diff.updated == [
-        "openelb-ha-bgppeer-leaf1",
-        "openelb-ha-bgppeer-leaf2",
-        "openelb-ha-node-n3",
-        *(["openelb-ha-workload"] if workload_rolls else []),
-    ]
-    # The old leaf's peer no longer lists n3, whatever its rack label still says; the new
-    # leaf's peer lists it and waits for its new rack label.
-    assert "n3" not in selector(after, "leaf1")["matchExpressions"][0]["values"]
-    assert "n3" in selector(after, "leaf2")["matchExpressions"][0]["values"]
-    n3_patch = after.urn_of("openelb-ha-node-n3")
-    assert n3_patch in after.named("openelb-ha-bgppeer-leaf2").dependencies
-    assert after.named("openelb-ha-node-n3").inputs["metadata"]["labels"] == {
-        "lb.kubesphere.io/v1alpha1": "openelb",
-        "openelb.kubesphere.io/rack": "leaf2",
-        "openelb-ha/node": "n3",
+
+    def named(keys: tuple[str, ...]) -> list[str]:
+        return sorted(f"openelb-ha-{key}" for key in keys)
+
+    assert (diff.created, diff.updated, diff.deleted) == (
+        named(change.created),
+        named(change.updated),
+        named(change.deleted),
+    ), change.why
+    assert membership(before) != membership(after)
+
+
+def test_a_v06_single_router_stack_rolls_no_speaker_on_a_join_or_leave() -> None:
+    # No rack: a speaker's peering, ASN and next hops (every node, pkg/speaker/manager.go:
+    # 394-397@v0.6.0) do not depend on which nodes are listed; the DaemonSet follows the labels.
+    def single(nodes: list[str]) -> dict[str, Any]:
+        return {**V06, "topology": {"kind": "single-router", "nodes": nodes}}
+
+    before = run_program(single(["n1", "n2"]), cluster=FakeCluster())
+    after = run_program(single(["n1", "n2", "n3"]), cluster=FakeCluster())
+    assert preview_diff(before, after).updated == []
+    assert "metadata" not in after.named("openelb-ha-workload").inputs["spec"]["template"]
+
+
+def test_a_moved_node_is_selected_by_its_new_leafs_peer_only_through_its_labels() -> None:
+    after = run(edited(move))
+    labels = after.named("openelb-ha-node-n3").inputs["metadata"]["labels"]
+    assert labels == {"lb.kubesphere.io/v1alpha1": "openelb", "openelb.kubesphere.io/rack": "leaf2"}
+    assert [leaf for leaf in LEAVES if matches(selector(after, leaf), labels)] == ["leaf2"]
+    # The peer's spec is the same before and after; the selector is constant per leaf.
+    assert selector(after, "leaf2") == {
+        "matchLabels": {
+            "openelb.kubesphere.io/rack": "leaf2",
+            "lb.kubesphere.io/v1alpha1": "openelb",
+        }
     }
 
 
-def test_a_moved_node_leaves_its_old_leaf_before_and_after_its_labels_change() -> None:
-    after = run(moved("n3", "leaf1", "leaf2"))
-    old_rack = {"openelb.kubesphere.io/rack": "leaf1", "openelb-ha/node": "n3"}
-    new_rack = {**old_rack, "openelb.kubesphere.io/rack": "leaf2"}
-    for labels in (old_rack, new_rack):
-        assert not matches(selector(after, "leaf1"), labels)
-        assert not matches(selector(after, "leaf3"), labels)
-    assert matches(selector(after, "leaf2"), new_rack)
-
-
-def test_dropping_a_node_changes_its_patch_the_workload_and_its_own_leafs_peer() -> None:
-    """No peer spec can change on every move yet on no drop (docs/behaviour.md, "When nodes move,
-    join or leave"): a drop takes the node off its own leaf's peer, and no other peer changes."""
-    leaves = copy.deepcopy(LEAVES)
-    leaves["leaf1"].remove("n3")
-    before, after = run(LEAVES), run(leaves)
+def test_other_nodes_are_never_selected_by_a_peer_and_roll_the_speakers_when_they_change() -> None:
+    others = {"leaf1": ["o1"]}
+    before, after = run(LEAVES), run(LEAVES, others=others)
+    o1 = after.named("openelb-ha-node-o1").inputs["metadata"]["labels"]
+    assert o1 == {"openelb.kubesphere.io/rack": "leaf1"}
+    assert not any(matches(selector(after, leaf), o1) for leaf in LEAVES)
+    # o1 becomes a next hop of leaf1's speakers only when they restart.
     diff = preview_diff(before, after)
-    assert (diff.created, diff.deleted) == ([], ["openelb-ha-node-n3"])
-    assert diff.updated == ["openelb-ha-bgppeer-leaf1", "openelb-ha-workload"]
-    old, new = selector(before, "leaf1"), selector(after, "leaf1")
-    assert old["matchExpressions"][0]["values"] == ["n1", "n2", "n3"]
-    assert new["matchExpressions"][0]["values"] == ["n1", "n2"]
-    # Its session with leaf1's router closes now, before Pulumi releases its labels (last).
-    assert not matches(new, {"openelb.kubesphere.io/rack": "leaf1", "openelb-ha/node": "n3"})
-    # The rolled pods cannot land on n3 again, although Pulumi removes its labels only after
-    # every update (deletes come last).
+    assert (diff.created, diff.updated) == (["openelb-ha-node-o1"], ["openelb-ha-workload"])
+
+
+def test_a_stack_without_other_nodes_keeps_its_membership_hash() -> None:
+    # The hash of a stack that does not use otherNodes is the one it had before the key existed
+    # (tests/golden/prod.yaml): upgrading the program rolls nothing for it.
+    leaves = {"leaf1": ["master1", "worker-p001"], "leaf2": ["worker-p002", "worker-p003"]}
+    assert membership(run(leaves)) == "c71e89eed0d02456"
+
+
+def test_a_dropped_node_cannot_get_a_rolled_pod_although_its_labels_go_last() -> None:
+    leaves = edited(leave)
+    after = run(leaves)
     affinity = after.named("openelb-ha-workload").inputs["spec"]["template"]["spec"]["affinity"]
     (term,) = affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
         "nodeSelectorTerms"
@@ -134,51 +217,22 @@ def test_dropping_a_node_changes_its_patch_the_workload_and_its_own_leafs_peer()
             {"key": "metadata.name", "operator": "In", "values": sorted(all_nodes(leaves))}
         ]
     }
-    assert membership(before) != membership(after)
-
-
-def test_v06_speakers_do_not_restart_when_a_node_joins_or_leaves() -> None:
-    joined = copy.deepcopy(LEAVES)
-    joined["leaf3"].append("n9")
-    before, after = run(LEAVES, **V06), run(joined, **V06)
-    assert preview_diff(before, after).updated == ["openelb-ha-bgppeer-leaf3"]
-    assert preview_diff(after, before).updated == ["openelb-ha-bgppeer-leaf3"]
-
-
-def test_adding_a_node_changes_its_patch_the_workload_and_its_own_leafs_peer() -> None:
-    leaves = copy.deepcopy(LEAVES)
-    leaves["leaf3"].append("n9")
-    diff = preview_diff(run(LEAVES), run(leaves))
-    assert (diff.created, diff.deleted) == (["openelb-ha-node-n9"], [])
-    assert diff.updated == ["openelb-ha-bgppeer-leaf3", "openelb-ha-workload"]
-
-
-def test_a_long_node_name_is_listed_by_a_valid_label_value() -> None:
-    node = "worker-" + "a" * 60 + ".rack-a.example.com"
-    leaves = {"leaf1": ["n1", node], "leaf2": ["n4", "n5"]}
-    after = run(leaves)
-    (value,) = [v for v in selector(after, "leaf1")["matchExpressions"][0]["values"] if v != "n1"]
-    assert len(value) <= 63 and value.startswith("worker-aaaa")
-    labels = after.named(f"openelb-ha-node-{node}").inputs["metadata"]["labels"]
-    assert matches(selector(after, "leaf1"), labels)
-    assert not matches(selector(after, "leaf2"), labels)
 
 
 def test_adding_a_node_back_rolls_the_workload_to_the_same_pod_template() -> None:
-    leaves = copy.deepcopy(LEAVES)
-    leaves["leaf1"].remove("n3")
-    first, dropped, again = run(LEAVES), run(leaves), run(LEAVES)
+    first, dropped, again = run(LEAVES), run(edited(leave)), run(LEAVES)
     assert membership(first) != membership(dropped)
     assert membership(first) == membership(again)
 
 
-def test_reordering_nodes_and_leaves_changes_nothing() -> None:
+@pytest.mark.parametrize("extra", [{}, V06], ids=["v0.5", "v0.6"])
+def test_reordering_nodes_and_leaves_changes_nothing(extra: dict[str, Any]) -> None:
     reordered = {name: nodes[::-1] for name, nodes in reversed(LEAVES.items())}
     assert list(reordered) != list(LEAVES)
-    assert preview_diff(run(LEAVES), run(reordered)).changed == []
+    assert preview_diff(run(LEAVES, **extra), run(reordered, **extra)).changed == []
 
 
-def all_nodes(leaves: dict[str, list[str]]) -> list[str]:
+def all_nodes(leaves: Leaves) -> list[str]:
     return [node for nodes in leaves.values() for node in nodes]
 
 

@@ -85,29 +85,37 @@ class Scenario:
 
 # Resource names without the component's "openelb-ha-" prefix.
 SCENARIOS: dict[str, Scenario] = {
+    # No membership change touches a BgpPeer: its spec change would reset every session of the
+    # leaf at once (docs/behaviour.md); the speakers learn membership by rolling instead.
     "add-node-to-leaf": Scenario(
         MULTI_LEAF,
         lambda c: leaf(c, "leaf2")["nodes"].append("worker-p006"),
         created=("node-worker-p006",),
-        updated=("bgppeer-leaf2", "workload"),
-        why="a new node's labels; its leaf's peer lists its members by name; the 0.5 manager's "
-        "node list (its pods' node affinity); the replica count depends on leaves, not nodes",
+        updated=("workload",),
+        why="a new node's labels; the 0.5 manager's node list (its pods' node affinity) and "
+        "membership hash, so it rolls; no BgpPeer; the replica count depends on leaves, not nodes",
     ),
     "remove-node": Scenario(
         MULTI_LEAF,
         lambda c: leaf(c, "leaf1")["nodes"].remove("worker-p004"),
-        updated=("bgppeer-leaf1", "workload"),
+        updated=("workload",),
         deleted=("node-worker-p004",),
-        why="the dropped node's labels are released; its leaf's peer stops listing it (its "
-        "session closes first); the 0.5 manager rolls off it (a Deployment keeps a pod whose "
-        "nodeSelector stops matching)",
+        why="the dropped node's labels are released; the 0.5 manager rolls off it (a Deployment "
+        "keeps a pod whose nodeSelector stops matching); no BgpPeer",
     ),
     "move-node-between-leaves": Scenario(
         MULTI_LEAF,
         lambda c: move(c, "worker-p004", "leaf1", "leaf2"),
-        updated=("bgppeer-leaf1", "bgppeer-leaf2", "node-worker-p004", "workload"),
-        why="the node's rack label; OpenELB ignores rack label changes (docs/design.md §3), so "
-        "exactly the two affected peers change their member lists; the 0.5 manager re-spreads",
+        updated=("node-worker-p004", "workload"),
+        why="the node's rack label; the manager rolls so the moved node's replica peers with its "
+        "new router and every replica re-reads the next hops; no BgpPeer",
+    ),
+    "add-other-node": Scenario(
+        MULTI_LEAF,
+        lambda c: leaf(c, "leaf1").update(otherNodes=["worker-p009"]),
+        created=("node-worker-p009",),
+        updated=("workload",),
+        why="the rack label on a node that runs no OpenELB; the speakers roll to announce it",
     ),
     "change-replicas": Scenario(
         SINGLE_ROUTER,

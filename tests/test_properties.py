@@ -166,12 +166,11 @@ def assert_nodes_labelled_exactly(config: Config, run: Run) -> None:
 
 
 def expected_labels(node: str, rack: str | None) -> dict[str, str]:
-    """README: the HA label on every listed node; in multi-leaf also the rack label and the
-    member label its leaf's BgpPeer lists it by."""
+    """docs/behaviour.md: the HA label on every listed node; in multi-leaf also the rack label,
+    which with the HA label is what its leaf's BgpPeer selects."""
     labels = {names.HA_LABEL: names.HA_LABEL_VALUE}
     if rack is not None:
         labels[names.RACK_LABEL] = rack
-        labels[names.MEMBER_LABEL] = names.member_label_value(node)
     return labels
 
 

@@ -487,7 +487,10 @@ def test_next_hops_follow_the_rack_and_the_version() -> None:
     assert openelb.next_hops("", nodes, "0.5") == ["10.0.0.1", "10.0.1.1", "10.0.9.9"]
 
 
-def test_a_membership_change_resets_every_session_of_that_leaf_only() -> None:
+def test_a_membership_change_resets_no_session_and_rolls_the_speakers() -> None:
+    # Issue 11: the BgpPeers select the rack and HA labels only, so a join changes no BgpPeer
+    # spec (which would reset every session of the leaf, GoBGP UpdatePeer); the announcing
+    # workload's membership annotation changes instead, and it rolls one replica at a time.
     before = desired_state(load_config(stack()))
     grown = {
         **LEAVES,
@@ -497,11 +500,8 @@ def test_a_membership_change_resets_every_session_of_that_leaf_only() -> None:
         ],
     }
     after = desired_state(load_config({**stack(), "topology": grown}))
-    effects = {(e.kind, e.leaf): e.nodes for e in openelb.change_effects("0.5", before, after)}
-    assert effects[("neighbor-reset", "leaf1")] == ("master1", "worker-p001")
-    assert effects[("neighbor-added", "leaf1")] == ("worker-p009",)
-    assert ("neighbor-reset", "leaf2") not in effects
-    assert ("bgp-restart", None) not in effects  # the BgpConf did not change
+    effects = openelb.change_effects("0.5", before, after)
+    assert [effect.kind for effect in effects] == ["roll"]
 
 
 def test_a_bgpconf_change_restarts_bgp_everywhere_and_only_v05_reannounces() -> None:

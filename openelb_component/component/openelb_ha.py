@@ -8,7 +8,7 @@ No ``from __future__ import annotations``: Pulumi's analyzer reads this class's 
 """
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -17,7 +17,8 @@ from openelb_component.component.args import OpenElbHaArgs, checked_password, va
 from openelb_component.component.conflicts import Read, report_conflicts
 from openelb_component.config.models import StackConfig
 from openelb_component.desired import DesiredObject, DesiredState, desired_state
-from openelb_component.desired.bgp import password_secret_name
+from openelb_component.desired.bgp import bgp_conf_change_warning, password_secret_name
+from openelb_component.desired.workloads import BGP_CONF_ANNOTATION, WORKLOAD_KEY
 from openelb_component.routers.configs import leaf_routers, render_bird, render_frr
 
 TYPE_TOKEN = "openelb-ha:index:OpenElbHa"  # noqa: S105 - a type token, not a password
@@ -120,8 +121,10 @@ class OpenElbHa(pulumi.ComponentResource):
         self.resources: dict[str, pulumi.CustomResource] = {}
         self._node_reads: dict[str, pulumi.CustomResource] = {}
         self._conflicts: list[pulumi.Output[list[str]]] = []
+        self.reads: dict[str, pulumi.CustomResource] = {}
         for obj in self.state.objects:
             self.resources[obj.key] = self._register(obj)
+        self._warn_when_the_bgp_conf_changes(config.openelb.version)
 
         state = self.state
         self.nodes = pulumi.Output.from_input(list(state.nodes))
@@ -162,6 +165,23 @@ class OpenElbHa(pulumi.ComponentResource):
         configs = pulumi.Output.all(statuses, passwords).apply(render)
         return pulumi.Output.secret(configs) if self._secrets else configs
 
+    def _warn_when_the_bgp_conf_changes(self, version: str) -> None:
+        """Compare the BgpConf this run applies with the one the last run recorded on the
+        announcing workload (read anyway before it is patched): a change restarts BGP on every
+        replica at once, which a reviewer of the preview must see."""
+        read = self.reads.get(WORKLOAD_KEY)
+        if read is None:
+            return
+        applied = self.state.bgp_conf_digest
+
+        def warn(metadata: Any) -> None:
+            message = bgp_conf_change_warning(version, applied, _annotation(metadata))
+            if message is not None:
+                pulumi.log.warn(message, resource=self)
+
+        workload = cast("k8s.apps.v1.Deployment | k8s.apps.v1.DaemonSet", read)
+        workload.metadata.apply(warn)
+
     def _register(self, obj: DesiredObject) -> pulumi.CustomResource:
         resource_name = f"{self._name}-{obj.key}"
         depends_on: list[pulumi.Resource] = [self.resources[key] for key in obj.depends_on]
@@ -172,18 +192,19 @@ class OpenElbHa(pulumi.ComponentResource):
                 obj.object_id,
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            self.reads[obj.key] = read
             depends_on.append(read)
             if obj.kind == "Node":
                 self._node_reads[obj.name] = read
             self._conflicts.append(report_conflicts(self, obj, read))
-        opts = pulumi.ResourceOptions(
-            parent=self,
-            depends_on=depends_on,
-            # OpenELB reports each session's configuration, password included, in the peer's
-            # status (nodesPeerStatus.*.peerState.authPassword): a read or refresh must keep it
-            # a secret in Pulumi's state, as the input is.
-            additional_secret_outputs=["status"] if obj.secrets else None,
-        )
+        # No additional secret outputs. The BgpPeer's status stays readable: OpenELB copies
+        # only GoBGP's PeerState and timers into status.nodesPeerStatus
+        # (api/v1alpha2/bgppeer_types.go:220-244@v0.5.1 and @v0.6.0), and GoBGP v2.23.0 never
+        # fills PeerState.auth_password (internal/pkg/config/util.go:478-510, the only
+        # PeerState built for ListPeer; the password is in Conf, which OpenELB does not copy).
+        # The password's own output, spec.conf.authPassword, is secret because its input is
+        # (the provider's annotateSecrets, provider/pkg/provider/provider.go:3467-3499).
+        opts = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         # Each secret placeholder becomes the Pulumi secret, so the value is encrypted in state
         # and masked in every diff and log.
         body = obj.with_secrets(obj.body, self._secrets)
@@ -204,3 +225,10 @@ class OpenElbHa(pulumi.ComponentResource):
                 resource_name, api_version=obj.api_version, kind=obj.kind, opts=opts, **body
             )
         return create(resource_name, opts=opts, **body)
+
+
+def _annotation(metadata: Any) -> str | None:
+    """``openelb-ha/bgpconf`` of a read object's metadata (a typed output or a plain dict)."""
+    annotations = _field(metadata, "annotations")
+    value = annotations.get(BGP_CONF_ANNOTATION) if isinstance(annotations, Mapping) else None
+    return value if isinstance(value, str) else None

@@ -13,17 +13,13 @@ PROJECT = "openelb-ha"
 """The Pulumi project's name: the prefix of its stack keys (``openelb-ha:topology``), the prefix of
 its own labels and annotations, the name of the objects it creates, and its field manager."""
 
-# Labels OpenELB's guide uses; OpenELB itself reads the rack label (BgpConf.asPerRack, BgpPeer
-# nodeSelector), the HA label is only matched by the workload's nodeSelector.
+# Labels OpenELB's guide uses; OpenELB itself reads the rack label (BgpConf.asPerRack, next hops);
+# this project's BgpPeers select both, and the workloads' nodeSelector the HA label.
 HA_LABEL = "lb.kubesphere.io/v1alpha1"
 HA_LABEL_VALUE = "openelb"
 RACK_LABEL = "openelb.kubesphere.io/rack"
 OS_LABEL = "kubernetes.io/os"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
-# This project's own label: a node's name as a label value, so a leaf's BgpPeer can list its
-# members by name (see desired/bgp.py). Not kubernetes.io/hostname: kubelet may set that to
-# something other than the node name (--hostname-override), and the peer would then never match.
-MEMBER_LABEL = f"{PROJECT}/node"
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(
@@ -45,17 +41,6 @@ def is_dns1123_label(value: str) -> bool:
 def is_label_value(value: str) -> bool:
     """A non-empty label value: at most 63 characters, alphanumeric at both ends."""
     return 0 < len(value) <= 63 and bool(_LABEL_VALUE.fullmatch(value))
-
-
-def member_label_value(node: str) -> str:
-    """A node name as a label value: itself, or, past 63 characters, a prefix and a hash.
-
-    Node names are lowercase RFC 1123 subdomains, so every character is valid in a label value.
-    """
-    if len(node) <= 63:
-        return node
-    digest = hashlib.sha256(node.encode()).hexdigest()[:12]
-    return f"{node[:50].rstrip('-.')}-{digest}"
 
 
 def object_name_for(prefix: str, identity: str) -> str:

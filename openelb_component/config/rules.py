@@ -203,6 +203,12 @@ def _duplicate_peer_addresses(leaves: list[Any]) -> Iterator[Problem]:
             first_leaf[address] = leaf_index
 
 
+_SPEAKER_FLAG = {"layer2": "--enable-layer2", "vip": "--enable-keepalived-vip"}
+"""The v0.6.0 speaker flag that registers each non-BGP speaker; both default to false
+(pkg/speaker/layer2/options.go:17-28, pkg/speaker/vip/options.go:13-24@v0.6.0), and the
+upstream manifest states them false (openelb.yaml@v0.6.0, openelb-speaker args)."""
+
+
 def check_mode(openelb: Mapping[str, Any], topology: Mapping[str, Any]) -> Iterator[Problem]:
     mode = openelb.get("mode")
     if topology.get("kind") == "multi-leaf" and mode in ("layer2", "vip"):
@@ -210,6 +216,20 @@ def check_mode(openelb: Mapping[str, Any], topology: Mapping[str, Any]) -> Itera
             ("openelb", "mode"),
             f"{mode} mode needs every node on one Layer 2 network, which a multi-leaf topology "
             "does not have; use mode bgp, or topology kind single-router",
+            mode,
+        )
+    if _version(openelb) == "0.6" and isinstance(mode, str) and mode in _SPEAKER_FLAG:
+        # The program does not manage the speaker's args: an atomic list the installer owns
+        # (every patch of it would conflict) and tied to one release's flags (docs/behaviour.md).
+        flag = _SPEAKER_FLAG[mode]
+        yield Problem(
+            ("openelb", "mode"),
+            f"OpenELB 0.6's upstream openelb-speaker runs with {flag}=false, so no {mode} Eip is "
+            "ever announced (the speaker refuses it: no registered speaker, "
+            "pkg/speaker/manager.go:123-125@v0.6.0); use mode bgp with 0.6, or version 0.5. "
+            f"Enabling {mode} in 0.6 means changing the DaemonSet openelb-speaker's container "
+            f"args upstream to {flag}=true (Helm values or the install manifest), which this "
+            "program does not manage",
             mode,
         )
 

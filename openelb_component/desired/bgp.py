@@ -1,22 +1,15 @@
 """BGP objects: the global ``BgpConf``, and one ``BgpPeer`` per leaf router selecting only that
-leaf's nodes (multi-router guide).
+leaf's OpenELB nodes (multi-router guide).
 
-OpenELB reacts to a BgpPeer only when its ``spec`` changes (docs/design.md §3), and each replica
-then re-evaluates the peer's ``nodeSelector`` against its own node; it never notices a rack label
-that changes later. So leaf membership is written into the spec itself: besides the rack label
-(the guide's selector), a leaf's peer lists its member nodes by name (``openelb-ha/node In
-[...]``, sorted). Then
-
-- moving a node from leaf A to leaf B changes exactly A's and B's peers: A's no longer lists it,
-  whatever its rack label still says, so its session with A's router closes at once; B's lists
-  it and is updated only after the node's new rack label is in place;
-- adding or dropping a node changes exactly its own leaf's peer (a dropped node's session closes
-  before its labels are released, which Pulumi does last);
-- reordering the stack file changes nothing.
-
-This is the least a spec can change: any spec that notices a move must also notice a drop.
-OpenELB converts the whole selector (``metav1.LabelSelectorAsSelector`` in ``peerMatchNode``),
-so ``matchExpressions`` are honoured.
+A BgpPeer's spec never changes when nodes join, leave or move. Every spec change makes each
+matching speaker call GoBGP's ``UpdatePeer`` (pkg/speaker/bgp/peers.go:141-149@v0.5.1) with a
+peer config GoBGP v2.23.0 compares with its defaulted one (pkg/server/server.go:3031-3063); the
+un-settable ``transport.localAddress`` alone always differs, so every session of that leaf's
+router is reset at once (5 to 10 s without a path). So the selector names only labels whose
+values never depend on membership: the rack label (the guide's selector) and the HA label, so
+a leaf's ``otherNodes`` (rack label only) never peer even if some OpenELB pod ran there.
+Membership reaches the speakers by rolling them instead (``workloads.membership_template``):
+a speaker evaluates the selector when it starts (bgppeer_controller.go:86-98@v0.5.1).
 """
 
 from __future__ import annotations
@@ -25,7 +18,7 @@ import ipaddress
 from collections.abc import Sequence
 
 from openelb_component.config import names
-from openelb_component.config.models import BgpSettings, Leaf, Peer
+from openelb_component.config.models import BgpSettings, Leaf, MultiLeafTopology, Peer, StackConfig
 from openelb_component.config.secrets import REDACTED, password_config_path
 from openelb_component.desired.model import DesiredObject, Manifest
 
@@ -59,18 +52,9 @@ def _address_family(peer: Peer) -> Manifest:
     }
 
 
-def peer_node_selector(leaf: str, leaf_nodes: Sequence[str]) -> Manifest:
-    """The rack label (the guide's selector) AND one of the leaf's listed nodes, by name."""
-    return {
-        "matchLabels": {names.RACK_LABEL: leaf},
-        "matchExpressions": [
-            {
-                "key": names.MEMBER_LABEL,
-                "operator": "In",
-                "values": sorted(names.member_label_value(node) for node in leaf_nodes),
-            }
-        ],
-    }
+def peer_node_selector(leaf: str) -> Manifest:
+    """The leaf's rack label (the guide's selector) and the HA label: constant per leaf."""
+    return {"matchLabels": {names.RACK_LABEL: leaf, names.HA_LABEL: names.HA_LABEL_VALUE}}
 
 
 def bgp_peer(
@@ -94,33 +78,46 @@ def bgp_peer(
             "spec": {
                 "conf": conf,
                 "afiSafis": [_address_family(peer)],
-                "nodeSelector": peer_node_selector(leaf.name, leaf.nodes),
+                "nodeSelector": peer_node_selector(leaf.name),
             },
         },
-        # OpenELB evaluates a BgpPeer's nodeSelector only when the peer's spec changes, and never
-        # notices rack labels added later (docs/design.md §3): this leaf's labels must be in place
-        # first.
-        # A node that left this leaf is no longer listed, so no wait for it is needed.
+        # A speaker evaluates the nodeSelector when the peer is created and never notices rack
+        # labels added later (docs/design.md §3): this leaf's labels must be in place first.
         depends_on=tuple(depends_on),
         secrets=secrets,
         on_destroy="deleted: the replicas close their sessions with this router",
     )
 
 
-def bgp_conf(bgp: BgpSettings, leaves: Sequence[Leaf], node_keys: Sequence[str]) -> DesiredObject:
-    """The BgpConf ``default``, applied as a patch: it may exist already (made by hand per the
-    guide), and a Server-Side Apply patch takes it over without AlreadyExists, creates it when
-    missing, and on destroy only releases its fields, never deleting the user's object."""
+def as_per_rack(bgp: BgpSettings, leaves: Sequence[Leaf]) -> dict[str, int]:
+    """Every leaf's local ASN (its ``localAsn``, else ``bgp.as``), sorted by leaf.
+
+    Every leaf, not only those with their own ASN: a speaker learns its rack (and then announces
+    only its own rack's nodes as next hops, ``SetBalancer`` in pkg/speaker/bgp/path.go:181-201
+    @v0.5.1) only when ``asPerRack`` is set and its node has a rack label
+    (pkg/controllers/bgp/bgpconf_controller.go:94-101@v0.5.1, :97-104@v0.6.0). Without it
+    every speaker announces every node, other racks' nodes included, to its own leaf router.
+    """
+    return {leaf.name: leaf.local_asn or bgp.as_ for leaf in sorted(leaves, key=lambda x: x.name)}
+
+
+def bgp_conf_spec(bgp: BgpSettings, leaves: Sequence[Leaf]) -> Manifest:
+    """The BgpConf fields this stack sets. Only those: a value written here takes the field over
+    (or conflicts), so an unset port must not reset a hand-made BgpConf's port to 179."""
     spec: Manifest = {"as": bgp.as_}
-    # Only what the stack sets: a value written here takes the field over (or conflicts), so an
-    # unset port must not reset a hand-made BgpConf's port to 179.
     if bgp.listen_port is not None:
         spec["listenPort"] = bgp.listen_port
     if bgp.router_id is not None:
         spec["routerId"] = bgp.router_id
-    per_rack = {leaf.name: leaf.local_asn for leaf in leaves if leaf.local_asn is not None}
-    if per_rack:
-        spec["asPerRack"] = dict(sorted(per_rack.items()))
+    if leaves:
+        spec["asPerRack"] = as_per_rack(bgp, leaves)
+    return spec
+
+
+def bgp_conf(bgp: BgpSettings, leaves: Sequence[Leaf], node_keys: Sequence[str]) -> DesiredObject:
+    """The BgpConf ``default``, applied as a patch: it may exist already (made by hand per the
+    guide), and a Server-Side Apply patch takes it over without AlreadyExists, creates it when
+    missing, and on destroy only releases its fields, never deleting the user's object."""
     return DesiredObject(
         key=BGP_CONF_KEY,
         action="patch",
@@ -128,11 +125,93 @@ def bgp_conf(bgp: BgpSettings, leaves: Sequence[Leaf], node_keys: Sequence[str])
             "apiVersion": BGP_API_VERSION,
             "kind": "BgpConf",
             "metadata": {"name": BGP_CONF_NAME},
-            "spec": spec,
+            "spec": bgp_conf_spec(bgp, leaves),
         },
-        # A replica reads its node's rack label when the BgpConf changes, to pick its asPerRack
+        # A speaker reads its node's rack label when the BgpConf changes, to pick its asPerRack
         # ASN; labels added later are never noticed (docs/design.md §3), so they go first.
         depends_on=tuple(node_keys),
         on_destroy="its fields are released: as, listenPort, routerId and asPerRack entries no "
         "other field manager also set are removed; the BgpConf itself stays",
     )
+
+
+MULTI_LEAF_WITHOUT_BGP_WARNING = (
+    "a multi-leaf BGP stack without openelb-ha:bgp: the program cannot set BgpConf.spec.asPerRack, "
+    "so no speaker learns its rack and every speaker announces every node as a next hop to its "
+    "own leaf router, including nodes in other racks that the router cannot reach directly "
+    "(SetBalancer, pkg/speaker/bgp/path.go:181-201@v0.5.1, :177-200@v0.6.0); set "
+    "openelb-ha:bgp: {as: <the cluster's ASN>} so the program manages the BgpConf and writes "
+    "asPerRack for every leaf"
+)
+ROUTER_ID_IGNORED_WARNING = (
+    "bgp.routerId is ignored on every node of a multi-leaf stack: with asPerRack set (which the "
+    "program writes for every leaf) OpenELB clears the router ID of every node with a rack label "
+    "and uses the node's InternalIP instead "
+    "(pkg/controllers/bgp/bgpconf_controller.go:94-104@v0.5.1, "
+    "pkg/speaker/bgp/bgpconf_controller.go:97-107@v0.6.0); remove routerId"
+)
+
+
+def bgp_warnings(config: StackConfig) -> list[str]:
+    """What a multi-leaf BGP stack gets wrong without an error: see each message."""
+    if not isinstance(config.topology, MultiLeafTopology) or config.openelb.mode != "bgp":
+        return []
+    if config.bgp is None:
+        return [MULTI_LEAF_WITHOUT_BGP_WARNING]
+    if config.bgp.router_id is not None:
+        return [ROUTER_ID_IGNORED_WARNING]
+    return []
+
+
+_BGP_RESTART = (
+    "every OpenELB speaker stops and restarts BGP at the same moment (StopBgp/StartBgp on every "
+    "replica: pkg/speaker/bgp/conf.go:9-25@v0.5.1, bgp/conf.go:11-35@v0.6.0), which closes every "
+    "session and empties every RIB, so every leaf has no path until the sessions are back "
+    "(GoBGP dials after a random 5 to 10 s); "
+)
+_REANNOUNCE = {
+    "0.5": "OpenELB 0.5 then re-announces by itself (pkg/controllers/lb/controller.go:126-147"
+    "@v0.5.1); apply it when a short outage of every LoadBalancer IP is acceptable",
+    "0.6": "OpenELB 0.6 does not re-announce by itself (pkg/speaker/manager.go:118-177@v0.6.0): "
+    "the speakers are rolled right after the BgpConf (pod-template annotation "
+    "openelb-ha/bgpconf), one at a time, and each announces again once restarted; apply it "
+    "when a short outage of every LoadBalancer IP is acceptable",
+}
+
+
+def bgp_conf_change_warning(version: str, applied: str | None, live: str | None) -> str | None:
+    """The preview warning when this run changes the BgpConf, else None.
+
+    ``applied``: the digest this run applies (``DesiredState.bgp_conf_digest``); ``live``: the
+    ``openelb-ha/bgpconf`` annotation of the announcing workload in the cluster, i.e. what the
+    last run applied (None when absent). The program reads the workload anyway (it must exist
+    before it is patched), so this costs no extra read, and unlike a read of the BgpConf it
+    works when the BgpConf does not exist yet.
+    """
+    if applied == live:
+        return None
+    tail = _BGP_RESTART + _REANNOUNCE[version]
+    if live is None:
+        return (
+            "this run applies the BgpConf for the first time (the announcing workload has no "
+            "openelb-ha/bgpconf annotation yet): if the BgpConf in the cluster differs from the "
+            "stack's openelb-ha:bgp (asPerRack included, one entry per leaf), " + tail
+        )
+    if applied is None:
+        return (
+            "openelb-ha:bgp was removed: the BgpConf fields this program set (as, listenPort, "
+            "routerId, asPerRack) are released, so the BgpConf changes and " + tail
+        )
+    return (
+        "the BgpConf changes (openelb-ha:bgp, a leaf's localAsn, or the set of leaves, which "
+        "feeds asPerRack): " + tail
+    )
+
+
+BGP_CONF_CHANGE_UNKNOWN = (
+    "the plan cannot tell whether the BgpConf changes without the live announcing workload, "
+    "which records the BgpConf the last run applied (annotation openelb-ha/bgpconf): a change "
+    "of openelb-ha:bgp, a leaf's localAsn or the set of leaves restarts BGP on every replica at "
+    "once; give it with --workload (kubectl get <that workload> -o yaml), or read the warnings of "
+    "pulumi preview, which compares by itself"
+)

@@ -101,6 +101,10 @@ class DesiredState:
     bgp_peers: tuple[str, ...]
     """Names of the BgpPeer objects, sorted by leaf."""
     warnings: tuple[str, ...] = field(default=())
+    bgp_conf_digest: str | None = None
+    """A hash of the BgpConf spec the stack applies (None without ``openelb-ha:bgp``); the
+    announcing workload carries it in annotation ``openelb-ha/bgpconf``, so the next run can
+    tell from the live workload whether the BgpConf changes (``bgp.bgp_conf_change_warning``)."""
 
     def by_key(self, key: str) -> DesiredObject:
         for obj in self.objects:

@@ -1,5 +1,5 @@
 """Node labels: the HA label on every listed node; in a multi-leaf topology also the rack label
-(OpenELB's) and the member label (this project's, selected by the leaf's BgpPeer). A leaf's
+(OpenELB's; the leaf's BgpPeer selects both). A leaf's
 ``otherNodes`` get the rack label only: OpenELB's speakers, once they know their rack, announce
 only nodes carrying their rack label as next hops (``SetBalancer``,
 pkg/speaker/bgp/path.go:181-201@v0.5.1), and no HA label keeps every OpenELB pod off them."""
@@ -25,7 +25,6 @@ def node_labels(
         labels[node] = {names.HA_LABEL: names.HA_LABEL_VALUE}
         if rack is not None:
             labels[node][names.RACK_LABEL] = rack
-            labels[node][names.MEMBER_LABEL] = names.member_label_value(node)
     for node, rack in (rack_of_other_node or {}).items():
         labels[node] = {names.RACK_LABEL: rack}
     return dict(sorted(labels.items()))

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from openelb_component.config.models import MultiLeafTopology, SingleRouterTopology, StackConfig
-from openelb_component.desired.bgp import BGP_CONF_KEY, bgp_conf, bgp_peer, bgp_peer_name
+from openelb_component.desired.bgp import bgp_conf, bgp_peer, bgp_peer_name, bgp_warnings
 from openelb_component.desired.model import DesiredObject, DesiredState
 from openelb_component.desired.nodes import node_key, node_patches
 from openelb_component.desired.ownership import with_ownership
 from openelb_component.desired.pdb import pod_disruption_budget
 from openelb_component.desired.workloads import (
+    BGP_CONF_ANNOTATION,
     CONTROLLER_V06,
     MANAGER_V05,
     NODE_SELECTOR,
+    bgp_conf_digest,
     controller_patch,
     manager_patch,
     speaker_patch,
+    speaker_template_annotations,
 )
 
 SINGLE_REPLICA_WARNING = (
@@ -58,31 +61,43 @@ def desired_state(config: StackConfig) -> DesiredState:
     settings = config.openelb
     namespace = settings.namespace
     rack_of_node = _rack_of_node(config)
-    objects: list[DesiredObject] = node_patches(rack_of_node, _rack_of_other_node(config))
+    rack_of_other_node = _rack_of_other_node(config)
+    objects: list[DesiredObject] = node_patches(rack_of_node, rack_of_other_node)
     node_keys = [obj.key for obj in objects]
-    warnings: list[str] = []
+    warnings: list[str] = bgp_warnings(config)
     leaves = (
         sorted(topology.leaves, key=lambda leaf: leaf.name)
         if isinstance(topology, MultiLeafTopology)
         else []
     )
-    if config.bgp is not None:
-        objects.append(bgp_conf(config.bgp, leaves, node_keys))
-    conf_keys = [BGP_CONF_KEY] if config.bgp is not None else []
+    conf = None if config.bgp is None else bgp_conf(config.bgp, leaves, node_keys)
+    if conf is not None:
+        objects.append(conf)
+    conf_keys = [] if conf is None else [conf.key]
+    conf_digest = None if conf is None else bgp_conf_digest(conf.manifest["spec"])
+    # On the announcing workload itself (rolls nothing): what the next run compares with.
+    recorded = {} if conf_digest is None else {BGP_CONF_ANNOTATION: conf_digest}
+    multi_leaf = isinstance(topology, MultiLeafTopology)
 
     if settings.version == "0.6":
         # One speaker per listed node; the fewest speakers under one router decides HA.
         replicas = len(rack_of_node)
         min_per_router = min((len(leaf.nodes) for leaf in leaves), default=replicas)
-        controller = controller_patch(namespace, settings.controller_replicas, node_keys)
-        asn_of_node = {
-            node: leaf.local_asn
-            for leaf in leaves
-            if leaf.local_asn is not None
-            for node in leaf.nodes
-        }
+        controller = controller_patch(
+            namespace, settings.controller_replicas, node_keys, multi_leaf
+        )
+        annotations = speaker_template_annotations(
+            rack_of_node, rack_of_other_node, None if conf is None else conf.manifest["spec"]
+        )
+        # After the BgpConf: its change restarts BGP on every speaker at once, and only the
+        # roll that follows makes v0.6 speakers announce again.
         speaker = speaker_patch(
-            namespace, node_keys, asn_of_node, len(rack_of_node), settings.min_ready_seconds
+            namespace,
+            [*node_keys, *conf_keys],
+            annotations,
+            len(rack_of_node),
+            settings.min_ready_seconds,
+            recorded,
         )
         objects += [speaker, controller]
         replicated, replicated_key = CONTROLLER_V06, controller.key
@@ -90,14 +105,20 @@ def desired_state(config: StackConfig) -> DesiredState:
         if controller_replicas < 2:
             warnings.append(SINGLE_CONTROLLER_WARNING)
     else:
-        multi_leaf = isinstance(topology, MultiLeafTopology)
         if isinstance(topology, MultiLeafTopology):
             min_per_router = topology.replicas_per_leaf
             replicas = min_per_router * len(leaves)
         else:
             replicas = min_per_router = topology.effective_replicas
         manager = manager_patch(
-            namespace, replicas, node_keys, multi_leaf, rack_of_node, settings.min_ready_seconds
+            namespace,
+            replicas,
+            node_keys,
+            multi_leaf,
+            rack_of_node,
+            rack_of_other_node,
+            settings.min_ready_seconds,
+            recorded,
         )
         objects.append(manager)
         replicated, replicated_key = MANAGER_V05, manager.key
@@ -138,4 +159,5 @@ def desired_state(config: StackConfig) -> DesiredState:
         node_selector=dict(NODE_SELECTOR),
         bgp_peers=tuple(obj.name for obj in objects if obj.kind == "BgpPeer"),
         warnings=tuple(warnings),
+        bgp_conf_digest=conf_digest,
     )

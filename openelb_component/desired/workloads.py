@@ -73,28 +73,56 @@ def rack_spread(workload: Workload) -> Manifest:
 
 
 MEMBERSHIP_ANNOTATION = f"{names.PROJECT}/membership"
+BGP_CONF_ANNOTATION = f"{names.PROJECT}/bgpconf"
 
 
-def membership_template(rack_of_node: Mapping[str, str | None]) -> Manifest:
-    """Pod-template fields that change exactly when the set of listed nodes, or a node's leaf,
-    changes (sorted: reordering the stack file changes nothing), so the workload rolls then.
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value).encode()).hexdigest()[:16]
 
+
+def membership_digest(
+    rack_of_node: Mapping[str, str | None], rack_of_other_node: Mapping[str, str]
+) -> str:
+    """A hash of every (node, leaf), sorted: reordering the stack file changes nothing.
+
+    ``otherNodes`` are appended only when there are some, so a stack without them keeps the
+    hash it had before the key existed (and does not roll for nothing)."""
+    membership: list[list[str]] = [[n, r or ""] for n, r in sorted(rack_of_node.items())]
+    membership += [[n, r, "other"] for n, r in sorted(rack_of_other_node.items())]
+    return _digest(membership)
+
+
+def bgp_conf_digest(spec: Manifest) -> str:
+    """A hash of the BgpConf spec this stack applies (keys sorted)."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def membership_template(
+    rack_of_node: Mapping[str, str | None], rack_of_other_node: Mapping[str, str]
+) -> Manifest:
+    """v0.5 pod-template fields that change exactly when a node joins, leaves or changes leaf
+    (``otherNodes`` included), so the manager rolls then, one replica at a time.
+
+    - an annotation hashing (node, leaf): a replica reads its rack, its asPerRack ASN and which
+      BgpPeers select its node only when it starts (bgpconf_controller.go:88-104 and
+      bgppeer_controller.go:86-98@v0.5.1: neither watches Node labels), its next hops are
+      refreshed only on Service, Endpoints or Node readiness events
+      (pkg/controllers/lb/controller.go:87-197@v0.5.1), and the rack spread re-places replicas
+      only when they start;
     - a node affinity on the listed node names (``matchFields metadata.name``, the field the
-      DaemonSet controller itself uses; no label involved): a v0.5 Deployment keeps a pod whose
+      DaemonSet controller itself uses; no label involved): a Deployment keeps a pod whose
       nodeSelector stops matching (IgnoredDuringExecution), and Pulumi removes a dropped node's
       labels only after every update, i.e. after the roll, so without it a rolled pod could land
-      on the dropped node again and keep announcing;
-    - an annotation hashing (node, leaf): a replica reads its rack (its asPerRack ASN) only when
-      it starts, and the rack spread re-places replicas only when they start.
-
-    A v0.6 DaemonSet removes its pod from a node that stops matching by itself, so the speakers
-    get only ``rack_asn_annotation`` (see ``speaker_patch``).
+      on the dropped node again and keep announcing. Because it lists the nodes, a join rolls
+      the manager too, which also makes every replica announce the new node.
     """
-    membership = sorted((node, rack or "") for node, rack in rack_of_node.items())
-    digest = hashlib.sha256(json.dumps(membership).encode()).hexdigest()[:16]
     term = {"key": "metadata.name", "operator": "In", "values": sorted(rack_of_node)}
     return {
-        "metadata": {"annotations": {MEMBERSHIP_ANNOTATION: digest}},
+        "metadata": {
+            "annotations": {
+                MEMBERSHIP_ANNOTATION: membership_digest(rack_of_node, rack_of_other_node)
+            }
+        },
         "spec": {
             "affinity": {
                 "nodeAffinity": {
@@ -113,9 +141,12 @@ def manager_patch(
     node_keys: list[str],
     spread_over_racks: bool,
     rack_of_node: Mapping[str, str | None],
+    rack_of_other_node: Mapping[str, str],
     min_ready_seconds: int,
+    annotations: Mapping[str, str] | None = None,
 ) -> DesiredObject:
-    membership = membership_template(rack_of_node)
+    """``annotations``: on the Deployment itself (not its pods): changing them rolls nothing."""
+    membership = membership_template(rack_of_node, rack_of_other_node)
     pod_spec: Manifest = {"nodeSelector": dict(NODE_SELECTOR), **membership["spec"]}
     if spread_over_racks:
         pod_spec["topologySpreadConstraints"] = [rack_spread(MANAGER_V05)]
@@ -137,6 +168,7 @@ def manager_patch(
         spec,
         node_keys,
         pods=replicas,
+        annotations=annotations,
         on_destroy="replicas, minReadySeconds, nodeSelector (atomic: owned whole), node "
         "affinity, spread constraint and the membership annotation are released: what"
         " no other manager also owns is removed or reset to the API default (1 "
@@ -192,56 +224,75 @@ def _workload_patch(
     key: str,
     namespace: str,
     spec: Manifest,
-    node_keys: list[str],
+    depends_on: list[str],
     pods: int,
     on_destroy: str,
+    annotations: Mapping[str, str] | None = None,
 ) -> DesiredObject:
+    metadata: Manifest = {
+        "name": workload.name,
+        "namespace": namespace,
+        **rollout_metadata(spec, pods),
+    }
+    if annotations:
+        metadata["annotations"] = {**metadata.get("annotations", {}), **annotations}
     return DesiredObject(
         key=key,
         action="patch",
         manifest={
             "apiVersion": "apps/v1",
             "kind": workload.kind,
-            "metadata": {
-                "name": workload.name,
-                "namespace": namespace,
-                **rollout_metadata(spec, pods),
-            },
+            "metadata": metadata,
             "spec": spec,
         },
         # New pods must find labelled nodes, or they start Pending.
-        depends_on=tuple(node_keys),
+        depends_on=tuple(depends_on),
         must_exist=True,
         on_destroy=on_destroy,
     )
 
 
-RACK_ASN_ANNOTATION = f"{names.PROJECT}/rack-asns"
+def speaker_template_annotations(
+    rack_of_node: Mapping[str, str | None],
+    rack_of_other_node: Mapping[str, str],
+    bgp_conf_spec: Manifest | None,
+) -> dict[str, str]:
+    """v0.6 pod-template annotations: a change of either rolls the speakers, node by node.
 
-
-def rack_asn_annotation(asn_of_node: Mapping[str, int]) -> Manifest:
-    """Pod-template metadata that changes exactly when a node's per-rack ASN changes.
-
-    A speaker reads its rack's ``asPerRack`` ASN only when it starts, so moving a node into or
-    out of a leaf with its own ``localAsn`` must restart the speakers. Nothing else must: a
-    DaemonSet removes its pod from a node it no longer admits by itself, and the leaf's BgpPeer
-    stops selecting a dropped node at once, so joining or leaving restarts no speaker.
+    - membership (multi-leaf only): a speaker reads its rack, its asPerRack ASN and its BgpPeers
+      only when it starts (pkg/speaker/bgp/bgpconf_controller.go:91-107 and
+      bgppeer_controller.go:85-97@v0.6.0), and has no Node watch at all, so the next hops it
+      announces never follow a rack label change (pkg/speaker/manager.go@v0.6.0). A moved node
+      needs its own speaker and both leaves' speakers restarted. A join or a leave alone would
+      not (the DaemonSet starts or stops that node's speaker, and a new speaker announces its own
+      node), but a pod template cannot tell a move from a leave plus a join, so every
+      membership change rolls. A single-router topology has no rack: nothing to roll for.
+    - the BgpConf spec: a BgpConf change makes every speaker run StopBgp/StartBgp at once, which
+      empties its RIB (pkg/speaker/bgp/bgp/conf.go@v0.6.0, GoBGP server.go:2113-2115@v2.23.0),
+      and a v0.6.0 speaker re-announces an address only on first sight of its Eip or a new
+      ``status.used`` key (pkg/speaker/manager.go:118-177, 291-326@v0.6.0): the restart the
+      annotation causes is what brings the announcements back.
     """
-    if not asn_of_node:
-        return {}
-    digest = hashlib.sha256(json.dumps(sorted(asn_of_node.items())).encode()).hexdigest()[:16]
-    return {"annotations": {RACK_ASN_ANNOTATION: digest}}
+    annotations: dict[str, str] = {}
+    if any(rack is not None for rack in rack_of_node.values()):
+        annotations[MEMBERSHIP_ANNOTATION] = membership_digest(rack_of_node, rack_of_other_node)
+    if bgp_conf_spec is not None:
+        annotations[BGP_CONF_ANNOTATION] = bgp_conf_digest(bgp_conf_spec)
+    return annotations
 
 
 def speaker_patch(
     namespace: str,
-    node_keys: list[str],
-    asn_of_node: Mapping[str, int],
+    depends_on: list[str],
+    annotations: Mapping[str, str],
     speakers: int,
     min_ready_seconds: int,
+    workload_annotations: Mapping[str, str] | None = None,
 ) -> DesiredObject:
-    """v0.6 speakers run exactly on the labelled nodes: HA is the set of nodes, not a count."""
-    template_metadata = rack_asn_annotation(asn_of_node)
+    """v0.6 speakers run exactly on the labelled nodes: HA is the set of nodes, not a count.
+    ``annotations`` go on the pod template (they roll the speakers), ``workload_annotations``
+    on the DaemonSet itself."""
+    template_metadata = {"annotations": dict(annotations)} if annotations else {}
     spec: Manifest = {
         # As for the v0.5 manager: the next speaker stops only after this one has been ready
         # this long, i.e. had time to establish its sessions and announce.
@@ -261,13 +312,14 @@ def speaker_patch(
         WORKLOAD_KEY,
         namespace,
         spec,
-        node_keys,
+        depends_on,
         pods=speakers,
-        on_destroy="nodeSelector (atomic: owned whole), the rack-ASN annotation, minReadySeconds"
-        " and updateStrategy are released: unless another manager owns the same "
-        "nodeSelector it is removed, so speakers run on every node until the "
-        "installer's manifest is re-applied server-side; the pod template changes, so"
-        " they roll once, node by node; the DaemonSet itself stays",
+        annotations=workload_annotations,
+        on_destroy="nodeSelector (atomic: owned whole), the membership and BgpConf annotations, "
+        "minReadySeconds and updateStrategy are released: unless another manager owns the same "
+        "nodeSelector it is removed, so speakers run on every node until the installer's "
+        "manifest is re-applied server-side; the pod template changes, so they roll once, node "
+        "by node; the DaemonSet itself stays",
     )
 
 
@@ -289,8 +341,23 @@ def host_spread(workload: Workload) -> Manifest:
     }
 
 
-def controller_patch(namespace: str, replicas: int, node_keys: list[str]) -> DesiredObject:
-    """v0.6 controller: several leader-elected replicas, each on its own labelled node."""
+def soft_rack_spread(workload: Workload) -> Manifest:
+    """Prefer spreading replicas over racks, so one rack failing does not take every one.
+
+    ScheduleAnyway: a preference. The controller does not announce, and the one-per-node
+    constraint (``host_spread``) is the guarantee; a rack count that does not divide the
+    replicas must not leave one Pending."""
+    return {**rack_spread(workload), "whenUnsatisfiable": "ScheduleAnyway"}
+
+
+def controller_patch(
+    namespace: str, replicas: int, node_keys: list[str], spread_over_racks: bool
+) -> DesiredObject:
+    """v0.6 controller: several leader-elected replicas, each on its own labelled node, and in a
+    multi-leaf stack preferably in different racks."""
+    spread = [host_spread(CONTROLLER_V06)]
+    if spread_over_racks:
+        spread.append(soft_rack_spread(CONTROLLER_V06))
     spec: Manifest = {
         "replicas": replicas,
         # Upstream's value, restated (co-owned, no conflict) so one replica at a time is replaced.
@@ -301,7 +368,7 @@ def controller_patch(namespace: str, replicas: int, node_keys: list[str]) -> Des
                 # template: the controller neither announces nor reads its rack, so a node
                 # joining, leaving or changing leaf need not restart it.
                 "nodeSelector": dict(NODE_SELECTOR),
-                "topologySpreadConstraints": [host_spread(CONTROLLER_V06)],
+                "topologySpreadConstraints": spread,
             }
         },
     }
@@ -312,7 +379,7 @@ def controller_patch(namespace: str, replicas: int, node_keys: list[str]) -> Des
         spec,
         node_keys,
         pods=replicas,
-        on_destroy="replicas, nodeSelector (atomic: owned whole) and spread constraint are "
+        on_destroy="replicas, nodeSelector (atomic: owned whole) and spread constraints are "
         "released: what no other manager also owns is removed or reset (one replica, no "
         "nodeSelector until the installer's manifest is re-applied server-side); the "
         "Deployment itself stays",

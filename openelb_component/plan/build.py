@@ -20,6 +20,8 @@ from openelb_component.config.loading import load_config
 from openelb_component.config.models import StackConfig
 from openelb_component.config.secrets import PASSWORDS_KEY, password_config_path
 from openelb_component.desired import DesiredState, desired_state
+from openelb_component.desired.bgp import BGP_CONF_CHANGE_UNKNOWN, bgp_conf_change_warning
+from openelb_component.desired.workloads import BGP_CONF_ANNOTATION, WORKLOAD_KEY
 from openelb_component.plan.checks import Verification, verify
 from openelb_component.plan.ownership import ownership_checks
 from openelb_component.plan.sources import WORKLOAD_KINDS, Base, Sources, upstream_sources
@@ -123,7 +125,23 @@ def build_plan(
             f"--workload {given}: this stack (OpenELB {config.openelb.version}) patches {wanted}"
         )
     sources: Sources = upstream_sources(config.openelb.version, live or {})
+    warnings = _bgp_conf_change(config.openelb.version, state, live or {})
+    state = dataclasses.replace(state, warnings=(*state.warnings, *warnings))
     verification = verify(state, sources)
     owned = ownership_checks(state, live or {}, nodes or {})
     verification = dataclasses.replace(verification, checks=(*verification.checks, *owned))
     return Plan(stack.name, config, state, verification)
+
+
+def _bgp_conf_change(
+    version: str, state: DesiredState, live: Mapping[tuple[str, str], Base]
+) -> list[str]:
+    """The program's BgpConf-change warning, from the live workload when the user gave it."""
+    announcing = state.by_key(WORKLOAD_KEY)
+    base = live.get((announcing.kind, announcing.name))
+    if base is None:
+        return [] if state.bgp_conf_digest is None else [BGP_CONF_CHANGE_UNKNOWN]
+    metadata = base.obj.get("metadata") or {}
+    recorded = (metadata.get("annotations") or {}).get(BGP_CONF_ANNOTATION)
+    warning = bgp_conf_change_warning(version, state.bgp_conf_digest, recorded)
+    return [] if warning is None else [warning]

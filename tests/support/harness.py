@@ -204,6 +204,17 @@ class Run:
         return [r.name for r in self.resources]
 
 
+def applied(run: Run) -> FakeCluster:
+    """The cluster as ``pulumi up`` of ``run`` left it: each object read before its patch
+    reads back as that patch applied it (its annotations included)."""
+    patches = {r.name: r for r in run.resources}
+    live = {
+        (read.type, str(read.read_id)): patches[read.name.removesuffix("-existing")].inputs
+        for read in run.reads
+    }
+    return FakeCluster(live=live)
+
+
 STAND_IN_PREFIX = "stand-in-plaintext-"
 """Prefix of what the harness "decrypts" a ``{secure: ...}`` value to (see ``decrypted``)."""
 

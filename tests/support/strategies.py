@@ -86,6 +86,8 @@ class VersionRules:
     """Extra ``openelb`` keys."""
     single_router_replicas: Callable[[int], st.SearchStrategy[int]]
     """Valid ``replicas`` of a single-router topology."""
+    modes: tuple[str, ...] = MODES
+    """Valid ``mode`` values of a single-router topology."""
 
 
 VERSION_RULES: dict[str, VersionRules] = {
@@ -102,6 +104,8 @@ VERSION_RULES: dict[str, VersionRules] = {
             else st.just({"controllerReplicas": 1})
         ),
         single_router_replicas=lambda nodes: st.just(nodes),
+        # The upstream 0.6 speaker runs with layer2 and VIP disabled: only bgp works.
+        modes=("bgp",),
     ),
 }
 
@@ -127,7 +131,8 @@ def single_router_configs(draw: st.DrawFn) -> Config:
     topology: dict[str, Any] = {"kind": "single-router", "nodes": nodes}
     replicas = VERSION_RULES[version].single_router_replicas(len(nodes))
     topology |= draw(_optional("replicas", replicas))
-    return {"openelb": draw(_openelb(version, MODES, len(nodes))), "topology": topology}
+    modes = VERSION_RULES[version].modes
+    return {"openelb": draw(_openelb(version, modes, len(nodes))), "topology": topology}
 
 
 @st.composite

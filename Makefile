@@ -4,8 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 FORMAT ?= markdown
+# make plan WORKLOAD='manager.yaml' NODES=nodes.json checks against the live objects
+# (kubectl get ... -o yaml / kubectl get nodes -o json, with --show-managed-fields);
+# ALLOW_SKIPPED=1 exits 0 although checks were skipped.
+WORKLOAD ?=
+NODES ?=
+ALLOW_SKIPPED ?=
+# make stack-files PRODUCTION=true marks a new stack as production for the policy pack.
+PRODUCTION ?=
 
-.PHONY: test lint typecheck unit plan validate schema bench preview up clean
+# Where the plan finds OpenELB's upstream manifests: OPENELB_MANIFESTS when set, else the team's
+# shared copy beside the repository when there is one, else .manifests/ (git ignores it), which
+# `make manifests` fills.
+OPENELB_MANIFESTS ?= $(abspath $(if $(wildcard ../shared/openelb/v0.5.1/openelb.yaml),../shared/openelb,.manifests))
+export OPENELB_MANIFESTS
+
+.PHONY: test test-slow lint typecheck unit plan validate schema bench preview up clean manifests goldens \
+	stack-files
 
 # Setup speaks on stderr only, so `make plan ... > plan.sh` is a clean file even on first use.
 $(BIN)/activate:
@@ -36,13 +51,40 @@ typecheck: $(VENV)/.installed
 	MYPYPATH=policy $(BIN)/mypy --strict policy/__main__.py
 	$(BIN)/mypy --strict provider/__main__.py
 
+# -n auto: one worker per core (pytest-xdist). The budget of `make test` is 60 s on 2 cores;
+# the tests marked slow run in `make test-slow`, which CI runs too.
 unit: $(VENV)/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto -m "not slow"
+
+## test-slow: the generated cases (Hypothesis, profile ci), the benchmark's smoke run and the
+## add-a-stack checklist in a copy; CI runs it after `make test`.
+test-slow: $(VENV)/.installed
+	$(BIN)/pytest -n auto -m slow
 
 ## plan: the main job that runs anywhere: what STACK applies, checked, without a cluster or the
 ## Pulumi CLI. FORMAT=markdown (review summary), yaml (the objects) or kubectl (a runbook).
 plan: $(VENV)/.installed
-	@$(BIN)/python -m openelb_component plan --stack $(STACK) --format $(FORMAT)
+	@test -f $(OPENELB_MANIFESTS)/v0.5.1/openelb.yaml -a -f $(OPENELB_MANIFESTS)/v0.6.0/openelb.yaml \
+		|| $(MAKE) -s manifests >&2 || true
+	@$(BIN)/python -m openelb_component plan --stack $(STACK) --format $(FORMAT) \
+		$(foreach file,$(WORKLOAD),--workload $(file)) $(if $(NODES),--nodes $(NODES)) \
+		$(if $(ALLOW_SKIPPED),--allow-skipped)
+
+## manifests: download OpenELB's pinned install manifests (v0.5.1, v0.6.0) into
+## $(OPENELB_MANIFESTS) and verify them against deploy/openelb-manifests.sha256.
+manifests: $(VENV)/.installed
+	@$(BIN)/python -m openelb_component manifests --into $(OPENELB_MANIFESTS)
+
+## stack-files: what a new stack needs besides stacks/Pulumi.$(STACK).yaml: its policy config
+## (policy/config/$(STACK).json; PRODUCTION=true for a production stack) and its golden plans.
+stack-files: $(VENV)/.installed
+	@$(BIN)/python -m openelb_component policy-config --stack $(STACK) \
+		$(if $(filter true,$(PRODUCTION)),--production,$(if $(filter false,$(PRODUCTION)),--no-production))
+	UPDATE_GOLDENS=1 $(BIN)/pytest -q -p no:xdist tests/test_plan.py -k 'golden and $(STACK)'
+
+## goldens: rewrite every golden plan in tests/golden/ after an intended change; review the diff.
+goldens: $(VENV)/.installed
+	UPDATE_GOLDENS=1 $(BIN)/pytest -q -p no:xdist tests/test_plan.py -k golden
 
 ## validate: every stack file, as the Pulumi program would judge it (also a pre-commit hook).
 validate: $(VENV)/.installed

@@ -1,7 +1,9 @@
 """Command line of the offline tools; needs only Python (no Pulumi CLI, no cluster).
 
     python -m openelb_component plan --stack dev [--format markdown|yaml|kubectl] [--workload F]
-        [--nodes FILE]
+        [--nodes FILE] [--allow-skipped]
+    python -m openelb_component manifests [--into DIR]
+    python -m openelb_component policy-config --stack dev [--production | --no-production]
     python -m openelb_component validate [FILES...]
     python -m openelb_component schema [--output FILE]
     python -m openelb_component router-config --stack prod --dialect frr|bird [--leaf NAME]
@@ -24,8 +26,11 @@ import yaml
 from openelb_component.config.errors import ConfigError
 from openelb_component.config.schema import SCHEMA_PATH, schema_text
 from openelb_component.desired import desired_state
+from openelb_component.plan import ownership, upstream
 from openelb_component.plan.build import build_plan, load_stack_config, read_live_workloads
+from openelb_component.plan.manifests import fetch_manifests
 from openelb_component.plan.nodesfile import load_nodes, nodes_by_name
+from openelb_component.plan.policyconfig import policy_config, policy_config_path
 from openelb_component.plan.render import RENDERERS
 from openelb_component.plan.routerconfig import read_nodes, router_config
 from openelb_component.plan.stackfile import read_stack, stack_path, stack_paths
@@ -59,6 +64,32 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the output of `kubectl get nodes -o json --show-managed-fields`: names the node "
         "labels `pulumi up` would conflict on",
+    )
+    plan.add_argument(
+        "--allow-skipped",
+        action="store_true",
+        help="exit 0 although checks were skipped (no upstream manifests): the output's first "
+        "line still says the result is unchecked",
+    )
+    fetch = commands.add_parser(
+        "manifests", help="download OpenELB's pinned install manifests and verify their sha256"
+    )
+    fetch.add_argument(
+        "--into",
+        type=Path,
+        default=None,
+        help=f"default: ${upstream.ENV_VAR}, else {upstream.DEFAULT_DIR}",
+    )
+    policy = commands.add_parser(
+        "policy-config", help="write the policy pack's config of a stack (policy/config/)"
+    )
+    policy.add_argument("--stack", required=True, help="reads stacks/Pulumi.<stack>.yaml")
+    policy.add_argument(
+        "--production",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a production stack (at least 2 replicas, 2 per leaf); default: as the existing "
+        "file says, else no",
     )
     validate = commands.add_parser(
         "validate", help="check stack files as the Pulumi program would (pre-commit hook)"
@@ -122,20 +153,67 @@ def _plan(args: argparse.Namespace) -> int:
     except (OSError, ValueError, yaml.YAMLError) as error:
         print(f"cannot plan stack {args.stack!r}: {error}", file=sys.stderr)
         return 1
+    # A skipped check of the result (no upstream manifest) leaves the plan unchecked; the
+    # ownership prediction is an extra that only live objects with managedFields allow.
+    skipped = [
+        check
+        for check in plan.verification.checks
+        if check.status == "skip" and check.name != ownership.NAME
+    ]
+    if skipped:
+        # First, where a reviewer and a script both see it; a comment in every format.
+        sys.stdout.write(unchecked_line(len(skipped), args.format))
     sys.stdout.write(RENDERERS[args.format](plan))
     if args.format != "markdown":
         # stdout stays a clean document or script; the check results go beside it.
         for check in plan.verification.checks:
             print(f"{check.status}: {check.subject}, {check.name}: {check.detail}", file=sys.stderr)
-    skipped = [check for check in plan.verification.checks if check.status == "skip"]
     if skipped:
+        allowed = " (allowed by --allow-skipped)" if args.allow_skipped else ""
         print(
-            f"openelb-ha: {len(skipped)} check(s) skipped (see above): the result is unchecked.",
+            f"openelb-ha: {len(skipped)} check(s) skipped (see above): the result is "
+            f"unchecked{allowed}. Run `make manifests`, or set {upstream.ENV_VAR}.",
             file=sys.stderr,
         )
     if plan.verification.failed:
         print("openelb-ha: a check of the result failed; see above.", file=sys.stderr)
         return 1
+    return 1 if skipped and not args.allow_skipped else 0
+
+
+def unchecked_line(count: int, fmt: str) -> str:
+    text = (
+        f"UNCHECKED: {count} check(s) of this plan were skipped (no upstream OpenELB manifests); "
+        "run `make manifests` and plan again"
+    )
+    return f"> **{text}**\n\n" if fmt == "markdown" else f"# {text}\n"
+
+
+def _manifests(args: argparse.Namespace) -> int:
+    folder = args.into or upstream.manifests_dir()
+    try:
+        for line in fetch_manifests(folder):
+            print(line)
+    except (OSError, ValueError) as error:
+        print(f"openelb-ha: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _policy_config(args: argparse.Namespace) -> int:
+    path = stack_path(args.stack)
+    try:
+        config = load_stack_config(read_stack(path))
+    except ConfigError as error:
+        print(f"{path}: {error.render()}", file=sys.stderr)
+        return 1
+    except (OSError, yaml.YAMLError) as error:
+        print(f"cannot read stack {args.stack!r}: {error}", file=sys.stderr)
+        return 1
+    target = policy_config_path(args.stack)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(policy_config(config, args.production, target))
+    print(target)
     return 0
 
 
@@ -193,5 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": _validate,
         "schema": _schema,
         "router-config": _router_config,
+        "manifests": _manifests,
+        "policy-config": _policy_config,
     }
     return commands[str(args.command)](args)

@@ -6,7 +6,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.harness import ROOT
+
+# The benchmark's smoke run: `make test-slow` (CI runs it), not `make test`.
+pytestmark = pytest.mark.slow
 
 
 def test_the_benchmark_runs_at_its_smallest_size() -> None:

@@ -56,6 +56,15 @@ def _in_repository(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
 
 
+def update_goldens() -> bool:
+    """Golden files are written only when asked (``make goldens``, ``UPDATE_GOLDENS=1``; the
+    older ``UPDATE_GOLDEN=1`` too), and never in CI, where a missing one is a failure."""
+    asked = bool(os.environ.get("UPDATE_GOLDENS") or os.environ.get("UPDATE_GOLDEN"))
+    if asked and os.environ.get("CI"):
+        pytest.fail("golden files are never written in CI: run `make goldens` locally")
+    return asked
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("stack", STACKS, ids=[stack_name(p) for p in STACKS])
 def test_plan_output_matches_the_golden_file(
@@ -65,10 +74,13 @@ def test_plan_output_matches_the_golden_file(
     status, out, _ = run_cli(capsys, "plan", "--stack", stack_name(stack), "--format", fmt)
     assert status == 0
     golden = GOLDEN / f"{stack_name(stack)}.{fmt}"
-    if os.environ.get("UPDATE_GOLDEN"):
+    if update_goldens():
         golden.parent.mkdir(exist_ok=True)
         golden.write_text(out)
-    assert golden.is_file(), f"no {golden}; create it with UPDATE_GOLDEN=1 and review it"
+    assert golden.is_file(), (
+        f"no {golden.relative_to(ROOT)}: create it with `make stack-files STACK="
+        f"{stack_name(stack)}` (or every golden file with `make goldens`) and review it"
+    )
     assert out == golden.read_text()
 
 

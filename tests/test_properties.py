@@ -13,11 +13,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
+import pytest
 from hypothesis import event, example, given, note, settings
 
 from openelb_component.config import names
 from tests.support.harness import Run, run_program, run_program_capturing
 from tests.support.strategies import VERSIONS, Config, Mutation, mutations, valid_configs
+
+# Generated stacks through the whole program: `make test-slow` (CI runs it), not `make test`.
+pytestmark = pytest.mark.slow
 
 NODE_PATCH = "kubernetes:core/v1:NodePatch"
 NODE_READ = "kubernetes:core/v1:Node"

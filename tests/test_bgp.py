@@ -134,11 +134,11 @@ def plain_occurrences(value: Any, path: str = "") -> Iterator[str]:
 def test_a_peer_password_reaches_the_bgp_peer_as_a_secret_and_nowhere_else() -> None:
     run = run_program(with_password(), secret_keys=["bgpPasswords"])
     # Exactly the password is secret: the rest of the spec stays readable in a preview.
-    spec = run.named("openelb-ha-bgppeer-leaf1").wire_inputs["spec"]
+    spec = run.named("openelb-ha-bgppeer-192-168-0-5").wire_inputs["spec"]
     assert is_secret(spec["conf"]["authPassword"])
     assert spec["conf"]["authPassword"]["value"] == PASSWORD
     assert not any(is_secret(value) for value in spec.values())
-    assert "authPassword" not in run.named("openelb-ha-bgppeer-leaf2").inputs["spec"]["conf"]
+    assert "authPassword" not in run.named("openelb-ha-bgppeer-192-168-1-5").inputs["spec"]["conf"]
     for registration in run.registrations:
         assert list(plain_occurrences(registration.wire_inputs)) == [], registration.name
         assert list(plain_occurrences(registration.inputs)) == [], registration.name
@@ -160,8 +160,8 @@ def test_a_bgp_peers_status_is_not_marked_secret_because_it_never_holds_the_pass
     the output the provider derives from it, is secret."""
     run = run_program(with_password(), secret_keys=["bgpPasswords"])
     secret_outputs = {r.name: r.additional_secret_outputs for r in run.resources}
-    assert secret_outputs["openelb-ha-bgppeer-leaf1"] == []
-    assert secret_outputs["openelb-ha-bgppeer-leaf2"] == []
+    assert secret_outputs["openelb-ha-bgppeer-192-168-0-5"] == []
+    assert secret_outputs["openelb-ha-bgppeer-192-168-1-5"] == []
 
 
 @pytest.mark.parametrize(
@@ -299,10 +299,12 @@ def test_workload_patches_always_force_other_patches_only_when_adopting(
     config = multi_leaf() if adopt is None else multi_leaf(adopt=adopt)
     run = run_program(config)
     patches = [r for r in run.resources if r.type.endswith("Patch")]
+    # Adopting, the BgpPeers are patches too: a hand-made peer is taken over, not re-created.
     assert {r.type.rsplit(":", 1)[1] for r in patches} == {
         "NodePatch",
         "DeploymentPatch",
         "BgpConfPatch",
+        *(["BgpPeerPatch"] if adopt else []),
     }
     for registration in run.resources[1:]:
         annotations = registration.inputs["metadata"].get("annotations", {})

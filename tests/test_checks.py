@@ -116,8 +116,8 @@ def test_without_the_manifests_the_checks_are_skipped_saying_why(
     assert skipped == [
         ("BgpConf default", "CRD schema"),  # prod manages its BgpConf (asPerRack per leaf)
         ("Deployment openelb-manager", "schema, nodeSelector, schedulable, rollout"),
-        ("BgpPeer openelb-ha-leaf1", "CRD schema"),
-        ("BgpPeer openelb-ha-leaf2", "CRD schema"),
+        ("BgpPeer openelb-ha-peer-192-168-0-5", "CRD schema"),
+        ("BgpPeer openelb-ha-peer-192-168-1-5", "CRD schema"),
     ]
     reason = next(c.detail for c in result.checks if c.status == "skip")
     assert str(tmp_path) in reason and upstream.ENV_VAR in reason

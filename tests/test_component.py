@@ -147,8 +147,8 @@ def test_multi_leaf_adds_rack_labels_spread_constraint_and_one_bgp_peer_per_leaf
     run = run_program(PROD)
     assert sorted(run.names()) == [
         "openelb-ha",
-        "openelb-ha-bgppeer-leaf1",
-        "openelb-ha-bgppeer-leaf2",
+        "openelb-ha-bgppeer-192-168-0-5",
+        "openelb-ha-bgppeer-192-168-1-5",
         "openelb-ha-node-master1",
         "openelb-ha-node-worker-p001",
         "openelb-ha-node-worker-p002",
@@ -171,12 +171,12 @@ def test_multi_leaf_adds_rack_labels_spread_constraint_and_one_bgp_peer_per_leaf
             }
         ],
     }
-    peer = run.named("openelb-ha-bgppeer-leaf1")
+    peer = run.named("openelb-ha-bgppeer-192-168-0-5")
     assert peer.type == "kubernetes:network.kubesphere.io/v1alpha2:BgpPeer"
     assert peer.inputs == {
         "apiVersion": "network.kubesphere.io/v1alpha2",
         "kind": "BgpPeer",
-        "metadata": {"name": "openelb-ha-leaf1", "annotations": MANAGED},
+        "metadata": {"name": "openelb-ha-peer-192-168-0-5", "annotations": MANAGED},
         "spec": {
             "conf": {"peerAs": 50001, "neighborAddress": "192.168.0.5"},
             "afiSafis": [
@@ -213,7 +213,7 @@ def test_patches_wait_for_the_read_of_their_target_and_peers_for_their_rack_labe
     assert run.named("openelb-ha-node-master1").dependencies == [
         urn("kubernetes:core/v1:Node", "openelb-ha-node-master1-existing")
     ]
-    assert run.named("openelb-ha-bgppeer-leaf1").dependencies == sorted(
+    assert run.named("openelb-ha-bgppeer-192-168-0-5").dependencies == sorted(
         [node_patch_urn, urn("kubernetes:core/v1:NodePatch", "openelb-ha-node-worker-p001")]
     )
     assert run.named("openelb-ha-workload").dependencies == sorted(
@@ -426,8 +426,8 @@ def test_v06_multi_leaf_has_rack_labels_and_peers_but_no_spread_on_the_daemonset
         },
     ]
     assert {r.name for r in run.of_type("kubernetes:network.kubesphere.io/v1alpha2:BgpPeer")} == {
-        "openelb-ha-bgppeer-leaf1",
-        "openelb-ha-bgppeer-leaf2",
+        "openelb-ha-bgppeer-192-168-0-5",
+        "openelb-ha-bgppeer-192-168-1-5",
     }
     assert run.outputs["replicas"] == 4  # one speaker per listed node
     assert run.outputs["controller_replicas"] == 3

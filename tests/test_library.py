@@ -556,7 +556,10 @@ def test_the_two_environment_example_runs_under_mocks() -> None:
         assert children
         assert {r.provider.rsplit("::", 1)[0] for r in children} == {providers[component.name]}
     peers = run.of_type(BGP_PEER)
-    assert sorted(p.name for p in peers) == ["production-bgppeer-leaf1", "production-bgppeer-leaf2"]
+    assert sorted(p.name for p in peers) == [
+        "production-bgppeer-192-0-2-1",
+        "production-bgppeer-198-51-100-1",
+    ]
     assert [is_secret(p.wire_inputs["spec"]["conf"]["authPassword"]) for p in peers] == [True, True]
     assert [
         leak for r in run.registrations for leak in plaintext_paths(r.wire_inputs, "s3cret")

@@ -74,7 +74,12 @@ def leave(leaves: Leaves) -> None:
 
 
 def selector(run: Run, leaf: str) -> Any:
-    return run.named(f"openelb-ha-bgppeer-{leaf}").inputs["spec"]["nodeSelector"]
+    (peer,) = [
+        r
+        for r in run.of_type("kubernetes:network.kubesphere.io/v1alpha2:BgpPeer")
+        if r.inputs["spec"]["nodeSelector"]["matchLabels"]["openelb.kubesphere.io/rack"] == leaf
+    ]
+    return peer.inputs["spec"]["nodeSelector"]
 
 
 V06: dict[str, Any] = {"openelb": {"version": "0.6"}}

@@ -57,11 +57,11 @@ def test_the_example_stack_holds_pulumi_ciphertext() -> None:
 
 def test_the_program_gets_the_decrypted_password_as_a_secret() -> None:
     run = run_program(stack_config(PROD))
-    peer = run.named("openelb-ha-bgppeer-leaf1").wire_inputs
+    peer = run.named("openelb-ha-bgppeer-192-168-0-5").wire_inputs
     password = peer["spec"]["conf"]["authPassword"]
     assert is_secret(password)
     assert password["value"] == stand_in_plaintext(CIPHERTEXT)
-    assert "authPassword" not in run.named("openelb-ha-bgppeer-leaf2").inputs["spec"]["conf"]
+    assert "authPassword" not in run.named("openelb-ha-bgppeer-192-168-1-5").inputs["spec"]["conf"]
 
 
 # --- the editor's schema ------------------------------------------------------------------

@@ -266,8 +266,8 @@ def test_the_runbook_takes_passwords_from_the_environment_and_refuses_without(
         if doc and doc["kind"] == "BgpPeer"
     ]
     assert {p["metadata"]["name"]: p["spec"]["conf"]["authPassword"] for p in peers} == {
-        "openelb-ha-leaf1": tricky["leaf1"],
-        "openelb-ha-leaf2": tricky["leaf2"],
+        "openelb-ha-peer-192-168-0-5": tricky["leaf1"],
+        "openelb-ha-peer-192-168-1-5": tricky["leaf2"],
     }
 
 

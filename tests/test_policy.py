@@ -270,16 +270,16 @@ def test_a_node_without_the_ha_label_is_not_eligible() -> None:
 
 def test_a_multi_leaf_bgppeer_must_select_its_leaf() -> None:
     resources = example("prod")
-    peer = only(resources, model.BGP_PEER, "openelb-ha-leaf2")
+    peer = only(resources, model.BGP_PEER, "openelb-ha-peer-192-168-1-5")
     del peer.props["spec"]["nodeSelector"]
     (violation,) = rules.bgp_peers_select_nodes(resources, {})
     assert violation.urn == peer.urn
-    assert violation.message.startswith("BgpPeer openelb-ha-leaf2 has no nodeSelector")
+    assert violation.message.startswith("BgpPeer openelb-ha-peer-192-168-1-5 has no nodeSelector")
 
 
 def test_an_empty_selector_selects_every_node() -> None:
     resources = example("prod")
-    only(resources, model.BGP_PEER, "openelb-ha-leaf1").props["spec"]["nodeSelector"] = {
+    only(resources, model.BGP_PEER, "openelb-ha-peer-192-168-0-5").props["spec"]["nodeSelector"] = {
         "matchLabels": {}
     }
     assert len(rules.bgp_peers_select_nodes(resources, {})) == 1
@@ -298,12 +298,22 @@ def test_a_single_router_bgppeer_may_select_every_node() -> None:
 )
 def test_a_bgp_password_must_be_a_secret(password: Any, violations: int) -> None:
     resources = example("prod")
-    peer = only(resources, model.BGP_PEER, "openelb-ha-leaf1")
+    peer = only(resources, model.BGP_PEER, "openelb-ha-peer-192-168-0-5")
     if password is not None:
         peer.props["spec"]["conf"]["authPassword"] = password
     found = rules.bgp_passwords_are_secret(resources, {})
     assert len(found) == violations
     assert all("s3cret" not in v.message for v in found)
+
+
+def test_an_adopted_bgp_peer_is_checked_like_a_created_one() -> None:
+    """With adopt the peers are BgpPeerPatch resources: the password rule still sees them."""
+    config = {**stack_config(harness.STACKS_DIR / "Pulumi.prod.yaml"), "adopt": True}
+    resources = registered(config)
+    peer = only(resources, model.BGP_PEER_PATCH, "openelb-ha-peer-192-168-0-5")
+    peer.props["spec"]["conf"]["authPassword"] = "s3cret"
+    (violation,) = rules.bgp_passwords_are_secret(resources, {})
+    assert "s3cret" not in violation.message
 
 
 # --- field ownership --------------------------------------------------------------------------
@@ -431,9 +441,9 @@ def test_secret_passwords_survive_the_sdk_only_with_the_markers_kept(
     sdk_secrets_restored: None,
 ) -> None:
     resources = example("prod")
-    only(resources, model.BGP_PEER, "openelb-ha-leaf1").props["spec"]["conf"]["authPassword"] = (
-        SECRET
-    )
+    only(resources, model.BGP_PEER, "openelb-ha-peer-192-168-0-5").props["spec"]["conf"][
+        "authPassword"
+    ] = SECRET
     config: dict[str, dict[str, Any]] = {"openelb-ha-bgp-password-secret": {}}
     # The stock SDK unwraps the secret, so the rule would see plain text: why the pack patches it.
     unwrapped = analyze(resources, config).diagnostics

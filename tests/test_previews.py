@@ -141,7 +141,7 @@ SCENARIOS: dict[str, Scenario] = {
         lambda c: c["topology"]["leaves"].append(
             {"name": "leaf3", "nodes": ["worker-p007", "worker-p008"], "peer": peer("10.0.3.1")}
         ),
-        created=("node-worker-p007", "node-worker-p008", "bgppeer-leaf3"),
+        created=("node-worker-p007", "node-worker-p008", "bgppeer-10-0-3-1"),
         updated=("workload",),
         why="the new leaf's nodes and peer; replicas grow by replicasPerLeaf",
     ),
@@ -149,13 +149,13 @@ SCENARIOS: dict[str, Scenario] = {
         MULTI_LEAF,
         lambda c: c["topology"]["leaves"].pop(),
         updated=("workload",),
-        deleted=("node-worker-p002", "node-worker-p003", "node-worker-p005", "bgppeer-leaf2"),
+        deleted=("node-worker-p002", "node-worker-p003", "node-worker-p005", "bgppeer-192-168-1-5"),
         why="the leaf's nodes and peer go; replicas shrink by replicasPerLeaf",
     ),
     "change-peer-asn": Scenario(
         MULTI_LEAF,
         lambda c: leaf(c, "leaf1")["peer"].update(asn=65010),
-        updated=("bgppeer-leaf1",),
+        updated=("bgppeer-192-168-0-5",),
         why="one leaf router's settings are in its BgpPeer only",
     ),
     "reorder-nodes-and-leaves": Scenario(

@@ -69,7 +69,7 @@ def rendered(
 
 LEAF1_FRR = """\
 ! leaf leaf1
-! openelb-ha router-config: leaf router leaf1 for BgpPeer openelb-ha-leaf1
+! openelb-ha router-config: leaf router leaf1 for BgpPeer openelb-ha-peer-192-168-0-5
 router bgp 65001
  bgp router-id 192.168.0.5
  neighbor OPENELB peer-group
@@ -98,7 +98,7 @@ exit
 
 LEAF1_BIRD = """\
 # leaf leaf1
-# openelb-ha router-config: leaf router leaf1 for BgpPeer openelb-ha-leaf1
+# openelb-ha router-config: leaf router leaf1 for BgpPeer openelb-ha-peer-192-168-0-5
 router id 192.168.0.5;
 protocol device {
 }

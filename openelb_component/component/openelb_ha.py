@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from openelb_component.component.args import OpenElbHaArgs, checked_password, validated
 from openelb_component.component.conflicts import Read, report_conflicts
+from openelb_component.component.continuity import aliases, secret_outputs
 from openelb_component.config.models import StackConfig
 from openelb_component.desired import DesiredObject, DesiredState, desired_state
 from openelb_component.desired.bgp import bgp_conf_change_warning, password_secret_name
@@ -204,7 +205,13 @@ class OpenElbHa(pulumi.ComponentResource):
         # PeerState built for ListPeer; the password is in Conf, which OpenELB does not copy).
         # The password's own output, spec.conf.authPassword, is secret because its input is
         # (the provider's annotateSecrets, provider/pkg/provider/provider.go:3467-3499).
-        opts = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+        opts = pulumi.ResourceOptions(
+            parent=self,
+            depends_on=depends_on,
+            additional_secret_outputs=secret_outputs(obj),
+            aliases=aliases(self._name, obj),
+            delete_before_replace=obj.delete_before_replace or None,
+        )
         # Each secret placeholder becomes the Pulumi secret, so the value is encrypted in state
         # and masked in every diff and log.
         body = obj.with_secrets(obj.body, self._secrets)

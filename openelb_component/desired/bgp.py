@@ -29,12 +29,31 @@ BGP_CONF_NAME = "default"
 PASSWORD_PATH = ("spec", "conf", "authPassword")
 
 
-def bgp_peer_key(leaf: str) -> str:
+def router_slug(address: str) -> str:
+    """A router's address as part of a name: ``10.1.0.1`` -> ``10-1-0-1``, ``2001:db8::1`` ->
+    ``2001-db8--1``. Addresses are canonical (the config normalises them) and contain no
+    ``-``, so two routers never share a slug."""
+    return address.replace(".", "-").replace(":", "-")
+
+
+def bgp_peer_key(address: str) -> str:
+    """A peer's identity is its router's address, as it is OpenELB's: speakers add, update and
+    delete GoBGP neighbors by ``neighborAddress`` (``DeletePeer`` by address,
+    pkg/speaker/bgp/peers.go:136-140@v0.5.1, pkg/speaker/bgp/bgp/peers.go:146-150@v0.6.0).
+    Keyed by leaf, a leaf rename created the new peer first and deleted the old one last, and
+    that delete removed the neighbor the new peer had just added. Keyed by address, a rename or
+    a router moving to another leaf is an update of the same object."""
+    return f"bgppeer-{router_slug(address)}"
+
+
+def former_bgp_peer_key(leaf: str) -> str:
+    """The key a leaf's peer had before peers were keyed by router (a Pulumi alias keeps it)."""
     return f"bgppeer-{leaf}"
 
 
-def bgp_peer_name(leaf: str) -> str:
-    return names.object_name_for(names.PROJECT, leaf)
+def bgp_peer_name(address: str) -> str:
+    """``openelb-ha-peer-<router address>``: by address for the same reason as the key."""
+    return f"{names.PROJECT}-peer-{router_slug(address)}"
 
 
 def password_secret_name(leaf: str) -> str:
@@ -69,12 +88,17 @@ def bgp_peer(
         conf["authPassword"] = REDACTED
         secrets[PASSWORD_PATH] = password_secret_name(leaf.name)
     return DesiredObject(
-        key=bgp_peer_key(leaf.name),
+        key=bgp_peer_key(peer.address),
+        former_keys=(former_bgp_peer_key(leaf.name),),
+        # A replacement (the one-off move to router-based names) must delete the old peer
+        # before creating the new: deleting it after would remove the neighbor the new one
+        # just added, by address, and no speaker would add it back.
+        delete_before_replace=True,
         action="create",
         manifest={
             "apiVersion": BGP_API_VERSION,
             "kind": "BgpPeer",
-            "metadata": {"name": bgp_peer_name(leaf.name)},
+            "metadata": {"name": bgp_peer_name(peer.address)},
             "spec": {
                 "conf": conf,
                 "afiSafis": [_address_family(peer)],

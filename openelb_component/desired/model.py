@@ -25,7 +25,7 @@ create: an object this project owns and deletes on destroy."""
 @dataclass(frozen=True)
 class DesiredObject:
     key: str
-    """Stable identity (``node-master1``, ``bgppeer-leaf1``): Pulumi names derive from it, never
+    """Stable identity (``node-master1``, ``bgppeer-10-1-0-1``): Pulumi names derive from it, never
     from list positions, so reordering a stack file changes nothing."""
     action: Action
     manifest: Manifest
@@ -36,6 +36,11 @@ class DesiredObject:
     must_exist: bool = False
     """Read the target before patching: a Server-Side Apply patch of a missing object creates it
     (a mistyped node name would become a bogus Node), so the read fails first, naming it."""
+    former_keys: tuple[str, ...] = ()
+    """Keys this object had in earlier versions of the project: the component declares them as
+    Pulumi aliases, so a stack applied before keeps its resource instead of a delete + create."""
+    delete_before_replace: bool = False
+    """When Pulumi must replace the object, delete the old one first (instead of last)."""
     secrets: Mapping[tuple[str | int, ...], str] = field(default_factory=dict)
     """Path inside ``manifest`` -> name of the secret whose value belongs there (e.g.
     ``("spec", "conf", "authPassword")`` -> ``bgpPasswords.leaf1``). The manifest holds

@@ -20,8 +20,10 @@ and :662) moves a conflicting field to us instead of failing the apply. It is sc
   annotations, the rollout strategy) are exactly what this project exists to manage; forcing
   the annotation on these resources, not the provider-wide ``enablePatchForce``, keeps the
   takeover to them;
-- **nodes, the BgpConf and adopted BgpPeers** force only with ``openelb-ha:adopt: true``: a
+- **nodes, the BgpConf and the BgpPeers** force only with ``openelb-ha:adopt: true``: a
   conflict there means a person chose another rack, ASN or router, which a review must see.
+  Adopting, a BgpPeer is a forced patch that takes over a hand-made peer of the same name
+  (``adopted``) instead of a create that fails on it.
 
 The force is per resource, not per field, which is why each workload patch holds only the
 fields this project manages (see ``workloads.py``).
@@ -79,11 +81,40 @@ def _annotated(obj: DesiredObject, force: bool) -> DesiredObject:
     return dataclasses.replace(obj, manifest=manifest)
 
 
+LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
+"""Where a client-side ``kubectl apply`` keeps the whole object it applied: a hand-made BgpPeer's
+password included."""
+
+
+def adopted(obj: DesiredObject) -> DesiredObject:
+    """A BgpPeer taken over from whoever made it: a forced Server-Side Apply patch instead of a
+    create, and its ``last-applied-configuration`` emptied.
+
+    A create of an object that exists fails with AlreadyExists since pulumi-kubernetes 4.29
+    (client-side create, provider/pkg/await/await.go:243-252 and :276-291@v4.32.0); a patch is an
+    apply that creates or takes over (await.go:190). ``pulumi import`` is no way out: it stores
+    the live object, password included, in plaintext (no secret markers without inputs,
+    provider/pkg/provider/provider.go:2122-2124, :3467-3500@v4.32.0). The annotation holds the
+    password of a peer made with ``kubectl apply``; the forced patch owns it from then on, as an
+    empty string, so neither the cluster nor Pulumi's state keeps that copy."""
+    manifest = copy.deepcopy(obj.manifest)
+    manifest["metadata"].setdefault("annotations", {})[LAST_APPLIED_ANNOTATION] = ""
+    return dataclasses.replace(
+        obj,
+        action="patch",
+        manifest=manifest,
+        on_destroy="its fields are released (the object, made by hand, is not deleted, but left "
+        "without the fields this project set: `kubectl delete bgppeer` removes it)",
+    )
+
+
 def with_ownership(objects: Iterable[DesiredObject], adopt: bool) -> list[DesiredObject]:
     """Every object under the stable field manager; the workload patches forced always, every
-    other patch only when the stack adopts. Objects this project creates never force: they are
-    its own from the start."""
-    return [
-        _annotated(obj, forces_by_default(obj) or (adopt and obj.action == "patch"))
-        for obj in objects
-    ]
+    other patch only when the stack adopts, and then the BgpPeers become forced patches too.
+    Objects this project creates never force: they are its own from the start."""
+    owned: list[DesiredObject] = []
+    for obj in objects:
+        if adopt and obj.kind == "BgpPeer":
+            obj = adopted(obj)
+        owned.append(_annotated(obj, forces_by_default(obj) or (adopt and obj.action == "patch")))
+    return owned

@@ -179,12 +179,14 @@ def _apply_steps(plan: Plan, obj: DesiredObject, variables: dict[str, str]) -> l
             _rollout_status(obj),
         ]
     if backup is not None:
-        # An object that may exist already (the BgpConf made by hand) or not: applied
-        # server-side like the component, forcing ownership where the stack adopts.
+        # An object that may exist already (the BgpConf, an adopted BgpPeer, made by hand) or
+        # not: applied server-side like the component, forcing ownership where the stack
+        # adopts (an adopted peer's emptied last-applied-configuration included).
         force = " --force-conflicts" if is_forced(obj) else ""
-        manifest = {**obj.manifest, "metadata": {"name": obj.name}}
-        if obj.namespace:
-            manifest["metadata"]["namespace"] = obj.namespace
+        manifest = {
+            **obj.manifest,
+            "metadata": without_pulumi_annotations(obj.manifest["metadata"]),
+        }
         apply = f"kubectl apply -f - --server-side --field-manager={FIELD_MANAGER}{force}"
         return [*_object_backup(obj, backup), *_heredoc(apply, obj, manifest, variables)]
     # Server-side, like the component, and for a second reason: a client-side apply would keep

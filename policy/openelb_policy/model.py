@@ -24,6 +24,8 @@ NODE_PATCH = "kubernetes:core/v1:NodePatch"
 DEPLOYMENT_PATCH = "kubernetes:apps/v1:DeploymentPatch"
 DAEMONSET_PATCH = "kubernetes:apps/v1:DaemonSetPatch"
 BGP_PEER = "kubernetes:network.kubesphere.io/v1alpha2:BgpPeer"
+# With adopt, a BgpPeer is a forced patch that takes over a hand-made peer of the same name.
+BGP_PEER_PATCH = f"{BGP_PEER}Patch"
 BGP_CONF_PATCH = "kubernetes:network.kubesphere.io/v1alpha2:BgpConfPatch"
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
 
@@ -193,7 +195,7 @@ def topology_of(resources: Sequence[Resource]) -> TopologyFacts:
         workloads=tuple(
             _workload(r) for r in resources if r.type in (DEPLOYMENT_PATCH, DAEMONSET_PATCH)
         ),
-        bgp_peers=tuple(r for r in resources if r.type == BGP_PEER),
+        bgp_peers=tuple(r for r in resources if r.type in (BGP_PEER, BGP_PEER_PATCH)),
     )
 
 

@@ -78,6 +78,9 @@ class Registration:
     additional_secret_outputs: list[str] = field(default_factory=list)
     provider: str = ""
     """The provider reference the engine would use ("" for the default provider)."""
+    delete_before_replace: bool = False
+    aliases: list[str] = field(default_factory=list)
+    """Each alias as the engine gets it: a URN, or ``name|type`` of an alias spec."""
 
     @property
     def is_read(self) -> bool:
@@ -92,7 +95,8 @@ class FakeCluster:
     """(resource type, id) pairs that exist, e.g. ("kubernetes:core/v1:Node", "master1")."""
     live: Mapping[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
     """(resource type, id) -> the object a read returns, as the API server would (with
-    ``metadata.managedFields``); a read of anything else returns only its inputs."""
+    ``metadata.managedFields``); (resource type, resource name) -> the object a registration
+    returns as its outputs. Anything else returns only its inputs."""
 
     node_addresses: Mapping[str, str] = field(default_factory=dict)
     """Node -> the InternalIP its read reports (no status when absent)."""
@@ -114,7 +118,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.resource_id and not self.cluster.exists(args.typ, args.resource_id):
             raise ObjectNotFound(f"{args.typ} {args.resource_id!r} does not exist")
-        live = self.cluster.live.get((args.typ, args.resource_id or ""))
+        # A read finds its object by ID; a registration (an apply) returns what the object
+        # would be afterwards, looked up by the resource's name.
+        live = self.cluster.live.get((args.typ, args.resource_id or args.name))
         state = dict(live) if live is not None else dict(args.inputs)
         address = self.cluster.node_addresses.get(args.resource_id or "")
         if args.typ == "kubernetes:core/v1:Node" and address is not None:
@@ -124,6 +130,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
         return ({}, [])
+
+
+def _aliases(request: Any) -> list[str]:
+    urns = [str(urn) for urn in getattr(request, "aliasURNs", [])]
+    specs = [
+        f"{alias.spec.name}|{alias.spec.type}" if alias.HasField("spec") else str(alias.urn)
+        for alias in getattr(request, "aliases", [])
+    ]
+    return sorted(urns + specs)
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -146,6 +161,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 read_id=read_id,
                 wire_inputs=plain(json_format.MessageToDict(inputs_field)),
                 additional_secret_outputs=sorted(getattr(request, "additionalSecretOutputs", [])),
+                delete_before_replace=bool(getattr(request, "deleteBeforeReplace", False)),
+                aliases=_aliases(request),
                 provider=getattr(request, "provider", ""),
             )
         )

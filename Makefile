@@ -97,6 +97,7 @@ schema: $(VENV)/.installed
 ## bench: the scale benchmark (docs/benchmarks.md): the program under mocks against bare resources.
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.bench
+	$(BIN)/python -m bench.state
 
 ## preview / up: the main job, on a stack in stacks/ (needs the Pulumi CLI and a kubeconfig).
 ## Both refresh first: releasing a removed patch is an apply without a read, which would

@@ -14,6 +14,7 @@ import copy
 import json
 from typing import Any
 
+import pulumi
 import pytest
 
 from tests.support.harness import (
@@ -23,6 +24,7 @@ from tests.support.harness import (
     Run,
     preview_diff,
     run_program,
+    run_program_capturing,
 )
 
 PEER = "kubernetes:network.kubesphere.io/v1alpha2:BgpPeer"
@@ -136,9 +138,15 @@ def hand_made_peer(name: str) -> dict[str, Any]:
     }
 
 
+HAND_MADE = "bgppeer-leaf1"
+"""What the peer made by hand is called; the stack names it in ``peer.name``."""
+
+
 def adopting_run() -> Run:
-    config = {**TWO_LEAVES, "adopt": True, "bgpPasswords": {"leaf1": {"secure": "v1:x"}}}
-    name = "openelb-ha-peer-192-0-2-1"
+    config = copy.deepcopy(TWO_LEAVES)
+    config["topology"]["leaves"][0]["peer"]["name"] = HAND_MADE
+    config |= {"adopt": True, "bgpPasswords": {"leaf1": {"secure": "v1:x"}}}
+    name = HAND_MADE
     # What the apply answers before this project's fields land: the object as its maker left it.
     cluster = FakeCluster(live={(PEER_PATCH, "openelb-ha-bgppeer-192-0-2-1"): hand_made_peer(name)})
     return run_program(config, cluster=cluster, secret_keys=["bgpPasswords"])
@@ -148,6 +156,7 @@ def test_adopting_takes_the_hand_made_peer_over_with_a_forced_patch() -> None:
     run = adopting_run()
     (peer,) = [r for r in run.resources if r.name == "openelb-ha-bgppeer-192-0-2-1"]
     assert peer.type == PEER_PATCH
+    assert peer.inputs["metadata"]["name"] == HAND_MADE
     annotations = peer.inputs["metadata"]["annotations"]
     assert annotations == {
         "pulumi.com/patchFieldManager": "openelb-ha",
@@ -183,3 +192,24 @@ def test_a_created_peer_never_holds_a_last_applied_configuration() -> None:
     run = run_program(TWO_LEAVES)
     for inputs in peers(run).values():
         assert LAST_APPLIED not in inputs["metadata"].get("annotations", {})
+
+
+def test_two_routers_cannot_share_a_peer_name() -> None:
+    config = copy.deepcopy(TWO_LEAVES)
+    for leaf in config["topology"]["leaves"]:
+        leaf["peer"]["name"] = HAND_MADE
+    run, error = run_program_capturing(config)
+    assert isinstance(error, pulumi.RunError)
+    assert "topology.leaves[1].peer.name = 'bgppeer-leaf1': the same BgpPeer name as leaves[0]" in (
+        str(error)
+    )
+    assert run.registrations == []
+
+
+@pytest.mark.parametrize("name", ["BgpPeer_Leaf1", "-x", "a" * 254], ids=["case", "dash", "long"])
+def test_a_peer_name_must_be_a_valid_object_name(name: str) -> None:
+    config = copy.deepcopy(TWO_LEAVES)
+    config["topology"]["leaves"][0]["peer"]["name"] = name
+    _, error = run_program_capturing(config)
+    assert isinstance(error, pulumi.RunError)
+    assert "topology.leaves[0].peer.name" in str(error)

@@ -80,6 +80,8 @@ class PeerArgs(TypedDict):
     """The router's BGP neighbor address, IPv4 or IPv6 without a prefix length."""
     asn: int
     """The router's AS number."""
+    name: NotRequired[str]
+    """BgpPeer name: a hand-made peer to take over with adopt; default openelb-ha-peer-<address>."""
 
 
 class LeafArgs(TypedDict):

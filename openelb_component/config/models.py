@@ -11,6 +11,7 @@ only ever extended, never renamed.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
@@ -47,16 +48,30 @@ def _too_long(kind: str, what: str, value: str, limit: int) -> None:
         )
 
 
-def _node_name(value: str) -> str:
-    _too_long("node_name", "node name", value, 253)
-    if not names.is_dns1123_subdomain(value):
-        raise PydanticCustomError(
-            "node_name",
-            "not a valid Kubernetes node name; use the name `kubectl get nodes` shows: lowercase "
-            "letters, digits, '-' and '.', starting and ending with a letter or digit "
-            "(e.g. worker-p001)",
-        )
-    return value
+def _object_name(error: str, what: str, message: str) -> Callable[[str], str]:
+    """A validator for names the API server checks as RFC 1123 subdomains (nodes, objects)."""
+
+    def check(value: str) -> str:
+        _too_long(error, what, value, 253)
+        if not names.is_dns1123_subdomain(value):
+            raise PydanticCustomError(error, message)
+        return value
+
+    return check
+
+
+_node_name = _object_name(
+    "node_name",
+    "node name",
+    "not a valid Kubernetes node name; use the name `kubectl get nodes` shows: lowercase "
+    "letters, digits, '-' and '.', starting and ending with a letter or digit (e.g. worker-p001)",
+)
+_peer_name = _object_name(
+    "peer_name",
+    "BgpPeer name",
+    "not a valid BgpPeer name; give the name `kubectl get bgppeers` shows for the peer made by "
+    "hand: lowercase letters, digits, '-' and '.' (e.g. bgppeer-leaf1)",
+)
 
 
 def _label_value(value: str) -> str:
@@ -153,6 +168,7 @@ def _version_text(value: Any) -> Any:
 
 
 NodeName = Annotated[str, AfterValidator(_node_name)]
+PeerName = Annotated[str, AfterValidator(_peer_name)]
 LeafName = Annotated[str, AfterValidator(_label_value)]
 Namespace = Annotated[str, AfterValidator(_namespace)]
 IpAddress = Annotated[str, AfterValidator(_ip_address)]
@@ -182,6 +198,9 @@ class Peer(_Model):
 
     address: IpAddress
     asn: Asn
+    name: PeerName | None = None
+    """The BgpPeer object's name: a peer made by hand for this router, to take over with
+    ``adopt``; default ``openelb-ha-peer-<address>``."""
 
 
 class Leaf(_Model):

@@ -171,6 +171,7 @@ def check_multi_leaf(topology: Mapping[str, Any]) -> Iterator[Problem]:
                 sorted(distinct),
             )
     yield from _duplicate_peer_addresses(leaves)
+    yield from _duplicate_peer_names(leaves)
 
 
 def _normalized_address(value: Any) -> str | None:
@@ -201,6 +202,24 @@ def _duplicate_peer_addresses(leaves: list[Any]) -> Iterator[Problem]:
             )
         else:
             first_leaf[address] = leaf_index
+
+
+def _duplicate_peer_names(leaves: list[Any]) -> Iterator[Problem]:
+    """One BgpPeer object per router: two routers named alike would be one object."""
+    first_leaf: dict[str, int] = {}
+    for leaf_index, raw_leaf in enumerate(leaves):
+        name = _mapping(_mapping(raw_leaf).get("peer")).get("name")
+        if not isinstance(name, str):
+            continue
+        if name in first_leaf:
+            yield Problem(
+                ("topology", "leaves", leaf_index, "peer", "name"),
+                f"the same BgpPeer name as leaves[{first_leaf[name]}].peer; each router has its "
+                "own BgpPeer: give each the name of its own hand-made peer, or leave name out",
+                name,
+            )
+        else:
+            first_leaf[name] = leaf_index
 
 
 _SPEAKER_FLAG = {"layer2": "--enable-layer2", "vip": "--enable-keepalived-vip"}

@@ -98,7 +98,7 @@ def bgp_peer(
         manifest={
             "apiVersion": BGP_API_VERSION,
             "kind": "BgpPeer",
-            "metadata": {"name": bgp_peer_name(peer.address)},
+            "metadata": {"name": peer.name or bgp_peer_name(peer.address)},
             "spec": {
                 "conf": conf,
                 "afiSafis": [_address_family(peer)],

@@ -154,7 +154,11 @@ def desired_state(config: StackConfig) -> DesiredState:
             leaf.name: len(leaf.nodes) if settings.version == "0.6" else min_per_router
             for leaf in leaves
         },
-        peer_by_leaf={leaf.name: bgp_peer_name(leaf.peer.address) for leaf in leaves if leaf.peer},
+        peer_by_leaf={
+            leaf.name: leaf.peer.name or bgp_peer_name(leaf.peer.address)
+            for leaf in leaves
+            if leaf.peer
+        },
         controller_replicas=controller_replicas,
         node_selector=dict(NODE_SELECTOR),
         bgp_peers=tuple(obj.name for obj in objects if obj.kind == "BgpPeer"),

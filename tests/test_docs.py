@@ -18,6 +18,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ import yaml
 from openelb_component import ConfigError
 from openelb_component.config.loading import load_config
 from openelb_component.config.names import PROJECT
+from openelb_component.plan import upstream
 from tests.support.harness import ROOT, assert_registers_the_desired_state, run_program
 
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -152,6 +154,25 @@ def _words(command: str) -> list[str]:
     return words
 
 
+def _with_live_objects(words: list[str], stack: str) -> list[str]:
+    """``make plan WORKLOAD=manager.yaml NODES=nodes.json``: files the docs get from a cluster
+    with kubectl; here the upstream manager (as `kubectl get ... -o yaml` prints it) and the
+    stack's example nodes file stand in for them."""
+    out: list[str] = []
+    for word in words:
+        name, _, value = word.partition("=")
+        if name == "WORKLOAD" and not (ROOT / value).exists():
+            documents = upstream.load_documents(upstream.manifest_path("0.5"))
+            manager = upstream.find(documents, "Deployment", "openelb-manager")
+            path = Path(tempfile.mkdtemp()) / value
+            path.write_text(yaml.safe_dump(manager))
+            word = f"WORKLOAD={path}"
+        elif name == "NODES" and not (ROOT / value).exists():
+            word = f"NODES={ROOT / 'docs' / 'examples' / f'{stack}-nodes.json'}"
+        out.append(word)
+    return out
+
+
 def _run(words: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(words, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
@@ -192,7 +213,7 @@ def test_every_shell_command_in_the_docs(command: str) -> None:
             # The add-a-stack checklist's new stack: tests/test_new_stack.py runs it in a copy.
             assert command in (ROOT / "docs" / "operations.md").read_text(), command
         elif target in ("plan", "validate"):
-            done = _run(words)
+            done = _run(_with_live_objects(words, stack))
             assert done.returncode == 0, done.stderr
             assert done.stdout.strip()
         else:

@@ -27,9 +27,8 @@ from openelb_component.desired.ownership import (
     without_pulumi_annotations,
 )
 from openelb_component.desired.workloads import DEFAULT_TIMEOUT, TIMEOUT_ANNOTATION
-from openelb_component.plan import merge
 from openelb_component.plan.build import Plan
-from openelb_component.plan.formatting import command, describe, dump, quoted
+from openelb_component.plan.formatting import command, compact_json, describe, dump, quoted
 from openelb_component.plan.sources import is_workload_patch, patch_body
 
 ABSENT = "absent"
@@ -99,7 +98,9 @@ def backup_file(obj: DesiredObject) -> str | None:
     computes (objects this project creates; workloads, undone from the plan's base)."""
     if obj.kind == "Node":
         return f"node-{obj.name}.labels.before"
-    if obj.action == "patch" and not is_workload_patch(obj):
+    if is_workload_patch(obj):
+        return f"{obj.kind.lower()}-{obj.name}.values.before"
+    if obj.action == "patch":
         return f"{obj.kind.lower()}-{obj.name}.before.yaml"
     return None
 
@@ -119,7 +120,84 @@ _HELPERS = [
     '  mv "$file.tmp" "$file"',
     "}",
     "",
+    "# keep_values FILE KIND NAME NAMESPACE JSONPATH...: the live value of each field the patch",
+    "# sets, before the first apply (JSON as kubectl prints it, or absent), one line per field.",
+    "keep_values() {",
+    "  file=$1; kind=$2; name=$3; namespace=$4; shift 4",
+    '  [ -e "$file" ] && return 0',
+    '  for path in "$@"; do',
+    '    value=$(kubectl get "$kind" "$name" -n "$namespace" -o jsonpath="{$path}")',
+    f'    if [ -n "$value" ]; then printf \'%s\\n\' "$value"; else echo {ABSENT}; fi',
+    '  done > "$file.tmp"',
+    '  mv "$file.tmp" "$file"',
+    "}",
+    "",
+    "# restored FILE LINE HOW: that kept value as a strategic patch value: null where the field",
+    "# was absent; a map or a list replacing the current one whole; text quoted.",
+    "restored() {",
+    '  value=$(sed -n "$2p" "$1")',
+    f'  if [ "$value" = {ABSENT} ]; then echo null; return 0; fi',
+    "  case $3 in",
+    '    map) [ "$value" = "{}" ] && echo \'{"$patch":"replace"}\' '
+    '|| printf \'%s\\n\' "$value" | sed \'s/^{/{"$patch":"replace",/\' ;;',
+    '    list) [ "$value" = "[]" ] && echo \'[{"$patch":"replace"}]\' '
+    '|| printf \'%s\\n\' "$value" | sed \'s/^\\[/[{"$patch":"replace"},/\' ;;',
+    '    text) printf \'"%s"\\n\' "$value" ;;',
+    "    *) printf '%s\\n' \"$value\" ;;",
+    "  esac",
+    "}",
+    "",
 ]
+
+
+# Maps the workload patch reaches into; every other field it sets is kept and restored whole.
+_CONTAINERS = frozenset({"spec", "template", "metadata", "annotations", "labels", "affinity"})
+
+
+RestorePoint = tuple[tuple[str, ...], str]
+"""A field's path in a workload, and how rollback writes its kept value back."""
+
+
+def restore_points(body: dict[str, Any], path: tuple[str, ...] = ()) -> list[RestorePoint]:
+    """(path, how) of every field a workload patch sets, as rollback restores it: a scalar as
+    it was, a label or annotation as text, a map or list (nodeSelector, strategy, the spread
+    constraints) whole. Only those fields: an annotation someone else set (``restartedAt``)
+    is never touched."""
+    points: list[RestorePoint] = []
+    for key, value in body.items():
+        if key.startswith("$"):
+            continue
+        here = (*path, key)
+        if key in _CONTAINERS and isinstance(value, dict) and path[-1:] != ("annotations",):
+            points += restore_points(value, here)
+        elif path[-1:] in (("annotations",), ("labels",)):
+            points.append((here, "text"))
+        elif isinstance(value, dict):
+            points.append((here, "map"))
+        elif isinstance(value, list):
+            points.append((here, "list"))
+        else:
+            points.append((here, "value"))
+    return points
+
+
+def _jsonpath(path: tuple[str, ...]) -> str:
+    return "." + ".".join(part.replace(".", "\\.") for part in path)
+
+
+def _undo_template(points: list[RestorePoint], backup: str) -> str:
+    """The rollback patch, each field a ``$(restored ...)`` of the value kept by apply."""
+    template: dict[str, Any] = {}
+    for line, (path, how) in enumerate(points, start=1):
+        parent = template
+        for part in path[:-1]:
+            parent = parent.setdefault(part, {})
+        parent[path[-1]] = f"@@{line}:{how}@@"
+    return re.sub(
+        r'"@@(\d+):(\w+)@@"',
+        lambda m: f"$(restored {backup} {m.group(1)} {m.group(2)})",
+        compact_json(template),
+    )
 
 
 def _object_backup(obj: DesiredObject, backup: str) -> list[str]:
@@ -171,8 +249,13 @@ def _apply_steps(plan: Plan, obj: DesiredObject, variables: dict[str, str]) -> l
             f"keep_labels {backup} {obj.name} {' '.join(labels)}",
             f"kubectl label --overwrite --field-manager={FIELD_MANAGER} node {obj.name} {pairs}",
         ]
-    if is_workload_patch(obj):
+    if is_workload_patch(obj) and backup is not None:
+        paths = " ".join(
+            shlex.quote(_jsonpath(path)) for path, _ in restore_points(_kubectl_body(obj, plan))
+        )
         return [
+            "# keeps the live value of every field the patch sets: rollback restores exactly them",
+            f"keep_values {backup} {obj.kind.lower()} {obj.name} {obj.namespace} {paths}",
             "# replaces one replica at a time (maxUnavailable); never scales to 0",
             f"kubectl patch {_target(obj)} --type strategic --field-manager={FIELD_MANAGER} "
             f"-p {quoted(_kubectl_body(obj, plan))}",
@@ -200,35 +283,61 @@ def _apply_steps(plan: Plan, obj: DesiredObject, variables: dict[str, str]) -> l
 def _rollback_steps(plan: Plan, obj: DesiredObject) -> list[str]:
     backup = backup_file(obj)
     if obj.kind == "Node" and backup is not None:
-        return [
+        undo = [
             "# each label back to its value before the first apply, or removed if it had none",
             f"kubectl label --overwrite --field-manager={FIELD_MANAGER} node {obj.name} "
             f'$(cat "{backup}")',
         ]
-    if is_workload_patch(obj):
-        base = plan.verification.bases.get(obj.key)
-        if base is None:
-            return [
-                "# the plan had no workload to compute the exact undo from (see its checks):",
-                "# this restores the previous pod template; set replicas back by hand",
-                f"kubectl rollout undo {obj.kind.lower()}/{obj.name}{_namespace_flag(obj)}",
-                _rollout_status(obj),
-            ]
-        undo = merge.inverse_patch(base.obj, _kubectl_body(obj, plan))
-        return [
-            f"# back to the values of {base.source}",
+    elif is_workload_patch(obj) and backup is not None:
+        points = restore_points(_kubectl_body(obj, plan))
+        undo = [
+            "# every field the patch set back to its live value kept by the first apply (null",
+            "# where it had none); nothing else of the workload is touched",
+            "undo=$(cat <<EOF",
+            _undo_template(points, backup),
+            "EOF",
+            ")",
             f"kubectl patch {_target(obj)} --type strategic --field-manager={FIELD_MANAGER} "
-            f"-p {quoted(undo)}",
+            '-p "$undo"',
             _rollout_status(obj),
         ]
-    delete = f"kubectl delete {_resource(obj)} {obj.name}{_namespace_flag(obj)} --ignore-not-found"
-    if backup is None:
-        return [delete]
+    else:
+        delete = (
+            f"kubectl delete {_resource(obj)} {obj.name}{_namespace_flag(obj)} --ignore-not-found"
+        )
+        if backup is None:
+            return [delete]
+        undo = [
+            f"# back to the {obj.kind} kept by the first apply; deleted if there was none",
+            f'if [ "$(cat {backup})" = {ABSENT} ]; then {delete}',
+            f"else kubectl replace -f {backup}; fi",
+        ]
+    # An apply stopped before this step kept nothing for it, and changed nothing of it.
     return [
-        f"# back to the {obj.kind} kept by the first apply; deleted if there was none",
-        f'if [ "$(cat {backup})" = {ABSENT} ]; then {delete}',
-        f"else kubectl replace -f {backup}; fi",
+        f"if [ -e {backup} ]; then",
+        *undo,
+        f'else echo "{obj.kind} {obj.name}: not changed by apply, nothing to undo" >&2; fi',
     ]
+
+
+def _existence_checks(plan: Plan) -> list[str]:
+    """Every node and workload the plan patches must exist: checked before the first change,
+    so a typo never leaves some nodes labelled (and a patch never creates an object)."""
+    targets = [
+        f"{obj.kind.lower()} {obj.name}{_namespace_flag(obj)}"
+        for obj in plan.state.objects
+        if obj.kind == "Node" or is_workload_patch(obj)
+    ]
+    lines = ['missing=""']
+    lines += [
+        f'kubectl get {target} -o name >/dev/null 2>&1 || missing="$missing, {target}"'
+        for target in targets
+    ]
+    lines.append(
+        '[ -z "$missing" ] || { echo "not in the cluster: ${missing#, }; nothing was changed" '
+        ">&2; exit 1; }"
+    )
+    return lines
 
 
 def _preconditions(plan: Plan, variables: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -237,11 +346,14 @@ def _preconditions(plan: Plan, variables: dict[str, str]) -> tuple[list[str], li
         f': "${{{variable}:?export {variable}, the value of secret {name}}}"'
         for name, variable in sorted(variables.items())
     ]
-    backups = [b for b in (backup_file(obj) for obj in plan.state.objects) if b is not None]
+    apply += _existence_checks(plan)
+    backups = " ".join(b for b in (backup_file(obj) for obj in plan.state.objects) if b)
+    # An interrupted apply kept some of them: rollback undoes exactly those steps.
     rollback = [
-        f'[ -e "{backup}" ] || {{ echo "no {backup} here: run rollback where apply ran" >&2; '
-        "exit 1; }"
-        for backup in backups
+        'kept=""',
+        f'for file in {backups}; do if [ -e "$file" ]; then kept=yes; fi; done',
+        '[ -n "$kept" ] || { echo "no backup of apply here (*.before): run rollback where apply '
+        'ran" >&2; exit 1; }',
     ]
     return apply, rollback
 

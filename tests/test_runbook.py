@@ -1,0 +1,155 @@
+"""The kubectl runbook against a fake cluster with state (``tests/support/fakecluster.py``), under
+``sh``: apply checks every target first, rollback restores exactly what was live before apply
+(never the upstream manifest's values), and undoes what an interrupted apply did.
+
+The cluster: the ``racks`` stack's seven nodes, one labelled by hand with OpenELB's guide
+(``lb.kubesphere.io/v1alpha1=openelb``); OpenELB 0.5's manager as upstream ships it, then scaled
+to 3 by hand and restarted (``kubectl rollout restart`` writes ``restartedAt``); no BgpConf.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openelb_component.plan import upstream
+from openelb_component.plan.build import build_plan
+from openelb_component.plan.render import RENDERERS
+from openelb_component.plan.stackfile import read_stack
+from tests.support import fakecluster
+from tests.support.harness import ROOT
+from tests.support.manifests import upstream_documents
+
+STACK = ROOT / "stacks" / "Pulumi.racks.yaml"
+NODES = ["node-a1", "node-a2", "node-a3", "node-b1", "node-b2", "node-c1", "node-c2"]
+RESTARTED = {"kubectl.kubernetes.io/restartedAt": "2026-11-20T10:00:00Z"}
+
+
+def cluster() -> list[dict[str, Any]]:
+    nodes: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "Node", "metadata": {"name": n, "labels": {"os": "linux"}}}
+        for n in NODES
+    ]
+    nodes[0]["metadata"]["labels"]["lb.kubesphere.io/v1alpha1"] = "openelb"  # the guide's
+    found: dict[str, Any] = upstream.find(
+        upstream_documents("0.5"), "Deployment", "openelb-manager"
+    )
+    manager = copy.deepcopy(found)
+    manager["spec"]["replicas"] = 3
+    manager["spec"]["template"]["metadata"].setdefault("annotations", {}).update(RESTARTED)
+    return [*nodes, manager]
+
+
+def runbook(tmp_path: Path) -> Path:
+    script = tmp_path / "plan.sh"
+    script.write_text(RENDERERS["kubectl"](build_plan(read_stack(STACK))))
+    return script
+
+
+def run(script: Path, step: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["sh", str(script), step],
+        cwd=script.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def mutating_calls(tmp_path: Path) -> list[str]:
+    calls = (tmp_path / "calls").read_text().splitlines() if (tmp_path / "calls").exists() else []
+    return [c for c in calls if c.split()[0] in fakecluster.MUTATING]
+
+
+def test_apply_then_rollback_gives_back_the_live_cluster(tmp_path: Path) -> None:
+    before = cluster()
+    env = fakecluster.install(tmp_path, before)
+    original = fakecluster.objects(tmp_path)
+    script = runbook(tmp_path)
+    applied = run(script, "apply", env)
+    assert applied.returncode == 0, applied.stderr
+    during = fakecluster.objects(tmp_path)
+    manager = during["deployment/openelb-system/openelb-manager"]
+    assert manager["spec"]["replicas"] == 6
+    assert during["node//node-b1"]["metadata"]["labels"]["openelb.kubesphere.io/rack"] == "rack-b"
+    peers = build_plan(read_stack(STACK)).state.bgp_peers
+    assert sorted(key for key in during if key.startswith(("bgppeer/", "bgpconf/"))) == [
+        "bgpconf//default",
+        *sorted(f"bgppeer//{name}" for name in peers),
+    ]
+    assert len(peers) == 3
+    rolled = run(script, "rollback", env)
+    assert rolled.returncode == 0, rolled.stderr
+    # Exactly the cluster before apply: the guide's label, 3 replicas, restartedAt all kept;
+    # what this project added (labels, BgpConf, budget, peers, pod template fields) is gone.
+    assert fakecluster.objects(tmp_path) == original
+
+
+def test_the_rollback_patch_sets_only_the_fields_apply_set(tmp_path: Path) -> None:
+    env = fakecluster.install(tmp_path, cluster())
+    script = runbook(tmp_path)
+    assert run(script, "apply", env).returncode == 0
+    assert run(script, "rollback", env).returncode == 0
+    (undo,) = [c for c in mutating_calls(tmp_path) if c.startswith("patch deployment")][1:]
+    assert '"replicas":3' in undo  # the live value, not the upstream manifest's
+    assert '"annotations":{"openelb-ha/membership":null}' in undo  # restartedAt untouched
+    assert '"annotations":null' not in undo
+
+
+def test_apply_checks_every_target_exists_before_its_first_change(tmp_path: Path) -> None:
+    objects = [o for o in cluster() if o["metadata"]["name"] not in ("node-b2", "node-c2")]
+    env = fakecluster.install(tmp_path, objects)
+    done = run(runbook(tmp_path), "apply", env)
+    assert done.returncode == 1
+    assert done.stderr.strip().endswith(
+        "not in the cluster: node node-b2, node node-c2; nothing was changed"
+    )
+    assert mutating_calls(tmp_path) == []
+    # Nor a workload: a patch would create a bogus one.
+    objects = [o for o in cluster() if o["kind"] != "Deployment"]
+    env = fakecluster.install(tmp_path, objects)
+    done = run(runbook(tmp_path), "apply", env)
+    assert "deployment openelb-manager -n openelb-system; nothing was changed" in done.stderr
+
+
+INTERRUPTIONS: list[tuple[str, int, str | None]] = [
+    ("during-the-second-node", 2, "Node node-a3: not changed by apply, nothing to undo"),
+    ("during-the-bgpconf", 8, "Deployment openelb-manager: not changed by apply"),
+    ("during-the-workload-patch", 9, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("cut_at", "untouched"), [c[1:] for c in INTERRUPTIONS], ids=[c[0] for c in INTERRUPTIONS]
+)
+def test_rollback_undoes_an_interrupted_apply(
+    tmp_path: Path, cut_at: int, untouched: str | None
+) -> None:
+    """The apply is cut off at its ``cut_at``-th change (7 node labels, then the BgpConf, the
+    workload, ...): rollback undoes the changes made before it, says which steps apply never
+    reached, and leaves the cluster as it was."""
+    env = fakecluster.install(tmp_path, cluster())
+    original = fakecluster.objects(tmp_path)
+    script = runbook(tmp_path)
+    cut = run(script, "apply", {**env, "FAIL_AT": str(cut_at)})
+    assert cut.returncode != 0
+    assert len(mutating_calls(tmp_path)) == cut_at
+    rolled = run(script, "rollback", env)
+    assert rolled.returncode == 0, rolled.stderr
+    if untouched is not None:
+        assert untouched in rolled.stderr
+    assert fakecluster.objects(tmp_path) == original
+
+
+def test_rollback_without_any_backup_refuses_before_changing_anything(tmp_path: Path) -> None:
+    env = fakecluster.install(tmp_path, cluster())
+    done = run(runbook(tmp_path), "rollback", env)
+    assert done.returncode == 1
+    assert "run rollback where apply ran" in done.stderr
+    assert mutating_calls(tmp_path) == []

@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import stat
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
+import yaml
 
+from openelb_component.plan.build import build_plan
+from openelb_component.plan.render import RENDERERS
+from openelb_component.plan.stackfile import read_stack
 from tests.support.harness import (
+    ROOT,
     SECRET_SIG,
     SECRET_SIG_VALUE,
     FakeCluster,
@@ -25,6 +34,7 @@ from tests.support.harness import (
     preview_diff,
     run_program,
     run_program_capturing,
+    stack_config,
 )
 
 PEER = "kubernetes:network.kubesphere.io/v1alpha2:BgpPeer"
@@ -213,3 +223,37 @@ def test_a_peer_name_must_be_a_valid_object_name(name: str) -> None:
     _, error = run_program_capturing(config)
     assert isinstance(error, pulumi.RunError)
     assert "topology.leaves[0].peer.name" in str(error)
+
+
+FAKE_KUBECTL = """#!/bin/sh
+case "$*" in
+  "get bgppeer"*) printf 'kind: BgpPeer\\nauthPassword: %s\\n' "$HAND_MADE_PASSWORD" ;;
+  "get node "*) echo openelb ;;
+esac
+[ "$2" = "-f" ] && cat > /dev/null
+exit 0
+"""
+
+
+def test_the_runbook_keeps_an_adopted_peers_backup_private(tmp_path: Path) -> None:
+    """The runbook's first apply keeps each adopted peer as it was, for rollback: made by hand,
+    it holds its password, so the backup file is readable by its owner only."""
+    entries = {**stack_config(ROOT / "stacks" / "Pulumi.racks.yaml"), "adopt": True}
+    path = tmp_path / "stacks" / "Pulumi.adopt.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump({"config": {f"openelb-ha:{k}": v for k, v in entries.items()}}))
+    script = tmp_path / "runbook.sh"
+    script.write_text(RENDERERS["kubectl"](build_plan(read_stack(path))))
+    fake = tmp_path / "bin" / "kubectl"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_KUBECTL)
+    fake.chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{fake.parent}:{os.environ['PATH']}",
+        "HAND_MADE_PASSWORD": PASSWORD,
+    }
+    subprocess.run(["sh", str(script), "apply"], env=env, cwd=tmp_path, check=True, timeout=30)
+    backup = tmp_path / "bgppeer-openelb-ha-peer-10-1-0-1.before.yaml"
+    assert PASSWORD in backup.read_text()
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600

@@ -201,12 +201,14 @@ def _undo_template(points: list[RestorePoint], backup: str) -> str:
 
 
 def _object_backup(obj: DesiredObject, backup: str) -> list[str]:
+    # Readable by its owner only: an adopted BgpPeer made by hand holds its password (in the
+    # spec and in its last-applied-configuration), and rollback restores it from this file.
     return [
         f"if [ ! -e {backup} ]; then",
         f"  before=$(kubectl get {_resource(obj)} {obj.name}{_namespace_flag(obj)} "
         "--ignore-not-found -o yaml)",
         '  if [ -n "$before" ]; then',
-        f"    printf '%s\\n' \"$before\" | sed '/^  resourceVersion:/d' > {backup}",
+        f"    (umask 077; printf '%s\\n' \"$before\" | sed '/^  resourceVersion:/d' > {backup})",
         f"  else echo {ABSENT} > {backup}; fi",
         "fi",
     ]

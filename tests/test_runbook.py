@@ -10,6 +10,8 @@ to 3 by hand and restarted (``kubectl rollout restart`` writes ``restartedAt``);
 from __future__ import annotations
 
 import copy
+import json
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -89,17 +91,36 @@ def test_apply_then_rollback_gives_back_the_live_cluster(tmp_path: Path) -> None
     # Exactly the cluster before apply: the guide's label, 3 replicas, restartedAt all kept;
     # what this project added (labels, BgpConf, budget, peers, pod template fields) is gone.
     assert fakecluster.objects(tmp_path) == original
-
-
-def test_the_rollback_patch_sets_only_the_fields_apply_set(tmp_path: Path) -> None:
-    env = fakecluster.install(tmp_path, cluster())
-    script = runbook(tmp_path)
-    assert run(script, "apply", env).returncode == 0
-    assert run(script, "rollback", env).returncode == 0
+    # The undo sets only the fields apply set, to their live values (not upstream's 1 replica).
     (undo,) = [c for c in mutating_calls(tmp_path) if c.startswith("patch deployment")][1:]
-    assert '"replicas":3' in undo  # the live value, not the upstream manifest's
+    assert '"replicas":3' in undo
     assert '"annotations":{"openelb-ha/membership":null}' in undo  # restartedAt untouched
     assert '"annotations":null' not in undo
+
+
+def test_the_fake_prints_jsonpath_as_kubectl_does(tmp_path: Path) -> None:
+    """The fake's JSONPath against kubectl's own, on the fields the runbook reads."""
+    manager = cluster()[-1]
+    path = tmp_path / "manager.json"
+    path.write_text(json.dumps(manager))
+    kubectl = [str(shutil.which("kubectl")), "patch", "--local", "-f", str(path), "-p", "{}"]
+    for expression in (
+        "{.spec.replicas}",
+        "{.spec.strategy}",
+        "{.spec.template.spec.nodeSelector}",
+        "{.spec.template.spec.affinity}",
+        "{.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}",
+        "{.spec.template.spec.topologySpreadConstraints}",
+        "{.spec.minReadySeconds}",
+    ):
+        real = subprocess.run(
+            [*kubectl, "-o", f"jsonpath={expression}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        assert fakecluster.jsonpath(manager, f"jsonpath={expression}") == real, expression
 
 
 def test_apply_checks_every_target_exists_before_its_first_change(tmp_path: Path) -> None:

@@ -2,25 +2,26 @@
 
 It keeps the cluster's objects in a JSON file and does what the runbook asks of kubectl: ``get``
 (``-o name``, ``-o yaml``, ``-o jsonpath=...``), ``label``, ``patch --type strategic``, ``apply
--f -``, ``replace -f``, ``delete``, ``rollout status``. Strategic merges and JSONPath are
-kubectl's own (``kubectl patch --local``, no cluster needed), so what the runbook changes, and
-what its rollback restores, is computed as kubectl computes it. Every call is logged; with
-``FAIL_AT=N`` the N-th call that would change something fails, as an apply cut off half-way.
+-f -``, ``replace -f``, ``delete``, ``rollout status``. Strategic merges are kubectl's own
+(``kubectl patch --local``, no cluster needed), so what the runbook changes, and what its
+rollback restores, is computed as kubectl computes it. JSONPath is the dotted subset the runbook
+uses (``{.a.b\\.c}``), printed as kubectl prints it (text as it is, maps and lists as JSON with
+sorted keys; ``test_the_fake_prints_jsonpath_as_kubectl_does`` compares the two). Every call
+is logged; with ``FAIL_AT=N`` the N-th call that would change something fails, as an apply cut
+off half-way. It starts once per kubectl call, so it imports only what each call needs.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
-
-import pytest
-import yaml
 
 MUTATING = {"label", "patch", "apply", "replace", "delete"}
 
@@ -51,6 +52,19 @@ def _local(obj: dict[str, Any], *args: str) -> str:
     return done.stdout
 
 
+def jsonpath(obj: Any, expression: str) -> str:
+    """``kubectl get -o jsonpath={.a.b\\.c}`` of ``obj``: empty when a field is missing."""
+    path = expression.removeprefix("jsonpath=").strip("{}").removeprefix(".")
+    value = obj
+    for part in re.split(r"(?<!\\)\.", path):
+        if not isinstance(value, dict) or part.replace("\\.", ".") not in value:
+            return ""
+        value = value[part.replace("\\.", ".")]
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
 def main(argv: list[str]) -> int:
     state_path = Path(os.environ["FAKE_STATE"])
     with Path(os.environ["CALLS"]).open("a") as log:
@@ -79,6 +93,8 @@ def main(argv: list[str]) -> int:
     if command == "rollout":
         return 0
     if command in ("apply", "replace"):
+        import yaml
+
         text = sys.stdin.read() if flags["-f"] == "-" else Path(flags["-f"]).read_text()
         for doc in yaml.safe_load_all(text):
             if doc:
@@ -101,9 +117,11 @@ def main(argv: list[str]) -> int:
             if output == "name":
                 print(f"{kind}/{name}")
             elif output == "yaml":
+                import yaml
+
                 sys.stdout.write(yaml.safe_dump(obj))
             else:
-                sys.stdout.write(_local(obj, "--type", "merge", "-p", "{}", "-o", output))
+                sys.stdout.write(jsonpath(obj, output))
         elif command == "label":
             labels = obj["metadata"].setdefault("labels", {})
             for pair in words[2:]:
@@ -123,6 +141,8 @@ def main(argv: list[str]) -> int:
 
 def install(folder: Path, objects: list[dict[str, Any]]) -> dict[str, str]:
     """A fake kubectl in ``folder/bin`` holding ``objects``; the environment to run it with."""
+    import pytest
+
     if shutil.which("kubectl") is None:
         pytest.skip("kubectl is not on PATH (the fake uses its offline merge and JSONPath)")
     state = {

@@ -11,6 +11,7 @@ openelb/openelb when they were committed), which is also what the local copies a
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,19 @@ def test_the_committed_policy_configs_are_the_derived_ones(
     existing = policy_config_path(stack_name(stack))
     config = load_stack_config(read_stack(stack))
     assert policy_config(config, None, existing) == existing.read_text()
+
+
+def test_make_plan_fetches_the_manifests_first_when_they_are_absent(tmp_path: Path) -> None:
+    """`make plan` runs `make manifests` when the folder lacks them (then plans either way:
+    without them the plan says UNCHECKED first and exits 1); not when they are there."""
+    absent = subprocess.run(
+        ["make", "-n", "plan", f"OPENELB_MANIFESTS={tmp_path}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert f"test -f {tmp_path}/v0.5.1/openelb.yaml -a -f {tmp_path}/v0.6.0/openelb.yaml" in absent
+    assert "|| make -s manifests >&2 || true" in absent
+    assert absent.index("make -s manifests") < absent.index("openelb_component plan")

@@ -20,7 +20,7 @@ OPENELB_MANIFESTS ?= $(abspath $(if $(wildcard ../shared/openelb/v0.5.1/openelb.
 export OPENELB_MANIFESTS
 
 .PHONY: test test-slow lint typecheck unit plan validate schema bench preview up clean manifests goldens \
-	stack-files
+	stack-files lab lab-test
 
 # Setup speaks on stderr only, so `make plan ... > plan.sh` is a clean file even on first use.
 $(BIN)/activate:
@@ -52,9 +52,9 @@ typecheck: $(VENV)/.installed
 	$(BIN)/mypy --strict provider/__main__.py
 
 # -n auto: one worker per core (pytest-xdist). The budget of `make test` is 60 s on 2 cores;
-# the tests marked slow run in `make test-slow`, which CI runs too.
+# the tests marked slow run in `make test-slow`, the lab's in `make lab-test`; CI runs all.
 unit: $(VENV)/.installed
-	$(BIN)/pytest -n auto -m "not slow"
+	$(BIN)/pytest -n auto -m "not slow and not lab"
 
 ## test-slow: the generated cases (Hypothesis, profile ci), the benchmark's smoke run and the
 ## add-a-stack checklist in a copy; CI runs it after `make test`.
@@ -89,6 +89,17 @@ goldens: $(VENV)/.installed
 ## validate: every stack file, as the Pulumi program would judge it (also a pre-commit hook).
 validate: $(VENV)/.installed
 	@$(BIN)/python -m openelb_component validate
+
+## lab: the stack's BGP with real GoBGP speakers and FRR routers in network namespaces (root;
+## apt-get install -y frr gobgpd bird2). SCENARIO=steady|node-failure|rolling-restart|manual-guide|wrong-password
+SCENARIO ?= steady
+lab: $(VENV)/.installed
+	@$(BIN)/python -m openelb_component lab --stack $(STACK) --scenario $(SCENARIO)
+
+## lab-test: the lab's tests (root): every example stack and the mistakes the lab must catch,
+## with real GoBGP and FRR. One at a time (no xdist): they measure timings. CI runs them.
+lab-test: $(VENV)/.installed
+	$(BIN)/pytest -p no:xdist -m lab
 
 ## schema: regenerate the stack file's JSON Schema for editors (a test keeps it current).
 schema: $(VENV)/.installed

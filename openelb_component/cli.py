@@ -6,6 +6,7 @@
     python -m openelb_component policy-config --stack dev [--production | --no-production]
     python -m openelb_component validate [FILES...]
     python -m openelb_component schema [--output FILE]
+    python -m openelb_component lab --stack prod [--scenario steady|...] [--json]
     python -m openelb_component router-config --stack prod --dialect frr|bird [--leaf NAME]
         [--nodes FILE] [--show-secrets]
 
@@ -16,6 +17,7 @@ usage.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -26,6 +28,10 @@ import yaml
 from openelb_component.config.errors import ConfigError
 from openelb_component.config.schema import SCHEMA_PATH, schema_text
 from openelb_component.desired import desired_state
+from openelb_component.lab.fabric import LabUnavailable
+from openelb_component.lab.layout import LabError
+from openelb_component.lab.run import render_text, run_lab
+from openelb_component.lab.scenarios import SCENARIOS
 from openelb_component.plan import ownership, upstream
 from openelb_component.plan.build import build_plan, load_stack_config, read_live_workloads
 from openelb_component.plan.manifests import fetch_manifests
@@ -117,7 +123,41 @@ def _parser() -> argparse.ArgumentParser:
         help="print BGP passwords given in OPENELB_HA_BGPPASSWORDS_<LEAF> variables instead of "
         "placeholders (secure: values are never decrypted)",
     )
+    lab = commands.add_parser(
+        "lab",
+        help="run the stack's BGP with real GoBGP speakers and FRR routers in network "
+        "namespaces (root) and report what the routers see",
+    )
+    lab.add_argument("--stack", required=True, help="reads stacks/Pulumi.<stack>.yaml")
+    lab.add_argument("--scenario", choices=SCENARIOS, default="steady")
+    lab.add_argument("--json", action="store_true", help="print the result as one JSON object")
     return parser
+
+
+def _lab(args: argparse.Namespace) -> int:
+    path = stack_path(args.stack)
+    try:
+        stack = read_stack(path)
+        result = run_lab(stack, args.scenario)
+    except ConfigError as error:
+        print(f"{path}: {error.render()}", file=sys.stderr)
+        return 1
+    except (LabUnavailable, LabError) as error:
+        print(f"openelb-ha: the lab cannot run: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(
+            "openelb-ha: lab interrupted; its namespaces and processes are removed", file=sys.stderr
+        )
+        return 130
+    except (OSError, yaml.YAMLError) as error:
+        print(f"cannot run the lab for stack {args.stack!r}: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result.as_json(), indent=2))
+    else:
+        sys.stdout.write(render_text(result))
+    return 0 if result.ok else 1
 
 
 def _router_config(args: argparse.Namespace) -> int:
@@ -273,5 +313,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "router-config": _router_config,
         "manifests": _manifests,
         "policy-config": _policy_config,
+        "lab": _lab,
     }
     return commands[str(args.command)](args)

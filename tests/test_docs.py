@@ -52,6 +52,8 @@ MAKE_NOT_RUN = {
     "manifests": "downloads from GitHub; tests/test_manifests.py checks the verification",
     "goldens": "rewrites tests/golden/; tests/test_plan.py checks the golden files",
     "up": "needs the Pulumi CLI and a cluster",
+    "lab": "needs root and network namespaces: tests/test_lab.py runs the lab on every stack",
+    "lab-test": "the lab's tests themselves (root); CI runs them",
 }
 
 

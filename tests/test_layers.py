@@ -22,6 +22,7 @@ PURE_ENTRY_POINTS = [
     "openelb_component.plan.render",
     "openelb_component.plan.routerconfig",
     "openelb_component.routers.configs",
+    "openelb_component.lab.run",
     "openelb_component.cli",
 ]
 

@@ -161,6 +161,10 @@ CI_SLOW = (
     "# The slow tests (generated cases, benchmark smoke run, the add-a-stack checklist), kept out"
     " of\n# `make test`'s 60 s budget, but never out of CI.\nmake test-slow\n"
 )
+CI_LAB = (
+    "# The lab: real GoBGP speakers and FRR routers in network namespaces (this runs as root).\n"
+    "make lab-test\n"
+)
 
 
 def test_ci_runs_the_readme_test_command() -> None:
@@ -168,15 +172,17 @@ def test_ci_runs_the_readme_test_command() -> None:
     runs = [s["run"] for s in steps(job) if "run" in s]
     # As root, keeping the runner's environment and PATH: the lab needs network namespaces.
     # Then the slow tests, kept out of `make test`'s budget but not out of CI (as .ci/run).
-    assert runs[-2:] == [
+    # Then the lab's tests (real GoBGP and FRR, as root), also out of the budget.
+    assert runs[-3:] == [
         'sudo -E env "PATH=$PATH" make test',
         'sudo -E env "PATH=$PATH" make test-slow',
+        'sudo -E env "PATH=$PATH" make lab-test',
     ]
-    assert (ROOT / ".ci" / "run").read_text().endswith("make test\n" + CI_SLOW)
+    assert (ROOT / ".ci" / "run").read_text().endswith("make test\n" + CI_SLOW + CI_LAB)
     # Before them, only the download of the upstream manifests the tests check against (by
     # `make manifests`, which verifies their committed sums), and the routing software the
     # router-config and lab tests run, with envsubst (the packages .ci/run installs).
-    fetch, packages = runs[:-2]
+    fetch, packages = runs[:-3]
     packages_list = "frr gobgpd bird2 gettext-base"
     assert packages == f"sudo apt-get update && sudo apt-get install -y {packages_list}"
     assert f"apt-get install -y {packages_list}" in (ROOT / ".ci" / "run").read_text()

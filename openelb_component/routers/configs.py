@@ -82,9 +82,12 @@ def leaf_routers(
     ]
     speakers = {node.name: openelb.speaker(node, conf, peers) for node in nodes}
     eips = [net for value in config.eips or [] for net in eip_networks(value)]
+    # Every node with the leaf's rack label is a next hop, otherNodes too (SetBalancer).
+    rack_members = openelb.rack_members(state)
     routers = []
-    for peer in peers:
-        neighbor = openelb.neighbor(peer)
+    for leaf_peer in peers:
+        peer = leaf_peer.peer
+        neighbor = openelb.neighbor(leaf_peer)
         version = _version(neighbor.family)
         members = sorted(
             name
@@ -111,7 +114,7 @@ def leaf_routers(
                 accepted=None
                 if config.eips is None
                 else tuple(net for net in eips if net.version == version),
-                max_paths=max(1, min(MAX_PATHS, len(state.nodes_by_leaf.get(neighbor.leaf, ())))),
+                max_paths=max(1, min(MAX_PATHS, len(rack_members.get(neighbor.leaf, ())))),
             )
         )
     return routers

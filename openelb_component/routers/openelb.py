@@ -130,19 +130,32 @@ class Effect:
 # --- reading the desired state -------------------------------------------------------------
 
 
-def bgp_conf(state: DesiredState, peers: Sequence[DesiredObject] = ()) -> BgpConfView:
+def bgp_conf(state: DesiredState, peers: Sequence[LeafPeer] = ()) -> BgpConfView:
     for obj in state.objects:
         if obj.kind == "BgpConf" and obj.name == BGP_CONF_NAME:
             return BgpConfView(dict(obj.manifest["spec"]), assumed=False)
-    peer_asns = {int(peer.manifest["spec"]["conf"]["peerAs"]) for peer in peers}
+    peer_asns = {int(p.peer.manifest["spec"]["conf"]["peerAs"]) for p in peers}
     asn = int(ASSUMED_BGP_CONF["as"])
     while asn in peer_asns:
         asn += 1
     return BgpConfView({**ASSUMED_BGP_CONF, "as": asn}, assumed=True)
 
 
-def bgp_peers(state: DesiredState) -> list[DesiredObject]:
-    return [obj for obj in state.objects if obj.kind == "BgpPeer"]
+@dataclass(frozen=True)
+class LeafPeer:
+    """A BgpPeer and the leaf it is for (peers are named by router address, not by leaf)."""
+
+    leaf: str
+    peer: DesiredObject
+
+
+def bgp_peers(state: DesiredState) -> list[LeafPeer]:
+    leaf_of = {name: leaf for leaf, name in state.peer_by_leaf.items()}
+    return [
+        LeafPeer(leaf_of.get(obj.name, obj.name), obj)
+        for obj in state.objects
+        if obj.kind == "BgpPeer"
+    ]
 
 
 def node_labels(state: DesiredState) -> dict[str, dict[str, str]]:
@@ -154,9 +167,14 @@ def node_labels(state: DesiredState) -> dict[str, dict[str, str]]:
     }
 
 
-def peer_leaf(peer: DesiredObject) -> str:
-    selector = peer.manifest["spec"].get("nodeSelector") or {}
-    return str(selector.get("matchLabels", {}).get(names.RACK_LABEL, peer.name))
+def rack_members(state: DesiredState) -> dict[str, list[str]]:
+    """Rack label value -> the nodes carrying it (a leaf's nodes and otherNodes), sorted."""
+    members: dict[str, list[str]] = {}
+    for node, labels in sorted(node_labels(state).items()):
+        rack = labels.get(names.RACK_LABEL)
+        if rack is not None:
+            members.setdefault(rack, []).append(node)
+    return members
 
 
 # --- the rules -------------------------------------------------------------------------------
@@ -206,7 +224,8 @@ def _send_max(peer_spec: Mapping[str, Any]) -> int:
     return int(send_max)
 
 
-def neighbor(peer: DesiredObject) -> Neighbor:
+def neighbor(leaf_peer: LeafPeer) -> Neighbor:
+    peer = leaf_peer.peer
     spec = peer.manifest["spec"]
     conf = spec["conf"]
     password = next(
@@ -214,7 +233,7 @@ def neighbor(peer: DesiredObject) -> Neighbor:
     )
     return Neighbor(
         bgp_peer=peer.name,
-        leaf=peer_leaf(peer),
+        leaf=leaf_peer.leaf,
         address=str(conf["neighborAddress"]),
         peer_as=int(conf["peerAs"]),
         password_secret=password,
@@ -224,7 +243,7 @@ def neighbor(peer: DesiredObject) -> Neighbor:
     )
 
 
-def speaker(node: Node, conf: BgpConfView, peers: Sequence[DesiredObject]) -> Speaker:
+def speaker(node: Node, conf: BgpConfView, peers: Sequence[LeafPeer]) -> Speaker:
     """One node's speaker after its BgpConf and BgpPeer reconciles.
 
     - AS and rack (pkg/controllers/bgp/bgpconf_controller.go:88-101@v0.5.1, :91-104@v0.6.0):
@@ -249,9 +268,9 @@ def speaker(node: Node, conf: BgpConfView, peers: Sequence[DesiredObject]) -> Sp
     if not router_id:
         router_id = node.address
     selected = [
-        neighbor(peer)
-        for peer in peers
-        if selector_matches(peer.manifest["spec"].get("nodeSelector"), node.labels)
+        neighbor(p)
+        for p in peers
+        if selector_matches(p.peer.manifest["spec"].get("nodeSelector"), node.labels)
     ]
     return Speaker(
         node=node.name,
@@ -352,8 +371,9 @@ def change_effects(version: str, before: DesiredState, after: DesiredState) -> l
     effects: list[Effect] = []
     tag = UPSTREAM_TAG[version]
     labels_before, labels_after = node_labels(before), node_labels(after)
-    peers_before = {peer.name: peer for peer in bgp_peers(before)}
-    for peer in bgp_peers(after):
+    peers_before = {p.peer.name: p.peer for p in bgp_peers(before)}
+    for leaf_peer in bgp_peers(after):
+        peer = leaf_peer.peer
         old = peers_before.get(peer.name)
         if old is None or old.manifest["spec"] == peer.manifest["spec"]:
             continue
@@ -374,7 +394,7 @@ def change_effects(version: str, before: DesiredState, after: DesiredState) -> l
                 added.append(node)
             elif was:
                 removed.append(node)
-        leaf = peer_leaf(peer)
+        leaf = leaf_peer.leaf
         source = (
             f"pkg/speaker/bgp/peers.go:141-149@{tag}; pkg/server/server.go:3031-3063@{GOBGP_TAG}"
         )

@@ -1,0 +1,415 @@
+"""The lab's namespaces, links and daemons: created from a ``Layout``, removed on every exit.
+
+Safety rules this module keeps:
+- it creates namespaces only under the run's own prefix (``oelab<pid>-``) and deletes only the
+  ones it created; links are created directly inside those namespaces (never in the host's);
+- every address is a documentation address (``layout.py``);
+- every command has a timeout and every wait a bound;
+- ``close()`` (also on failure, SIGINT, SIGTERM, SIGHUP) stops every process it started, waits
+  until ``ip netns pids`` is empty, then deletes the namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+
+from openelb_component.lab.layout import LabLeaf, LabNode, Layout, gobgpd_toml, path_identifier
+
+BGPD = "/usr/lib/frr/bgpd"
+ZEBRA = "/usr/lib/frr/zebra"
+TOOLS = ("ip", BGPD, ZEBRA, "gobgpd", "gobgp")
+API = ("-u", "127.0.0.1", "-p", "50051")
+"""Every node namespace has its own loopback, so every speaker serves its API there."""
+COMMAND_TIMEOUT = 10.0
+STOP_TIMEOUT = 5.0
+
+
+class LabUnavailable(Exception):
+    """This machine cannot run the lab (not root, no network namespaces, a tool missing)."""
+
+
+def check_host() -> None:
+    """``LabUnavailable`` with the reason when the lab cannot run here."""
+    if os.geteuid() != 0:
+        raise LabUnavailable("the lab needs root (network namespaces)")
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None and not Path(tool).exists()]
+    if missing:
+        raise LabUnavailable(f"missing {', '.join(missing)}: apt-get install -y frr gobgpd bird2")
+    probe = f"oelab{os.getpid()}-probe"
+    done = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True, timeout=10)
+    if done.returncode != 0:
+        raise LabUnavailable(f"cannot create a network namespace: {done.stderr.strip()}")
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True, timeout=10)
+
+
+def run(args: Sequence[str], timeout: float = COMMAND_TIMEOUT, check: bool = True) -> str:
+    done = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)}: {done.stderr.strip() or done.stdout.strip()}")
+    return done.stdout
+
+
+@dataclass(frozen=True)
+class RouterView:
+    """What one leaf router has at one moment."""
+
+    established: frozenset[str]
+    """Neighbor addresses with an Established session."""
+    next_hops: Mapping[str, frozenset[str]]
+    """Announced address -> the next hops installed in the router's forwarding table (zebra's
+    FIB): the ECMP set the router forwards over."""
+    received: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Announced address -> the next hops of every path received, valid or not."""
+
+
+class Fabric:
+    """The running lab. Use as a context manager: leaving it removes everything."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"{layout.prefix}-"))
+        self.workdir.chmod(0o755)  # bgpd drops to the frr user and reads its files here
+        self.namespaces: list[str] = []
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._previous: dict[int, Any] = {}
+        self._vty: dict[str, Vty] = {}
+        self.closed = False
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def __enter__(self) -> Fabric:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            self._previous[signum] = signal.signal(signum, self._interrupted)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # Keep the logs of a run that failed, not of one that was interrupted.
+        self.close(keep_files=kind is not None and not issubclass(kind, KeyboardInterrupt))
+
+    def _interrupted(self, signum: int, frame: FrameType | None) -> None:
+        # Unwind to __exit__, which removes everything.
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    def close(self, keep_files: bool = False) -> None:
+        if self.closed:
+            return
+        # A second Ctrl-C must not stop the cleanup half-way.
+        for signum in self._previous:
+            signal.signal(signum, signal.SIG_IGN)
+        try:
+            for vty in self._vty.values():
+                vty.close()
+            for name in list(self.processes):
+                self._stop(name, graceful=True)
+            for namespace in reversed(self.namespaces):
+                self._delete_namespace(namespace)
+            if not keep_files:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+        finally:
+            self.closed = True
+            for signum, handler in self._previous.items():
+                signal.signal(signum, handler)
+
+    def _delete_namespace(self, namespace: str) -> None:
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while time.monotonic() < deadline:
+            pids = run(["ip", "netns", "pids", namespace], check=False).split()
+            if not pids:
+                break
+            # Only processes inside the lab's own namespace: the lab started them.
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+            time.sleep(0.05)
+        run(["ip", "netns", "del", namespace], check=False)
+
+    # --- building ------------------------------------------------------------------------
+
+    def _namespace(self, name: str) -> None:
+        run(["ip", "netns", "add", name])
+        self.namespaces.append(name)
+        run(["ip", "-n", name, "link", "set", "lo", "up"])
+
+    def build(self) -> None:
+        """Namespaces, one bridge per leaf router, one link per speaker node."""
+        for leaf in self.layout.leaves:
+            self._namespace(leaf.namespace)
+            prefix_len = leaf.subnet.prefixlen
+            ns = leaf.namespace
+            run(["ip", "-n", ns, "link", "add", "br0", "type", "bridge"])
+            run(
+                ["ip", "-n", ns, "addr", "add", f"{leaf.router_address}/{prefix_len}", "dev", "br0"]
+            )
+            run(["ip", "-n", ns, "link", "set", "br0", "up"])
+            for index, node in enumerate(self._speakers_of(leaf)):
+                assert node.namespace is not None  # noqa: S101 - speakers have one
+                self._namespace(node.namespace)
+                port = f"p{index}"
+                # Created inside the namespaces: the host's own links are never touched.
+                run(
+                    [
+                        "ip",
+                        "-n",
+                        ns,
+                        "link",
+                        "add",
+                        port,
+                        "type",
+                        "veth",
+                        "peer",
+                        "name",
+                        "eth0",
+                        "netns",
+                        node.namespace,
+                    ]
+                )
+                run(["ip", "-n", ns, "link", "set", port, "master", "br0", "up"])
+                run(
+                    [
+                        "ip",
+                        "-n",
+                        node.namespace,
+                        "addr",
+                        "add",
+                        f"{node.address}/{prefix_len}",
+                        "dev",
+                        "eth0",
+                    ]
+                )
+                run(["ip", "-n", node.namespace, "link", "set", "eth0", "up"])
+
+    def _speakers_of(self, leaf: LabLeaf) -> list[LabNode]:
+        return [self.layout.node(name) for name in leaf.speakers]
+
+    # --- daemons -------------------------------------------------------------------------
+
+    def _router_dir(self, leaf: LabLeaf) -> Path:
+        return self.workdir / f"router-{leaf.index}"
+
+    def start_router(self, leaf: LabLeaf) -> None:
+        """FRR's zebra and bgpd in the router's namespace, with the generated configuration.
+        zebra gives bgpd the connected link, so a next hop off the leaf's link is inaccessible,
+        as on a real router, and installs the ECMP routes in the namespace's own table."""
+        folder = self._router_dir(leaf)
+        folder.mkdir(exist_ok=True)
+        shutil.chown(folder, "frr", "frr")
+        config = folder / "bgpd.conf"
+        config.write_text(leaf.frr_config)
+        zebra_config = folder / "zebra.conf"
+        zebra_config.write_text("")
+        for path in (config, zebra_config):
+            shutil.chown(path, "frr", "frr")
+            path.chmod(0o600)  # bgpd.conf holds the lab password
+        common = [
+            "-z",
+            str(folder / "zserv.api"),
+            "--vty_socket",
+            str(folder),
+            "-u",
+            "frr",
+            "-g",
+            "frr",
+        ]
+        daemons = {
+            "zebra": [ZEBRA, "-f", str(zebra_config), "-i", str(folder / "zebra.pid"), *common],
+            "bgpd": [
+                BGPD,
+                "-f",
+                str(config),
+                "-l",
+                leaf.router_address,
+                "-p",
+                "179",
+                "-i",
+                str(folder / "bgpd.pid"),
+                *common,
+            ],
+        }
+        for daemon, args in daemons.items():
+            key = f"{leaf.namespace}/{daemon}"
+            with (folder / f"{daemon}.out").open("wb") as log:  # the daemon keeps its own copy
+                self.processes[key] = subprocess.Popen(
+                    ["ip", "netns", "exec", leaf.namespace, *args],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            deadline = time.monotonic() + COMMAND_TIMEOUT
+            while not (folder / f"{daemon}.vty").exists():
+                if time.monotonic() > deadline or not self.running(key):
+                    raise RuntimeError(
+                        f"FRR's {daemon} for {leaf.name} did not start; see {folder}"
+                    )
+                time.sleep(0.02)
+        self._vty[leaf.name] = Vty(folder / "bgpd.vty")
+        self._vty[f"{leaf.name}/zebra"] = Vty(folder / "zebra.vty")
+
+    def start_speaker(self, node: LabNode, announce: Sequence[tuple[str, str]]) -> None:
+        """Start a node's gobgpd as OpenELB configures it, then add its paths once its API
+        answers (OpenELB's readiness probe, ``gobgp global``, passes at the same moment)."""
+        assert node.speaker is not None and node.namespace is not None  # noqa: S101
+        config = self.workdir / f"{node.namespace}.toml"
+        config.write_text(gobgpd_toml(node.speaker, self.layout.passwords))
+        config.chmod(0o600)
+        with (self.workdir / f"{node.namespace}.out").open("wb") as log:
+            self.processes[node.namespace] = subprocess.Popen(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    node.namespace,
+                    "gobgpd",
+                    "-f",
+                    str(config),
+                    "--api-hosts",
+                    "127.0.0.1:50051",
+                    "--pprof-disable",
+                    "-l",
+                    "warn",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.wait_ready(node)
+        for address, next_hop in announce:
+            prefix = f"{address}/32"
+            run(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    node.namespace,
+                    "gobgp",
+                    *API,
+                    "global",
+                    "rib",
+                    "add",
+                    prefix,
+                    "nexthop",
+                    next_hop,
+                    "identifier",
+                    str(path_identifier(next_hop)),
+                    "-a",
+                    "ipv4",
+                ]
+            )
+
+    def ready(self, node: LabNode) -> bool:
+        """OpenELB's readiness probe: ``gobgp -p 50051 global`` answers."""
+        assert node.namespace is not None  # noqa: S101
+        done = subprocess.run(
+            ["ip", "netns", "exec", node.namespace, "gobgp", *API, "global"],
+            capture_output=True,
+            timeout=COMMAND_TIMEOUT,
+        )
+        return done.returncode == 0
+
+    def wait_ready(self, node: LabNode, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.ready(node):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gobgpd on {node.name} did not answer within {timeout} s")
+            time.sleep(0.05)
+
+    def stop_speaker(self, node: LabNode, cease: bool) -> None:
+        """A pod stopping: with ``cease`` gobgpd's own shutdown (v0.6: StopBgp sends a CEASE),
+        without it the process just ends (v0.5: the router sees the TCP connection close)."""
+        assert node.namespace is not None  # noqa: S101
+        self._stop(node.namespace, graceful=cease)
+
+    def _stop(self, name: str, graceful: bool) -> None:
+        process = self.processes.pop(name, None)
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM if graceful else signal.SIGKILL)
+            try:
+                process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=STOP_TIMEOUT)
+
+    def running(self, name: str) -> bool:
+        process = self.processes.get(name)
+        return process is not None and process.poll() is None
+
+    # --- reading the routers ---------------------------------------------------------------
+
+    def router_view(self, leaf: LabLeaf) -> RouterView:
+        """Sessions and received paths from bgpd; the paths in use from zebra's forwarding
+        table (installed routes, next hops in the FIB): what the router forwards over, not a
+        best-path computation caught half-way."""
+        bgpd, zebra = self._vty[leaf.name], self._vty[f"{leaf.name}/zebra"]
+        summary = json.loads(bgpd.command("show bgp ipv4 unicast summary json") or "{}")
+        table = json.loads(bgpd.command("show bgp ipv4 unicast json") or "{}")
+        fib = json.loads(zebra.command("show ip route bgp json") or "{}")
+        peers = summary.get("peers", {})
+        established = frozenset(
+            address for address, peer in peers.items() if peer.get("state") == "Established"
+        )
+        routes = table.get("routes", {})
+        forwarding: dict[str, frozenset[str]] = {}
+        received: dict[str, frozenset[str]] = {}
+        for address in leaf.announced:
+            prefix = f"{address}/32"
+            received[address] = frozenset(
+                hop["ip"]
+                for path in routes.get(prefix, [])
+                for hop in path.get("nexthops", [])
+                if hop.get("ip")
+            )
+            forwarding[address] = frozenset(
+                hop["ip"]
+                for route in fib.get(prefix, [])
+                if route.get("installed")
+                for hop in route.get("nexthops", [])
+                if hop.get("fib") and hop.get("ip")
+            )
+        return RouterView(established, forwarding, received)
+
+
+class Vty:
+    """A connection to an FRR daemon's vty socket, as vtysh talks to it: a command ends with
+    NUL, the reply with three NULs and a status byte. Far cheaper than a vtysh process per
+    sample, which keeps the sampling interval short."""
+
+    def __init__(self, path: Path) -> None:
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.socket.settimeout(COMMAND_TIMEOUT)
+        self.socket.connect(str(path))
+        self.lock = threading.Lock()
+
+    def command(self, text: str) -> str:
+        with self.lock:
+            self.socket.sendall(text.encode() + b"\0")
+            reply = b""
+            while len(reply) < 4 or reply[-4:-1] != b"\0\0\0":
+                chunk = self.socket.recv(1 << 16)
+                if not chunk:
+                    raise RuntimeError("FRR closed its vty socket")
+                reply += chunk
+        if reply[-1] != 0:
+            raise RuntimeError(f"FRR refused {text!r}: {reply[:-4].decode(errors='replace')}")
+        return reply[:-4].decode()
+
+    def close(self) -> None:
+        self.socket.close()

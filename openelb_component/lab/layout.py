@@ -1,0 +1,379 @@
+"""The lab's layout: which namespaces, addresses, passwords and configurations a stack gets.
+
+Pure (no process runs here): the stack's desired state is translated into documentation
+addresses only (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24), then the model of OpenELB's
+speakers (``routers/openelb.py``) and the router configurations (``routers/configs.py``) are
+computed on the translated state, so the lab runs exactly what the program applies, at other
+addresses:
+
+- every leaf router gets its own link, a subnet of one documentation /24, shared by the leaf's
+  nodes (a bridge in the router's namespace): a next hop in another rack is off-link, as in a
+  real fabric;
+- the router's address stands in for ``peer.address`` in the leaf's BgpPeer;
+- every node of the leaf (``otherNodes`` too: they are next hops) gets an address on it; nodes
+  that run a speaker get a namespace;
+- ``eips`` ranges inside a documentation range are kept, others are replaced by a documentation
+  range of their own, and each speaker announces one address of every range of its session's
+  family (a documentation address when the stack has no ``eips``);
+- passwords: the stack's are never read; a leaf with one gets a lab password, the same on both
+  sides (the wrong-password scenario changes the router's).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from openelb_component.config import names
+from openelb_component.config.models import IpNetwork, StackConfig, eip_networks
+from openelb_component.desired import DesiredObject, DesiredState
+from openelb_component.routers import configs, openelb
+
+DOC_V4 = tuple(
+    ipaddress.IPv4Network(net) for net in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+)
+"""RFC 5737 documentation ranges: the only IPv4 addresses the lab uses."""
+
+
+class LabError(Exception):
+    """The stack cannot be built in the lab (e.g. too many nodes per leaf for its ranges)."""
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Deliberate mistakes, to show the lab catches them."""
+
+    router_password: Mapping[str, str] = field(default_factory=dict)
+    """Leaf -> the password its router uses instead of the speakers' one."""
+    router_remote_as: Mapping[str, int] = field(default_factory=dict)
+    """Leaf -> the remote AS its router expects instead of the speakers' one."""
+    peer_selector: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    """Leaf -> a nodeSelector that replaces its BgpPeer's (as if the applied peer said so)."""
+
+
+@dataclass(frozen=True)
+class LabNode:
+    name: str
+    leaf: str
+    address: str
+    namespace: str | None
+    """None for a node without a speaker (an otherNode, a 0.5 node without a replica)."""
+    speaker: openelb.Speaker | None
+
+
+@dataclass(frozen=True)
+class LabLeaf:
+    name: str
+    index: int
+    namespace: str
+    subnet: ipaddress.IPv4Network
+    router_address: str
+    frr_config: str
+    members: tuple[str, ...]
+    """Every node on the leaf's link (all carry its rack label)."""
+    speakers: tuple[str, ...]
+    """The nodes of this leaf that run a speaker: the sessions the router should have."""
+    announced: tuple[str, ...]
+    """The addresses announced to this router (of its session's family)."""
+    expected_next_hops: tuple[str, ...]
+    """The next hops a correct fabric gives the router: its own rack's nodes."""
+    not_carried: tuple[str, ...] = ()
+    """eips ranges of another address family than this router's session."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    stack: str
+    version: str
+    prefix: str
+    leaves: tuple[LabLeaf, ...]
+    nodes: tuple[LabNode, ...]
+    passwords: Mapping[str, str]
+    """Secret name -> the lab's password for it (speakers' side)."""
+    assumed_bgp_conf: bool
+    eip_map: Mapping[str, str]
+    """Stack eips range -> the lab range standing in for it (when it had to be replaced)."""
+    rollout: openelb.Rollout
+    notes: tuple[str, ...] = ()
+
+    def node(self, name: str) -> LabNode:
+        return next(node for node in self.nodes if node.name == name)
+
+    @property
+    def speaker_nodes(self) -> tuple[LabNode, ...]:
+        return tuple(node for node in self.nodes if node.speaker is not None)
+
+
+DOC_V6 = ipaddress.IPv6Network("2001:db8::/32")
+
+
+def _inside_doc(net: IpNetwork) -> bool:
+    if isinstance(net, ipaddress.IPv4Network):
+        return any(net.subnet_of(doc) for doc in DOC_V4)
+    return net.subnet_of(DOC_V6)
+
+
+def _lab_eips(config: StackConfig) -> tuple[list[list[IpNetwork]], dict[str, str], list[str]]:
+    """The lab's eips ranges (each as its networks, documentation ranges only), what replaced
+    what, and the notes."""
+    if config.eips is None:
+        return [], {}, []
+    ranges: list[list[IpNetwork]] = []
+    replaced: dict[str, str] = {}
+    spare = list(ipaddress.IPv4Network("203.0.113.128/25").subnets(new_prefix=29))
+    for value in config.eips:
+        networks = eip_networks(value)
+        if all(_inside_doc(net) for net in networks):
+            ranges.append(networks)
+            continue
+        if networks[0].version == 6:
+            stand_in: IpNetwork = ipaddress.IPv6Network(f"2001:db8:ffff:{len(replaced):x}::/64")
+        else:
+            stand_in = spare.pop(0)
+        replaced[value] = str(stand_in)
+        ranges.append([stand_in])
+    notes = [
+        f"eips {old} is outside the documentation ranges: the lab uses {new} in its place"
+        for old, new in replaced.items()
+    ]
+    return ranges, replaced, notes
+
+
+def _link_range(eips: Sequence[IpNetwork]) -> ipaddress.IPv4Network:
+    for doc in DOC_V4:
+        if not any(isinstance(net, ipaddress.IPv4Network) and net.overlaps(doc) for net in eips):
+            return doc
+    raise LabError(
+        "every IPv4 documentation range holds an eips range, so the lab has none left for its "
+        "links; leave one of 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 free"
+    )
+
+
+def _announced(ranges: Sequence[Sequence[IpNetwork]], link: ipaddress.IPv4Network) -> list[str]:
+    """One address of every range: a CIDR's first host, a first-last range's first address; a
+    documentation address when the stack has no eips."""
+    if not ranges:
+        spare = next(doc for doc in DOC_V4 if doc != link)
+        return [str(spare[1])]
+    out = []
+    for networks in ranges:
+        first = networks[0]
+        out.append(str(first[1] if len(networks) == 1 and first.num_addresses > 2 else first[0]))
+    return out
+
+
+def _with_neighbor(peer: DesiredObject, address: str, selector: object | None) -> DesiredObject:
+    manifest = {**peer.manifest, "spec": {**peer.manifest["spec"]}}
+    manifest["spec"]["conf"] = {**manifest["spec"]["conf"], "neighborAddress": address}
+    if selector is not None:
+        manifest["spec"]["nodeSelector"] = selector
+    return dataclasses.replace(peer, manifest=manifest)
+
+
+def namespace_prefix(pid: int) -> str:
+    """Unique per run: the lab's own process id."""
+    return f"oelab{pid}"
+
+
+def build_layout(
+    stack: str,
+    config: StackConfig,
+    state: DesiredState,
+    pid: int,
+    faults: Faults | None = None,
+) -> Layout:
+    faults = faults or Faults()
+    prefix = namespace_prefix(pid)
+    eip_ranges, eip_map, notes = _lab_eips(config)
+    eips = [net for networks in eip_ranges for net in networks]
+    link = _link_range(eips)
+    racks = openelb.rack_members(state)
+    peers = openelb.bgp_peers(state)
+    if not peers:
+        return Layout(
+            stack=stack,
+            version=config.openelb.version,
+            prefix=prefix,
+            leaves=(),
+            nodes=(),
+            passwords={},
+            assumed_bgp_conf=False,
+            eip_map=eip_map,
+            rollout=openelb.rollout(state),
+            notes=tuple(notes),
+        )
+    leaf_names = [p.leaf for p in peers]
+    biggest = max(len(racks.get(leaf, ())) for leaf in leaf_names)
+    prefix_len = 32 - max(2, (biggest + 3 - 1).bit_length())  # network, router, broadcast
+    subnets = list(link.subnets(new_prefix=prefix_len))
+    if len(subnets) < len(peers):
+        raise LabError(
+            f"{len(peers)} leaves of up to {biggest} nodes do not fit in {link}; the lab "
+            "supports fewer or smaller leaves"
+        )
+    addresses: dict[str, str] = {}
+    router_address: dict[str, str] = {}
+    for index, leaf in enumerate(leaf_names):
+        hosts = list(subnets[index].hosts())
+        router_address[leaf] = str(hosts[0])
+        for offset, node in enumerate(racks.get(leaf, ()), start=1):
+            addresses[node] = str(hosts[offset])
+    # The state as the lab applies it: each BgpPeer points at the lab's router.
+    lab_peers = {
+        p.peer.name: openelb.LeafPeer(
+            p.leaf,
+            _with_neighbor(p.peer, router_address[p.leaf], faults.peer_selector.get(p.leaf)),
+        )
+        for p in peers
+    }
+    lab_state = dataclasses.replace(
+        state,
+        objects=tuple(
+            lab_peers[obj.name].peer if obj.kind == "BgpPeer" else obj for obj in state.objects
+        ),
+    )
+    lab_config = config.model_copy(
+        update={"eips": None if config.eips is None else [str(net) for net in eips]}
+    )
+    lab_peer_list = list(lab_peers.values())
+    conf = openelb.bgp_conf(lab_state, lab_peer_list)
+    labels = openelb.node_labels(lab_state)
+    running = {node for nodes in openelb.speaker_nodes(config, state).values() for node in nodes}
+    secret_names = sorted(
+        {n.password_secret for p in lab_peer_list if (n := openelb.neighbor(p)).password_secret}
+    )
+    passwords = {name: f"lab-{secrets.token_hex(6)}" for name in secret_names}
+
+    nodes: list[LabNode] = []
+    for index, (name, node_labels) in enumerate(sorted(labels.items())):
+        address = addresses.get(name)
+        if address is None:
+            continue  # a node of a leaf without a peer: not in the lab
+        leaf = node_labels.get(names.RACK_LABEL, "")
+        model_node = openelb.Node(name, node_labels, address)
+        speaker = openelb.speaker(model_node, conf, lab_peer_list) if name in running else None
+        nodes.append(
+            LabNode(name, leaf, address, f"{prefix}-n{index}" if speaker else None, speaker)
+        )
+
+    routers = configs.leaf_routers(lab_config, lab_state, addresses)
+    if conf.assumed:
+        notes.append(
+            f"the stack does not manage the BgpConf: the lab's speakers use AS {conf.spec['as']} "
+            "and OpenELB's defaults (no asPerRack, router ID = node address, port 179), as a "
+            "BgpConf made by hand from OpenELB's sample would"
+        )
+    leaves: list[LabLeaf] = []
+    for index, router in enumerate(routers):
+        router_passwords = dict(passwords)
+        if router.leaf in faults.router_password and router.password_secret is None:
+            router = dataclasses.replace(router, password_secret=f"fault.{router.leaf}")
+        if router.password_secret is not None and router.leaf in faults.router_password:
+            router_passwords[router.password_secret] = faults.router_password[router.leaf]
+        if router.leaf in faults.router_remote_as:
+            router = dataclasses.replace(
+                router,
+                neighbors=tuple(
+                    dataclasses.replace(n, remote_as=faults.router_remote_as[router.leaf])
+                    for n in router.neighbors
+                ),
+            )
+        version = 4 if router.family == "ipv4-unicast" else 6
+        own = [networks for networks in eip_ranges if networks[0].version == version]
+        other = [
+            value
+            for value in (config.eips or [])
+            if all(net.version != version for net in eip_networks(value))
+        ]
+        members = tuple(racks.get(router.leaf, ()))
+        speakers = tuple(
+            sorted(node.name for node in nodes if node.speaker and node.leaf == router.leaf)
+        )
+        leaves.append(
+            LabLeaf(
+                name=router.leaf,
+                index=index,
+                namespace=f"{prefix}-r{index}",
+                subnet=subnets[leaf_names.index(router.leaf)],
+                router_address=router_address[router.leaf],
+                frr_config=configs.render_frr(router, router_passwords),
+                members=members,
+                speakers=speakers,
+                announced=tuple(_announced(own, link)) if version == 4 else (),
+                expected_next_hops=tuple(addresses[m] for m in members),
+                not_carried=tuple(other),
+            )
+        )
+    return Layout(
+        stack=stack,
+        version=config.openelb.version,
+        prefix=prefix,
+        leaves=tuple(leaves),
+        nodes=tuple(nodes),
+        passwords=passwords,
+        assumed_bgp_conf=conf.assumed,
+        eip_map=eip_map,
+        rollout=openelb.rollout(state),
+        notes=tuple(notes),
+    )
+
+
+def gobgpd_toml(speaker: openelb.Speaker, passwords: Mapping[str, str]) -> str:
+    """gobgpd's configuration file for one speaker: the global settings OpenELB's BgpConf
+    reconcile gives it (``ToGoBgpGlobalConf``) and one neighbor per selected BgpPeer
+    (``ToGoBgpPeer``), with the add-paths send count OpenELB's default address family sets."""
+    lines = [
+        "[global.config]",
+        f"  as = {speaker.asn}",
+        f'  router-id = "{speaker.router_id}"',
+        f"  port = {speaker.listen_port}",
+    ]
+    for n in speaker.neighbors:
+        lines += [
+            "[[neighbors]]",
+            "  [neighbors.config]",
+            f'    neighbor-address = "{n.address}"',
+            f"    peer-as = {n.peer_as}",
+        ]
+        if n.password_secret is not None:
+            lines.append(f'    auth-password = "{passwords[n.password_secret]}"')
+        if n.remote_port != openelb.BGP_PORT:
+            lines += ["  [neighbors.transport.config]", f"    remote-port = {n.remote_port}"]
+        lines += [
+            "  [[neighbors.afi-safis]]",
+            "    [neighbors.afi-safis.config]",
+            f'      afi-safi-name = "{n.family}"',
+        ]
+        if n.send_max:
+            lines += [
+                "    [neighbors.afi-safis.add-paths.config]",
+                f"      send-max = {n.send_max}",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def path_identifier(next_hop: str) -> int:
+    """``getPathIdentifier`` (pkg/speaker/bgp/path.go:20-24@v0.5.1): FNV-32a of the address."""
+    value = 0x811C9DC5
+    for byte in next_hop.encode():
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+def announcements(
+    layout: Layout, node: LabNode, ready: Mapping[str, bool] | None = None
+) -> list[tuple[str, str]]:
+    """(address, next hop) pairs one speaker announces: every announced address of its leaf
+    router's session, with the next hops OpenELB chooses (``openelb.next_hops``)."""
+    assert node.speaker is not None  # noqa: S101 - callers pass speaker nodes only
+    candidates = [
+        openelb.Node(n.name, {names.RACK_LABEL: n.leaf}, n.address, (ready or {}).get(n.name, True))
+        for n in layout.nodes
+    ]
+    hops = openelb.next_hops(node.speaker.rack, candidates, layout.version)
+    leaves = {n.leaf for n in node.speaker.neighbors}
+    addresses = [a for leaf in layout.leaves if leaf.name in leaves for a in leaf.announced]
+    return [(address, hop) for address in dict.fromkeys(addresses) for hop in hops]

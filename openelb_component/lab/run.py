@@ -1,0 +1,91 @@
+"""Run a lab scenario on a stack file, and print its result as text or JSON."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from openelb_component.desired import desired_state
+from openelb_component.lab import scenarios
+from openelb_component.lab.fabric import Fabric, check_host
+from openelb_component.lab.layout import Faults, Layout, build_layout
+from openelb_component.lab.scenarios import Lab, LabResult, Sampler
+from openelb_component.plan.build import load_stack_config
+from openelb_component.plan.stackfile import StackFile
+from openelb_component.routers import openelb
+
+
+def lab_layout(stack: StackFile, faults: Faults | None = None) -> Layout:
+    config = load_stack_config(stack)
+    return build_layout(stack.name, config, desired_state(config), os.getpid(), faults)
+
+
+def run_lab(
+    stack: StackFile,
+    scenario: str = "steady",
+    faults: Faults | None = None,
+    converge_timeout: float = scenarios.CONVERGE_TIMEOUT,
+) -> LabResult:
+    """``ConfigError`` for an invalid stack, ``LabUnavailable`` when this machine cannot run the
+    lab, ``LabError`` when the stack does not fit in it."""
+    started = time.monotonic()
+    if scenario == "wrong-password" and faults is None:
+        first = sorted(p.leaf for p in openelb.bgp_peers(desired_state(load_stack_config(stack))))
+        if first:
+            faults = Faults(router_password={first[0]: "wrong-lab-password"})
+    layout = lab_layout(stack, faults)
+    if not layout.leaves:
+        return LabResult(
+            stack=stack.name,
+            scenario=scenario,
+            ok=True,
+            leaves={},
+            notes=[
+                f"stack {stack.name!r} has no leaf with a peer: it manages no BGP session, so "
+                "there is nothing to run"
+            ],
+        )
+    check_host()
+    with Fabric(layout) as fabric:
+        fabric.build()
+        with Sampler(fabric) as sampler:
+            lab = Lab(layout, fabric, sampler, converge_timeout)
+            result = scenarios.RUNNERS[scenario](lab)
+    result.details["runSeconds"] = round(time.monotonic() - started, 2)
+    return result
+
+
+def render_text(result: LabResult) -> str:
+    names = result.node_of_address
+
+    def named(address: str) -> str:
+        return f"{address} ({names[address]})" if address in names else address
+
+    status = "ok" if result.ok else "MISMATCH"
+    lines = [f"lab: stack {result.stack}, scenario {result.scenario}: {status}"]
+    for leaf_name, leaf in result.leaves.items():
+        lines.append(
+            f"leaf {leaf_name}: sessions {len(leaf.established)}/{len(leaf.expected)} established"
+            + (f" ({', '.join(leaf.established)})" if leaf.established else "")
+        )
+        for address, hops in leaf.paths.items():
+            wrong = leaf.wrong_next_hops.get(address, [])
+            text = f"  {address}: {len(hops)} path(s)"
+            if hops:
+                text += " via " + ", ".join(named(h) for h in hops)
+            if wrong:
+                text += f"; next hops not on {leaf_name}'s link: " + ", ".join(
+                    named(h) for h in wrong
+                )
+            lines.append(text)
+        if leaf.min_paths is not None:
+            lines.append(
+                f"  during the scenario: at least {leaf.min_paths} usable path(s); longest time "
+                f"without one {leaf.longest_gap:.2f} s"
+            )
+    details = {k: v for k, v in result.details.items() if v is not None}
+    if details:
+        lines.append("scenario: " + ", ".join(f"{k} {v}" for k, v in details.items()))
+    lines += [f"problem: {p}" for p in result.problems]
+    lines += [f"note: {n}" for n in result.notes]
+    return "\n".join(lines) + "\n"

@@ -4,7 +4,8 @@
 
 The cluster: the ``racks`` stack's seven nodes, one labelled by hand with OpenELB's guide
 (``lb.kubesphere.io/v1alpha1=openelb``); OpenELB 0.5's manager as upstream ships it, then scaled
-to 3 by hand and restarted (``kubectl rollout restart`` writes ``restartedAt``); no BgpConf.
+to 3 by hand and restarted (``kubectl rollout restart`` writes ``restartedAt``), with a zone
+spread constraint of its own; no BgpConf.
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ def cluster() -> list[dict[str, Any]]:
     )
     manager = copy.deepcopy(found)
     manager["spec"]["replicas"] = 3
+    # A spread constraint of the cluster's own: rollback restores the list as it was.
+    manager["spec"]["template"]["spec"]["topologySpreadConstraints"] = [
+        {
+            "maxSkew": 1,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": {"app": "openelb-manager"}},
+        }
+    ]
     manager["spec"]["template"]["metadata"].setdefault("annotations", {}).update(RESTARTED)
     return [*nodes, manager]
 
@@ -79,6 +89,10 @@ def test_apply_then_rollback_gives_back_the_live_cluster(tmp_path: Path) -> None
     during = fakecluster.objects(tmp_path)
     manager = during["deployment/openelb-system/openelb-manager"]
     assert manager["spec"]["replicas"] == 6
+    keys = [
+        c["topologyKey"] for c in manager["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    ]
+    assert keys == ["openelb.kubesphere.io/rack", "topology.kubernetes.io/zone"]
     assert during["node//node-b1"]["metadata"]["labels"]["openelb.kubesphere.io/rack"] == "rack-b"
     peers = build_plan(read_stack(STACK)).state.bgp_peers
     assert sorted(key for key in during if key.startswith(("bgppeer/", "bgpconf/"))) == [

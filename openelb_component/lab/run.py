@@ -12,7 +12,6 @@ from openelb_component.lab.layout import Faults, Layout, build_layout
 from openelb_component.lab.scenarios import Lab, LabResult, Sampler
 from openelb_component.plan.build import load_stack_config
 from openelb_component.plan.stackfile import StackFile
-from openelb_component.routers import openelb
 
 
 def lab_layout(stack: StackFile, faults: Faults | None = None) -> Layout:
@@ -29,11 +28,11 @@ def run_lab(
     """``ConfigError`` for an invalid stack, ``LabUnavailable`` when this machine cannot run the
     lab, ``LabError`` when the stack does not fit in it."""
     started = time.monotonic()
-    if scenario == "wrong-password" and faults is None:
-        first = sorted(p.leaf for p in openelb.bgp_peers(desired_state(load_stack_config(stack))))
-        if first:
-            faults = Faults(router_password={first[0]: "wrong-lab-password"})
     layout = lab_layout(stack, faults)
+    if scenario == "wrong-password" and faults is None and layout.leaves:
+        # The scenario's fault: the first leaf's router (the one it then expects down).
+        faults = Faults(router_password={layout.leaves[0].name: "wrong-lab-password"})
+        layout = lab_layout(stack, faults)
     if not layout.leaves:
         return LabResult(
             stack=stack.name,

@@ -92,9 +92,11 @@ validate: $(VENV)/.installed
 
 ## lab: the stack's BGP with real GoBGP speakers and FRR routers in network namespaces (root;
 ## apt-get install -y frr gobgpd bird2). SCENARIO=steady|node-failure|rolling-restart|manual-guide|wrong-password
+## ROUTER=frr (default) or bird: the leaf routers' software.
 SCENARIO ?= steady
+ROUTER ?= frr
 lab: $(VENV)/.installed
-	@$(BIN)/python -m openelb_component lab --stack $(STACK) --scenario $(SCENARIO)
+	@$(BIN)/python -m openelb_component lab --stack $(STACK) --scenario $(SCENARIO) --router $(ROUTER)
 
 ## lab-test: the lab's tests (root): every example stack and the mistakes the lab must catch,
 ## with real GoBGP and FRR. One at a time (no xdist): they measure timings. CI runs them.

@@ -131,6 +131,12 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--stack", required=True, help="reads stacks/Pulumi.<stack>.yaml")
     lab.add_argument("--scenario", choices=SCENARIOS, default="steady")
     lab.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    lab.add_argument(
+        "--router",
+        choices=("frr", "bird"),
+        default="frr",
+        help="the leaf routers' software, running router-config's output for it (default frr)",
+    )
     return parser
 
 
@@ -138,7 +144,7 @@ def _lab(args: argparse.Namespace) -> int:
     path = stack_path(args.stack)
     try:
         stack = read_stack(path)
-        result = run_lab(stack, args.scenario)
+        result = run_lab(stack, args.scenario, router=args.router)
     except ConfigError as error:
         print(f"{path}: {error.render()}", file=sys.stderr)
         return 1

@@ -311,3 +311,20 @@ def test_ten_nodes_under_three_leaves_converge_with_per_rack_next_hops() -> None
     assert [len(leaf.established) for leaf in result.leaves.values()] == [4, 3, 3]
     for leaf in result.leaves.values():
         assert [len(hops) for hops in leaf.paths.values()] == [len(leaf.expected)] * 2
+
+
+def test_bird_routers_run_router_config_s_bird_output_too() -> None:
+    """The same fabric with BIRD 2 as the leaf routers: prod's sessions (leaf1's with its TCP
+    MD5 password) and ECMP routes in the routers' kernel tables, from `router-config --dialect
+    bird`'s configuration."""
+    stack = read_stack(ROOT / "stacks" / "Pulumi.prod.yaml")
+    layout = lab_layout(stack)
+    result = run_lab(stack, "steady", router="bird")
+    no_lab_namespaces_left()
+    assert result.ok, result.problems
+    assert result.details["router"] == "bird"
+    for leaf in layout.leaves:
+        assert result.leaves[leaf.name].established == list(leaf.speakers)
+        assert result.leaves[leaf.name].paths == {
+            address: sorted(leaf.expected_next_hops) for address in leaf.announced
+        }

@@ -27,10 +27,11 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from openelb_component.lab.layout import LabLeaf, LabNode, Layout, gobgpd_toml, path_identifier
+from openelb_component.routers import configs
 
 BGPD = "/usr/lib/frr/bgpd"
 ZEBRA = "/usr/lib/frr/zebra"
-TOOLS = ("ip", BGPD, ZEBRA, "gobgpd", "gobgp")
+TOOLS = ("ip", BGPD, ZEBRA, "gobgpd", "gobgp", "bird", "birdc")
 API = ("-u", "127.0.0.1", "-p", "50051")
 """Every node namespace has its own loopback, so every speaker serves its API there."""
 COMMAND_TIMEOUT = 10.0
@@ -78,8 +79,10 @@ class RouterView:
 class Fabric:
     """The running lab. Use as a context manager: leaving it removes everything."""
 
-    def __init__(self, layout: Layout) -> None:
+    def __init__(self, layout: Layout, router: str = "frr") -> None:
         self.layout = layout
+        self.router = router
+        """``frr`` (zebra and bgpd) or ``bird``: the leaf routers' software."""
         self.workdir = Path(tempfile.mkdtemp(prefix=f"{layout.prefix}-"))
         self.workdir.chmod(0o755)  # bgpd drops to the frr user and reads its files here
         self.namespaces: list[str] = []
@@ -207,6 +210,47 @@ class Fabric:
         return self.workdir / f"router-{leaf.index}"
 
     def start_router(self, leaf: LabLeaf) -> None:
+        if self.router == "bird":
+            self._start_bird(leaf)
+        else:
+            self._start_frr(leaf)
+
+    def _start_bird(self, leaf: LabLeaf) -> None:
+        """BIRD 2 in the router's namespace with the generated configuration; its kernel
+        protocol installs the ECMP routes in the namespace's own table."""
+        folder = self._router_dir(leaf)
+        folder.mkdir(exist_ok=True)
+        config = folder / "bird.conf"
+        config.write_text(leaf.bird_config)
+        config.chmod(0o600)  # it holds the lab password
+        socket_path = folder / "bird.ctl"
+        key = f"{leaf.namespace}/bird"
+        with (folder / "bird.out").open("wb") as log:
+            self.processes[key] = subprocess.Popen(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    leaf.namespace,
+                    "bird",
+                    "-f",
+                    "-c",
+                    str(config),
+                    "-s",
+                    str(socket_path),
+                    "-P",
+                    str(folder / "bird.pid"),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + COMMAND_TIMEOUT
+        while not socket_path.exists():
+            if time.monotonic() > deadline or not self.running(key):
+                raise RuntimeError(f"BIRD for {leaf.name} did not start; see {folder}")
+            time.sleep(0.02)
+
+    def _start_frr(self, leaf: LabLeaf) -> None:
         """FRR's zebra and bgpd in the router's namespace, with the generated configuration.
         zebra gives bgpd the connected link, so a next hop off the leaf's link is inaccessible,
         as on a real router, and installs the ECMP routes in the namespace's own table."""
@@ -355,6 +399,43 @@ class Fabric:
     # --- reading the routers ---------------------------------------------------------------
 
     def router_view(self, leaf: LabLeaf) -> RouterView:
+        return self._bird_view(leaf) if self.router == "bird" else self._frr_view(leaf)
+
+    def _bird_view(self, leaf: LabLeaf) -> RouterView:
+        """Sessions from ``birdc show protocols``; the paths in use from the namespace's kernel
+        table (BIRD's kernel protocol merges the equal paths into one multipath route). BIRD
+        drops a path whose next hop is not on a connected network at import, so the next hops
+        received off the link cannot be read here: ``received`` holds only the used ones."""
+        protocols = run(
+            ["birdc", "-s", str(self._router_dir(leaf) / "bird.ctl"), "show", "protocols"],
+            timeout=5.0,
+        )
+        address_of = {
+            configs.bird_protocol_name(leaf.name, node.name): node.address
+            for node in self.layout.nodes
+            if node.leaf == leaf.name
+        }
+        established = frozenset(
+            address_of[fields[0]]
+            for line in protocols.splitlines()
+            if (fields := line.split()) and fields[0] in address_of and "Established" in fields
+        )
+        routes = json.loads(
+            run(["ip", "-n", leaf.namespace, "-j", "route", "show", "proto", "bird"], timeout=5.0)
+            or "[]"
+        )
+        forwarding: dict[str, frozenset[str]] = {}
+        for address in leaf.announced:
+            hops: set[str] = set()
+            for route in routes:
+                if route.get("dst") in (address, f"{address}/32"):
+                    hops.update(h["gateway"] for h in route.get("nexthops", []) if "gateway" in h)
+                    if "gateway" in route:
+                        hops.add(route["gateway"])
+            forwarding[address] = frozenset(hops)
+        return RouterView(established, forwarding, forwarding)
+
+    def _frr_view(self, leaf: LabLeaf) -> RouterView:
         """Sessions and received paths from bgpd; the paths in use from zebra's forwarding
         table (installed routes, next hops in the FIB): what the router forwards over, not a
         best-path computation caught half-way."""

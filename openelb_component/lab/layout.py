@@ -72,6 +72,7 @@ class LabLeaf:
     subnet: ipaddress.IPv4Network
     router_address: str
     frr_config: str
+    bird_config: str
     members: tuple[str, ...]
     """Every node on the leaf's link (all carry its rack label)."""
     speakers: tuple[str, ...]
@@ -300,6 +301,7 @@ def build_layout(
                 subnet=subnets[leaf_names.index(router.leaf)],
                 router_address=router_address[router.leaf],
                 frr_config=configs.render_frr(router, router_passwords),
+                bird_config=configs.render_bird(router, router_passwords),
                 members=members,
                 speakers=speakers,
                 announced=tuple(_announced(own, link)) if version == 4 else (),

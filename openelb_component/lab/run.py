@@ -24,6 +24,7 @@ def run_lab(
     scenario: str = "steady",
     faults: Faults | None = None,
     converge_timeout: float = scenarios.CONVERGE_TIMEOUT,
+    router: str = "frr",
 ) -> LabResult:
     """``ConfigError`` for an invalid stack, ``LabUnavailable`` when this machine cannot run the
     lab, ``LabError`` when the stack does not fit in it."""
@@ -45,11 +46,17 @@ def run_lab(
             ],
         )
     check_host()
-    with Fabric(layout) as fabric:
+    with Fabric(layout, router) as fabric:
         fabric.build()
         with Sampler(fabric) as sampler:
             lab = Lab(layout, fabric, sampler, converge_timeout)
             result = scenarios.RUNNERS[scenario](lab)
+    if router == "bird":
+        result.notes.append(
+            "BIRD routers: BIRD drops a path whose next hop is off its link when it receives it, "
+            "so next hops sent off the link are not visible here (run with FRR to see them)"
+        )
+    result.details["router"] = router
     result.details["runSeconds"] = round(time.monotonic() - started, 2)
     return result
 

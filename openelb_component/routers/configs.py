@@ -241,6 +241,11 @@ def _bird_symbol(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", text)
 
 
+def bird_protocol_name(leaf: str, node: str) -> str:
+    """The BIRD protocol of one node's session on a leaf's router."""
+    return f"{_bird_symbol(f'openelb_{leaf}')}_{_bird_symbol(node)}"
+
+
 def _bird_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -298,7 +303,7 @@ def render_bird(router: LeafRouter, passwords: Mapping[str, str]) -> str:
         port = f" port {n.port}" if n.port != openelb.BGP_PORT else ""
         remote = "external" if n.remote_as is None else f"as {n.remote_as}"
         lines += [
-            f"protocol bgp {base}_{_bird_symbol(n.node)} from {base}_speaker {{",
+            f"protocol bgp {bird_protocol_name(router.leaf, n.node)} from {base}_speaker {{",
             f"  description {_bird_string('openelb-ha node ' + n.node)};",
             f"  neighbor {address}{port} {remote};",
             "}",

@@ -6,12 +6,18 @@ import os
 import time
 
 from openelb_component.desired import desired_state
-from openelb_component.lab import scenarios
+from openelb_component.lab import changes, scenarios
 from openelb_component.lab.fabric import Fabric, check_host
 from openelb_component.lab.layout import Faults, Layout, build_layout
 from openelb_component.lab.scenarios import Lab, LabResult, Sampler
 from openelb_component.plan.build import load_stack_config
 from openelb_component.plan.stackfile import StackFile
+
+RUNNERS = {
+    **scenarios.RUNNERS,
+    "membership-change": changes.membership_change,
+    "bgpconf-change": changes.bgpconf_change,
+}
 
 
 def lab_layout(stack: StackFile, faults: Faults | None = None) -> Layout:
@@ -49,8 +55,9 @@ def run_lab(
     with Fabric(layout, router) as fabric:
         fabric.build()
         with Sampler(fabric) as sampler:
-            lab = Lab(layout, fabric, sampler, converge_timeout)
-            result = scenarios.RUNNERS[scenario](lab)
+            config = load_stack_config(stack)
+            lab = Lab(layout, fabric, sampler, converge_timeout, config, desired_state(config))
+            result = RUNNERS[scenario](lab)
     if router == "bird":
         result.notes.append(
             "BIRD routers: BIRD drops a path whose next hop is off its link when it receives it, "

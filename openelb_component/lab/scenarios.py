@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from openelb_component.config.models import StackConfig
+from openelb_component.desired import DesiredState
 from openelb_component.lab.fabric import Fabric, RouterView
 from openelb_component.lab.layout import LabLeaf, LabNode, Layout, announcements
 from openelb_component.routers import openelb
@@ -39,6 +41,8 @@ SCENARIOS = (
     "rolling-restart",
     "manual-guide",
     "wrong-password",
+    "membership-change",
+    "bgpconf-change",
 )
 
 
@@ -180,8 +184,13 @@ class Lab:
         fabric: Fabric,
         sampler: Sampler,
         converge_timeout: float = CONVERGE_TIMEOUT,
+        config: StackConfig | None = None,
+        state: DesiredState | None = None,
     ) -> None:
         self.layout = layout
+        self.config = config
+        """The stack and its desired state: what the change scenarios change."""
+        self.state = state
         self.converge_timeout = converge_timeout
         self.fabric = fabric
         self.sampler = sampler
@@ -206,6 +215,21 @@ class Lab:
         cease = openelb.SENDS_CEASE_ON_STOP[self.layout.version]
         for node in nodes:
             self.fabric.stop_speaker(node, cease)
+
+    def roll(self, min_ready_seconds: int | None = None) -> list[LabNode]:
+        """Every speaker restarted as the workload's rollout does: ``maxUnavailable`` at a time,
+        the next only when the new one is Ready (its API answers) plus ``minReadySeconds`` (the
+        workload's, unless given). Returns the order."""
+        rollout = self.layout.rollout
+        wait = rollout.min_ready_seconds if min_ready_seconds is None else min_ready_seconds
+        order = sorted(self.layout.speaker_nodes, key=lambda n: n.name)
+        step = max(1, rollout.max_unavailable)
+        for index in range(0, len(order), step):
+            batch = order[index : index + step]
+            self.stop(batch)
+            self.start(batch)  # returns once each new speaker is Ready
+            time.sleep(wait)
+        return order
 
     def up(self) -> None:
         self.start(self.layout.speaker_nodes)
@@ -271,7 +295,7 @@ class Lab:
                     a: sorted(view.received.get(a, frozenset()) - own) for a in leaf.announced
                 },
             )
-            result.min_paths, result.longest_gap = _usable_path_stats(samples, leaf)
+            result.min_paths, result.longest_gap = usable_path_stats(samples, leaf)
             leaves[leaf.name] = result
         interval = self.sampler.longest_interval(since)
         problems = [
@@ -297,7 +321,7 @@ class Lab:
         )
 
 
-def _usable_path_stats(samples: Sequence[Sample], leaf: LabLeaf) -> tuple[int | None, float]:
+def usable_path_stats(samples: Sequence[Sample], leaf: LabLeaf) -> tuple[int | None, float]:
     """(minimum usable paths over every announced address and sample, longest time without
     one). A usable path is a next hop of this leaf's own rack."""
     if not samples or not leaf.announced:
@@ -337,6 +361,34 @@ def _leaf_problems(leaf: LeafResult, layout: Layout, name: str) -> list[str]:
     return out or ["mismatch"]
 
 
+OBSERVE = 1.0
+"""After a reset, a restart or a roll, how long to wait before waiting for convergence: the
+routers notice a closed session within a sample or two, and waiting for convergence at once
+would return before they did."""
+
+
+def phase_stats(lab: Lab, since: float) -> dict[str, dict[str, Any]]:
+    samples = [s for s in lab.sampler.samples if s.at >= since]
+    out: dict[str, dict[str, Any]] = {}
+    for leaf in lab.layout.leaves:
+        minimum, gap = usable_path_stats(samples, leaf)
+        out[leaf.name] = {
+            "speakers": len(leaf.speakers),
+            "minPaths": minimum,
+            "longestGapSeconds": round(gap, 2),
+        }
+    return out
+
+
+def leaves_left_without_path(stats: dict[str, dict[str, Any]]) -> list[str]:
+    """Leaves with two or more speakers that had no usable path at some moment."""
+    return [
+        f"leaf {name}: {leaf['speakers']} speakers, yet no path for {leaf['longestGapSeconds']} s"
+        for name, leaf in stats.items()
+        if leaf["speakers"] >= 2 and leaf["minPaths"] == 0
+    ]
+
+
 # --- the scenarios -----------------------------------------------------------------------------
 
 
@@ -372,7 +424,7 @@ def steady(lab: Lab) -> LabResult:
     return result
 
 
-def _converged_first(lab: Lab, name: str) -> LabResult | None:
+def converged_first(lab: Lab, name: str) -> LabResult | None:
     """Bring the fabric up; a result (the mismatch) when it does not even settle. A fabric
     that settles with a mismatch (e.g. off-link next hops) still runs the scenario: its gaps
     are measured, and its result reports the mismatch."""
@@ -381,7 +433,7 @@ def _converged_first(lab: Lab, name: str) -> LabResult | None:
     return None if settled else lab.result(name, time.monotonic())
 
 
-def _converge(lab: Lab, skip: set[str] | None = None) -> float | None:
+def converge(lab: Lab, skip: set[str] | None = None) -> float | None:
     """Seconds until settled again (converged or not), None when it never settles."""
     took, _, settled = _settle(lab, skip)
     return round(took, 2) if settled else None
@@ -389,7 +441,7 @@ def _converge(lab: Lab, skip: set[str] | None = None) -> float | None:
 
 def node_failure(lab: Lab) -> LabResult:
     """One speaker per leaf stops (its pod ends; the node itself stays Ready), then restarts."""
-    failed = _converged_first(lab, "node-failure")
+    failed = converged_first(lab, "node-failure")
     if failed:
         return failed
     since = time.monotonic()
@@ -397,7 +449,7 @@ def node_failure(lab: Lab) -> LabResult:
     lab.stop(victims)
     time.sleep(NODE_DOWN_HOLD)
     lab.start(victims)
-    took = _converge(lab)
+    took = converge(lab)
     result = lab.result("node-failure", since)
     result.details.update(
         stopped=[v.name for v in victims],
@@ -410,33 +462,39 @@ def node_failure(lab: Lab) -> LabResult:
 def rolling_restart(lab: Lab) -> LabResult:
     """Every speaker restarted as the workload's rollout does: ``maxUnavailable`` at a time,
     the next only when the new one is Ready (its API answers) plus ``minReadySeconds``."""
-    failed = _converged_first(lab, "rolling-restart")
+    failed = converged_first(lab, "rolling-restart")
     if failed:
         return failed
     rollout = lab.layout.rollout
     since = time.monotonic()
-    order = sorted(lab.layout.speaker_nodes, key=lambda n: n.name)
-    step = max(1, rollout.max_unavailable)
-    for index in range(0, len(order), step):
-        batch = order[index : index + step]
-        lab.stop(batch)
-        lab.start(batch)  # returns once each new speaker is Ready
-        time.sleep(rollout.min_ready_seconds)
-    took = _converge(lab)
+    order = lab.roll()
+    took = converge(lab)
     result = lab.result("rolling-restart", since)
+    stats = phase_stats(lab, since)
     result.details.update(
         workload=rollout.kind,
         maxUnavailable=rollout.max_unavailable,
         minReadySeconds=rollout.min_ready_seconds,
         order=[n.name for n in order],
         settledAfterLastSeconds=took,
+        leaves=stats,
     )
+    if rollout.min_ready_seconds > 0:
+        # For comparison: the same roll as before issue 11 (no minReadySeconds).
+        started = time.monotonic()
+        lab.roll(min_ready_seconds=0)
+        time.sleep(OBSERVE)
+        converge(lab)
+        result.details["withoutMinReadySeconds"] = {
+            "minReadySeconds": 0,
+            "leaves": phase_stats(lab, started),
+        }
     return result
 
 
 def manual_guide(lab: Lab) -> LabResult:
     """OpenELB's manual procedure: scale to 0 (every speaker stops), edit, scale back up."""
-    failed = _converged_first(lab, "manual-guide")
+    failed = converged_first(lab, "manual-guide")
     if failed:
         return failed
     since = time.monotonic()
@@ -444,7 +502,7 @@ def manual_guide(lab: Lab) -> LabResult:
     lab.stop(nodes)
     time.sleep(MANUAL_PAUSE)
     lab.start(nodes)
-    took = _converge(lab)
+    took = converge(lab)
     result = lab.result("manual-guide", since)
     result.details.update(
         pauseSeconds=MANUAL_PAUSE,
@@ -457,7 +515,7 @@ def wrong_password(lab: Lab) -> LabResult:
     """The first leaf's router has another password: it must have no session, the others all."""
     lab.up()
     faulted = lab.layout.leaves[0].name
-    _converge(lab, skip={faulted})
+    converge(lab, skip={faulted})
     since = time.monotonic()
     time.sleep(FAULT_SETTLE)  # the measured window: the faulted leaf stays down
     expected: dict[str, list[str]] = {faulted: []}

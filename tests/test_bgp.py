@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from tests.support.examples import multi_leaf
 from tests.support.harness import (
     STACKS_DIR,
     Run,
@@ -25,29 +26,6 @@ from tests.support.harness import (
 PASSWORD = "Tr0ub4dor&3-not-in-output"  # noqa: S105 - the test's own fake password
 CONF_TYPE = "kubernetes:network.kubesphere.io/v1alpha2:BgpConfPatch"
 PEER_TYPE = "kubernetes:network.kubesphere.io/v1alpha2:BgpPeer"
-
-
-def multi_leaf(**extra: Any) -> dict[str, Any]:
-    return {
-        "topology": {
-            "kind": "multi-leaf",
-            "leaves": [
-                {
-                    "name": "leaf1",
-                    "nodes": ["master1", "worker-p001"],
-                    "peer": {"address": "192.168.0.5", "asn": 65001},
-                    "localAsn": 64601,
-                },
-                {
-                    "name": "leaf2",
-                    "nodes": ["worker-p002", "worker-p003"],
-                    "peer": {"address": "192.168.1.5", "asn": 65001},
-                },
-            ],
-        },
-        "bgp": {"as": 64600},
-        **extra,
-    }
 
 
 SINGLE = {"topology": {"kind": "single-router", "nodes": ["master1", "worker-p002"]}}

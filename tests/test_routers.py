@@ -21,27 +21,13 @@ from openelb_component.desired.state import EIPS_MISSING_WARNING
 from openelb_component.plan.build import load_stack_config
 from openelb_component.plan.stackfile import read_stack, stack_name
 from openelb_component.routers import configs, openelb
+from tests.support.examples import TWO_LEAVES
 from tests.support.harness import ROOT, FakeCluster, run_program, stack_files
 from tests.support.tools import require
 
 PASSWORD = "s3cret-md5"  # noqa: S105 - the test's own fake password
 
-LEAVES: dict[str, Any] = {
-    "kind": "multi-leaf",
-    "leaves": [
-        {
-            "name": "leaf1",
-            "nodes": ["master1", "worker-p001"],
-            "peer": {"address": "192.168.0.5", "asn": 65001},
-            "localAsn": 64601,
-        },
-        {
-            "name": "leaf2",
-            "nodes": ["worker-p002", "worker-p003"],
-            "peer": {"address": "192.168.1.5", "asn": 65001},
-        },
-    ],
-}
+LEAVES = TWO_LEAVES
 ADDRESSES = {
     "master1": "10.0.0.11",
     "worker-p001": "10.0.0.12",

@@ -19,9 +19,9 @@ from openelb_component.plan.build import build_plan
 from openelb_component.plan.merge import strategic_merge
 from openelb_component.plan.schemas import crd_errors, kubernetes_definitions, kubernetes_errors
 from openelb_component.plan.stackfile import read_stack
+from tests.support.examples import multi_leaf
 from tests.support.harness import loaded_config, stack_config, stack_files
 from tests.support.manifests import upstream_documents
-from tests.test_bgp import multi_leaf
 
 STACKS = stack_files()
 

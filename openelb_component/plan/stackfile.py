@@ -170,6 +170,16 @@ def _outside_config(document: Mapping[str, Any]) -> list[Problem]:
     ]
 
 
+def project_entries(document: Any) -> dict[str, Any]:
+    """A stack document's ``openelb-ha:`` keys without the prefix, values as written."""
+    entries = document.get("config") if isinstance(document, Mapping) else None
+    return {
+        key.removeprefix(PREFIX): value
+        for key, value in (entries if isinstance(entries, Mapping) else {}).items()
+        if isinstance(key, str) and key.startswith(PREFIX)
+    }
+
+
 def read_stack(path: Path) -> StackFile:
     """The stack's ``openelb-ha:`` keys; ``OSError``/``yaml.YAMLError`` when it is unreadable."""
     document, problems = load_stack_yaml(path.read_text())
@@ -180,11 +190,7 @@ def read_stack(path: Path) -> StackFile:
     entries = entries if isinstance(entries, Mapping) else {}
     problems += _outside_config(document)
     problems += misplaced_keys({str(key): _redact(v, (), set()) for key, v in entries.items()})
-    ours = {
-        key.removeprefix(PREFIX): value
-        for key, value in entries.items()
-        if isinstance(key, str) and key.startswith(PREFIX)
-    }
+    ours = project_entries(document)
     problems += _empty_secure_values(ours)
     secure: set[Loc] = set()
     config = {key: _redact(value, (key,), secure) for key, value in ours.items()}

@@ -25,7 +25,7 @@ from openelb_component.config.loading import load_config
 from openelb_component.config.models import StackConfig
 from openelb_component.config.names import PROJECT
 from openelb_component.desired import desired_state
-from openelb_component.plan.stackfile import load_stack_yaml, stack_paths
+from openelb_component.plan.stackfile import load_stack_yaml, project_entries, stack_paths
 
 STACK = "test"
 ROOT = Path(__file__).resolve().parents[2]
@@ -453,9 +453,7 @@ def stack_config(path: Path) -> dict[str, Any]:
     """A stack file's ``openelb-ha:`` keys, without the prefix (secure values kept as written;
     ``run_program`` decrypts them as the engine would), read as the engine reads the file."""
     document, _ = load_stack_yaml(path.read_text())
-    entries = (document or {}).get("config") or {}
-    prefix = f"{PROJECT}:"
-    return {key[len(prefix) :]: value for key, value in entries.items() if key.startswith(prefix)}
+    return project_entries(document)
 
 
 @dataclass(frozen=True)

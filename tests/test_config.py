@@ -36,9 +36,7 @@ def multi_leaf(**topology: Any) -> dict[str, Any]:
 def problems_of(raw: dict[str, Any]) -> list[tuple[str, str]]:
     with pytest.raises(ConfigError) as caught:
         load_config(raw)
-    return [
-        (p.path, p.render().split(": ", 1)[0].split(" = ", 1)[1]) for p in caught.value.problems
-    ]
+    return [(p.path, p.shown) for p in caught.value.problems]
 
 
 def test_defaults_of_a_minimal_single_router_stack() -> None:
@@ -546,7 +544,7 @@ def test_every_problem_of_a_stack_is_reported_at_once() -> None:
 def test_each_message_says_how_to_fix_it(raw: dict[str, Any], fix_words: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(raw)
-    assert fix_words in str(caught.value)
+    assert any(fix_words in problem.message for problem in caught.value.problems)
     assert str(caught.value).startswith("openelb-ha: the stack configuration has")
 
 

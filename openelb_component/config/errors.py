@@ -63,14 +63,16 @@ class Problem:
     def path(self) -> str:
         return format_path(self.loc)
 
-    def render(self) -> str:
+    @property
+    def shown(self) -> str:
+        """The value as the message shows it: ``(missing)``, the secret placeholder, or its
+        repr (shortened)."""
         if not self.has_value:
-            shown = "(missing)"
-        elif self.secret:
-            shown = REDACTED
-        else:
-            shown = _show(self.value)
-        return f"{self.path} = {shown}: {self.message}"
+            return "(missing)"
+        return REDACTED if self.secret else _show(self.value)
+
+    def render(self) -> str:
+        return f"{self.path} = {self.shown}: {self.message}"
 
 
 class ConfigError(Exception):

@@ -20,7 +20,7 @@ OPENELB_MANIFESTS ?= $(abspath $(if $(wildcard ../shared/openelb/v0.5.1/openelb.
 export OPENELB_MANIFESTS
 
 .PHONY: test test-slow lint typecheck unit plan validate schema bench preview up clean manifests goldens \
-	stack-files lab lab-test
+	stack-files lab lab-test tools
 
 # Setup speaks on stderr only, so `make plan ... > plan.sh` is a clean file even on first use.
 $(BIN)/activate:
@@ -102,6 +102,13 @@ lab: $(VENV)/.installed
 ## with real GoBGP and FRR. One at a time (no xdist): they measure timings. CI runs them.
 lab-test: $(VENV)/.installed
 	$(BIN)/pytest -p no:xdist -m lab
+
+## tools: build the real infrastructure the end-to-end tests and the real lab run (Go modules in
+## e2e/tools/<tool>/, binaries cached outside the repository keyed by go.mod, go.sum and the Go
+## version: a second run builds nothing). TOOLS='kwok ...' builds only those.
+TOOLS ?=
+tools: $(VENV)/.installed
+	$(BIN)/python -m openelb_component.lab.gotools build $(TOOLS)
 
 ## schema: regenerate the stack file's JSON Schema for editors (a test keeps it current).
 schema: $(VENV)/.installed

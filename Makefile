@@ -100,7 +100,9 @@ lab: $(VENV)/.installed
 
 ## lab-test: the lab's tests (root): every example stack and the mistakes the lab must catch,
 ## with real GoBGP and FRR. One at a time (no xdist): they measure timings. CI runs them.
+## First, what earlier runs killed mid-way left (lab --cleanup: only runs whose process is gone).
 lab-test: $(VENV)/.installed
+	$(BIN)/python -m openelb_component lab --cleanup
 	$(BIN)/pytest -p no:xdist -m lab
 
 ## tools: build the real infrastructure the end-to-end tests and the real lab run (Go modules in

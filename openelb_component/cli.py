@@ -7,6 +7,7 @@
     python -m openelb_component validate [FILES...]
     python -m openelb_component schema [--output FILE]
     python -m openelb_component lab --stack prod [--scenario steady|...] [--json]
+    python -m openelb_component lab --cleanup
     python -m openelb_component router-config --stack prod --dialect frr|bird [--leaf NAME]
         [--nodes FILE] [--show-secrets]
 
@@ -28,6 +29,7 @@ import yaml
 from openelb_component.config.errors import ConfigError
 from openelb_component.config.schema import SCHEMA_PATH, schema_text
 from openelb_component.desired import desired_state
+from openelb_component.lab import leftovers
 from openelb_component.lab.fabric import LabUnavailable
 from openelb_component.lab.layout import LabError
 from openelb_component.lab.run import render_text, run_lab
@@ -128,7 +130,13 @@ def _parser() -> argparse.ArgumentParser:
         help="run the stack's BGP with real GoBGP speakers and FRR routers in network "
         "namespaces (root) and report what the routers see",
     )
-    lab.add_argument("--stack", required=True, help="reads stacks/Pulumi.<stack>.yaml")
+    lab.add_argument("--stack", help="reads stacks/Pulumi.<stack>.yaml")
+    lab.add_argument(
+        "--cleanup",
+        action="store_true",
+        help="only remove what earlier runs left (namespaces, processes, folders of runs whose "
+        "process is gone; never a live run's), then exit",
+    )
     lab.add_argument("--scenario", choices=SCENARIOS, default="steady")
     lab.add_argument("--json", action="store_true", help="print the result as one JSON object")
     lab.add_argument(
@@ -140,7 +148,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _lab_cleanup() -> int:
+    try:
+        cleaned = leftovers.cleanup_dead_runs()
+    except (leftovers.RecordError, OSError) as error:
+        print(f"openelb-ha: cannot clean up: {error}", file=sys.stderr)
+        return 1
+    print(cleaned.render())
+    return 1 if cleaned.failures else 0
+
+
 def _lab(args: argparse.Namespace) -> int:
+    if args.cleanup:
+        return _lab_cleanup()
+    if args.stack is None:
+        print("openelb-ha lab: --stack is required (or --cleanup)", file=sys.stderr)
+        return 2
     path = stack_path(args.stack)
     try:
         stack = read_stack(path)

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from openelb_component.lab import leftovers
 from openelb_component.lab.fabric import LabUnavailable, check_host
 from openelb_component.lab.layout import Faults, Layout, namespace_prefix
 from openelb_component.lab.run import lab_layout, run_lab
@@ -281,6 +282,50 @@ def test_ctrl_c_removes_every_namespace_and_process() -> None:
     no_lab_namespaces_left(lab.pid)
     daemons = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert f"{prefix}-" not in daemons
+
+
+def test_after_a_sigkill_mid_scenario_lab_cleanup_leaves_nothing() -> None:
+    """SIGKILL gives the lab no chance to clean up: its namespaces and daemons stay, still
+    peering, until `lab --cleanup` (or the next lab start) removes what its record lists."""
+    args = ["lab", "--stack", "racks", "--scenario", "manual-guide"]
+    lab = subprocess.Popen(
+        [sys.executable, "-m", "openelb_component", *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    prefix = f"{namespace_prefix(lab.pid)}-"
+    deadline = time.monotonic() + 60
+    record: dict[str, Any] = {}
+    # Mid-scenario: every daemon (6 speakers, 3 x zebra and bgpd) is recorded as running.
+    while len(record.get("processes", [])) < 12:
+        assert time.monotonic() < deadline and lab.poll() is None, "the lab never got going"
+        time.sleep(0.1)
+        for path in leftovers.records_dir().glob(f"lab-{lab.pid}-*.json"):
+            record = json.loads(path.read_text())
+    time.sleep(2.0)
+    lab.send_signal(signal.SIGKILL)
+    lab.wait(timeout=10)
+    pids = [p["pid"] for p in record["processes"]]
+    assert any(leftovers.start_time(pid) for pid in pids), "SIGKILL left nothing to clean"
+
+    # (Another run starting at this moment may clean them first: the state is what counts.)
+    cleanup = subprocess.run(
+        [sys.executable, "-m", "openelb_component", "lab", "--cleanup"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert cleanup.returncode == 0, cleanup.stderr
+    no_lab_namespaces_left(lab.pid)
+    assert not [pid for pid in pids if leftovers.start_time(pid) is not None]
+    daemons = subprocess.run(
+        ["pgrep", "-a", "-f", prefix], capture_output=True, text=True
+    ).stdout.splitlines()
+    assert [d for d in daemons if "pgrep" not in d] == []
+    assert not any(Path(folder).exists() for folder in record["folders"])
+    assert not list(leftovers.records_dir().glob(f"lab-{lab.pid}-*.json"))
 
 
 # Ten nodes under three leaves (the lab's size target: `steady` in well under a minute on two

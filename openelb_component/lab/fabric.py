@@ -27,6 +27,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from openelb_component.lab.layout import LabLeaf, LabNode, Layout, gobgpd_toml, path_identifier
+from openelb_component.lab.leftovers import Run
 from openelb_component.routers import configs
 
 BGPD = "/usr/lib/frr/bgpd"
@@ -79,11 +80,14 @@ class RouterView:
 class Fabric:
     """The running lab. Use as a context manager: leaving it removes everything."""
 
-    def __init__(self, layout: Layout, router: str = "frr") -> None:
+    def __init__(self, layout: Layout, record: Run, router: str = "frr") -> None:
         self.layout = layout
+        self.record = record
+        """The run's record (``leftovers``): everything created here is in it until removed."""
         self.router = router
         """``frr`` (zebra and bgpd) or ``bird``: the leaf routers' software."""
         self.workdir = Path(tempfile.mkdtemp(prefix=f"{layout.prefix}-"))
+        record.folder(self.workdir)
         self.workdir.chmod(0o755)  # bgpd drops to the frr user and reads its files here
         self.namespaces: list[str] = []
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -126,6 +130,8 @@ class Fabric:
                 self._delete_namespace(namespace)
             if not keep_files:
                 shutil.rmtree(self.workdir, ignore_errors=True)
+            # Removed, or kept on purpose (a failed run's logs): not for the cleanup to take.
+            self.record.forget_folder(self.workdir)
         finally:
             self.closed = True
             for signum, handler in self._previous.items():
@@ -145,10 +151,13 @@ class Fabric:
                     pass
             time.sleep(0.05)
         run(["ip", "netns", "del", namespace], check=False)
+        if namespace not in run(["ip", "netns", "list"], check=False).split():
+            self.record.forget_namespace(namespace)
 
     # --- building ------------------------------------------------------------------------
 
     def _namespace(self, name: str) -> None:
+        self.record.namespace(name)  # recorded first: a kill right after leaves nothing unknown
         run(["ip", "netns", "add", name])
         self.namespaces.append(name)
         run(["ip", "-n", name, "link", "set", "lo", "up"])
@@ -225,25 +234,15 @@ class Fabric:
         config.chmod(0o600)  # it holds the lab password
         socket_path = folder / "bird.ctl"
         key = f"{leaf.namespace}/bird"
-        with (folder / "bird.out").open("wb") as log:
-            self.processes[key] = subprocess.Popen(
-                [
-                    "ip",
-                    "netns",
-                    "exec",
-                    leaf.namespace,
-                    "bird",
-                    "-f",
-                    "-c",
-                    str(config),
-                    "-s",
-                    str(socket_path),
-                    "-P",
-                    str(folder / "bird.pid"),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self._spawn(
+            key,
+            [
+                *("ip", "netns", "exec", leaf.namespace),
+                *("bird", "-f", "-c", str(config), "-s", str(socket_path)),
+                *("-P", str(folder / "bird.pid")),
+            ],
+            folder / "bird.out",
+        )
         deadline = time.monotonic() + COMMAND_TIMEOUT
         while not socket_path.exists():
             if time.monotonic() > deadline or not self.running(key):
@@ -291,12 +290,9 @@ class Fabric:
         }
         for daemon, args in daemons.items():
             key = f"{leaf.namespace}/{daemon}"
-            with (folder / f"{daemon}.out").open("wb") as log:  # the daemon keeps its own copy
-                self.processes[key] = subprocess.Popen(
-                    ["ip", "netns", "exec", leaf.namespace, *args],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
+            self._spawn(
+                key, ["ip", "netns", "exec", leaf.namespace, *args], folder / f"{daemon}.out"
+            )
             deadline = time.monotonic() + COMMAND_TIMEOUT
             while not (folder / f"{daemon}.vty").exists():
                 if time.monotonic() > deadline or not self.running(key):
@@ -314,25 +310,15 @@ class Fabric:
         config = self.workdir / f"{node.namespace}.toml"
         config.write_text(gobgpd_toml(node.speaker, self.layout.passwords))
         config.chmod(0o600)
-        with (self.workdir / f"{node.namespace}.out").open("wb") as log:
-            self.processes[node.namespace] = subprocess.Popen(
-                [
-                    "ip",
-                    "netns",
-                    "exec",
-                    node.namespace,
-                    "gobgpd",
-                    "-f",
-                    str(config),
-                    "--api-hosts",
-                    "127.0.0.1:50051",
-                    "--pprof-disable",
-                    "-l",
-                    "warn",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self._spawn(
+            node.namespace,
+            [
+                *("ip", "netns", "exec", node.namespace),
+                *("gobgpd", "-f", str(config), "--api-hosts", "127.0.0.1:50051"),
+                *("--pprof-disable", "-l", "warn"),
+            ],
+            self.workdir / f"{node.namespace}.out",
+        )
         self.wait_ready(node)
         for address, next_hop in announce:
             prefix = f"{address}/32"
@@ -391,6 +377,14 @@ class Fabric:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=STOP_TIMEOUT)
+        self.record.forget_process(process.pid)
+
+    def _spawn(self, key: str, args: Sequence[str], log: Path) -> None:
+        """Start a process under ``key``, recorded in the run's record; its output to ``log``."""
+        with log.open("wb") as out:  # the process keeps its own copy
+            process = subprocess.Popen(list(args), stdout=out, stderr=subprocess.STDOUT)
+        self.processes[key] = process
+        self.record.process(process.pid)
 
     def running(self, name: str) -> bool:
         process = self.processes.get(name)

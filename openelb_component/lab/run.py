@@ -6,7 +6,7 @@ import os
 import time
 
 from openelb_component.desired import desired_state
-from openelb_component.lab import changes, scenarios
+from openelb_component.lab import changes, leftovers, scenarios
 from openelb_component.lab.fabric import Fabric, check_host
 from openelb_component.lab.layout import Faults, Layout, build_layout
 from openelb_component.lab.scenarios import Lab, LabResult, Sampler
@@ -52,12 +52,16 @@ def run_lab(
             ],
         )
     check_host()
-    with Fabric(layout, router) as fabric:
+    # Whatever earlier runs killed mid-way left (their owner is gone): never a live run's.
+    cleaned = leftovers.cleanup_dead_runs()
+    with leftovers.run_record("lab") as record, Fabric(layout, record, router) as fabric:
         fabric.build()
         with Sampler(fabric) as sampler:
             config = load_stack_config(stack)
             lab = Lab(layout, fabric, sampler, converge_timeout, config, desired_state(config))
             result = RUNNERS[scenario](lab)
+    if cleaned.removed_anything:
+        result.notes.append("before this run: " + cleaned.render().replace("\n", "; "))
     if router == "bird":
         result.notes.append(
             "BIRD routers: BIRD drops a path whose next hop is off its link when it receives it, "

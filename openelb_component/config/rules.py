@@ -15,11 +15,11 @@ from pydantic import BaseModel
 
 from openelb_component.config.errors import Problem
 from openelb_component.config.models import (
-    IpNetwork,
     MultiLeafTopology,
     OpenElbSettings,
     eip_networks,
 )
+from openelb_component.config.overlaps import Interval, first_overlaps
 from openelb_component.config.secrets import PASSWORDS_KEY, password_config_path
 
 
@@ -325,30 +325,33 @@ def check_bgp(
 def check_eips(raw: Mapping[str, Any]) -> Iterator[Problem]:
     """Overlapping ranges: OpenELB's Eip webhook refuses an Eip that overlaps another
     (``IsOverlap``, api/v1alpha2/eip_types.go:159-187@v0.5.1), so two overlapping entries cannot
-    both be the address of a real Eip."""
-    seen: list[tuple[int, IpNetwork]] = []
+    both be the address of a real Eip. Each entry is named with the first earlier one it
+    overlaps, found in O(n log n) (``overlaps.py``)."""
+    entries: dict[int, tuple[int, str, Interval]] = {}
     for index, value in _strings(raw.get("eips")):
         try:
             networks = eip_networks(value)
         except ValueError:
             continue  # the model reports it
-        clash = next(
-            (
-                other_index
-                for other_index, other in seen
-                for network in networks
-                if network.version == other.version and network.overlaps(other)
-            ),
-            None,
+        # An entry's networks are contiguous (one CIDR, or the CIDRs of one first-last range).
+        first, last = int(networks[0].network_address), int(networks[-1].broadcast_address)
+        entries[index] = (networks[0].version, value, (first, last))
+    clashes: dict[int, int] = {}
+    for version in (4, 6):
+        indexes = [index for index, entry in entries.items() if entry[0] == version]
+        found = first_overlaps([entries[index][2] for index in indexes])
+        clashes.update(
+            (index, indexes[earlier])
+            for index, earlier in zip(indexes, found, strict=True)
+            if earlier is not None
         )
-        if clash is not None:
-            yield Problem(
-                ("eips", index),
-                f"overlaps eips[{clash}]; OpenELB refuses overlapping Eips, so list each "
-                "Eip's spec.address once",
-                value,
-            )
-        seen += [(index, network) for network in networks]
+    for index in sorted(clashes):
+        yield Problem(
+            ("eips", index),
+            f"overlaps eips[{clashes[index]}]; OpenELB refuses overlapping Eips, so list each "
+            "Eip's spec.address once",
+            entries[index][1],
+        )
 
 
 def check_passwords(

@@ -7,6 +7,7 @@ constraints), each as kube-scheduler applies it; anything else is refused rather
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -102,6 +103,37 @@ def hard_spreads(
     ]
 
 
+class _Spread:
+    """One hard spread constraint while replicas are placed: the pods in each of its domains,
+    and which domains are open (a pod there keeps it within maxSkew of the emptiest domain)."""
+
+    def __init__(self, key: str, max_skew: int, domains: set[str]) -> None:
+        self.key = key
+        self.max_skew = max_skew
+        self.count = dict.fromkeys(domains, 0)
+        self.at_count: dict[int, set[str]] = {0: set(domains)}
+        self.least = 0
+
+    def is_open(self, domain: str) -> bool:
+        # The scheduler's PodTopologySpread filter: own domain + 1 - the least <= maxSkew.
+        return self.count[domain] + 1 - self.least <= self.max_skew
+
+    def add_pod(self, domain: str) -> set[str]:
+        """Count a pod in ``domain``; the domains whose verdict may have changed."""
+        before = self.count[domain]
+        self.count[domain] = before + 1
+        self.at_count[before].discard(domain)
+        self.at_count.setdefault(before + 1, set()).add(domain)
+        changed = {domain}
+        if before == self.least and not self.at_count[before]:
+            # The emptiest domain filled up: the least rises by one, opening the domains that
+            # were one pod too full.
+            del self.at_count[before]
+            self.least += 1
+            changed |= self.at_count.get(self.least + self.max_skew - 1, set())
+        return changed
+
+
 def place(
     replicas: int,
     eligible: Mapping[str, Mapping[str, str]],
@@ -109,8 +141,14 @@ def place(
     spreads: Sequence[Mapping[str, Any]],
 ) -> tuple[dict[str, int], int]:
     """Schedule replicas one by one as the scheduler's filters would: a node with room whose
-    every hard spread domain stays within maxSkew of the emptiest domain. Returns the pods per
-    node and how many replicas found no node."""
+    every hard spread domain stays within maxSkew of the emptiest domain, the node with the
+    fewest pods first, then by name. Returns the pods per node and how many replicas found no
+    node.
+
+    Nodes sharing a domain in every spread are judged together (a group), so a step looks only
+    at the groups whose verdict changed and at one heap: O(log n) per replica plus a pass over
+    a domain's groups when it opens or closes, instead of every node and domain per replica
+    (10,000 nodes took 28-81 s)."""
     # Nodes without a hard constraint's topology key are filtered out by the scheduler.
     nodes = {
         node: labels
@@ -118,28 +156,55 @@ def place(
         if all(spread.get("topologyKey") in labels for spread in spreads)
     }
     pods = dict.fromkeys(nodes, 0)
-
-    def domain_counts(key: str) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for node, labels in nodes.items():
-            counts[labels[key]] = counts.get(labels[key], 0) + pods[node]
-        return counts
-
-    def fits(node: str) -> bool:
-        if pods[node] >= capacity:
-            return False
-        for spread in spreads:
-            counts = domain_counts(str(spread["topologyKey"]))
-            mine = counts[nodes[node][str(spread["topologyKey"])]]
-            if mine + 1 - min(counts.values()) > int(spread.get("maxSkew", 1)):
-                return False
-        return True
-
+    if not nodes or replicas <= 0:
+        return pods, max(replicas, 0)
+    keys = [str(spread["topologyKey"]) for spread in spreads]
+    groups: dict[tuple[str, ...], list[tuple[int, str]]] = {}
+    for node, labels in nodes.items():
+        if capacity > 0:
+            groups.setdefault(tuple(labels[key] for key in keys), []).append((0, node))
+    tracked = [
+        _Spread(key, int(spread.get("maxSkew", 1)), {labels[key] for labels in nodes.values()})
+        for key, spread in zip(keys, spreads, strict=True)
+    ]
+    # Per spread and domain, the groups in it; per group, how many of its domains are closed.
+    members: list[dict[str, list[tuple[str, ...]]]] = [{} for _ in tracked]
+    closed: dict[tuple[str, ...], int] = {}
+    for group, waiting in groups.items():
+        heapq.heapify(waiting)
+        for domain, of_domain in zip(group, members, strict=True):
+            of_domain.setdefault(domain, []).append(group)
+        closed[group] = sum(not s.is_open(d) for s, d in zip(tracked, group, strict=True))
+    open_now = [{d: s.is_open(d) for d in s.count} for s in tracked]
+    # Each open group's lightest node; entries go stale and are skipped when popped.
+    heap = [(*waiting[0], group) for group, waiting in groups.items() if not closed[group]]
+    heapq.heapify(heap)
     for placed in range(replicas):
-        candidates = sorted((pods[node], node) for node in nodes if fits(node))
-        if not candidates:
+        while heap:
+            count, node, group = heap[0]
+            waiting = groups[group]
+            if not closed[group] and waiting and waiting[0] == (count, node):
+                break
+            heapq.heappop(heap)
+        else:
             return pods, replicas - placed
-        pods[candidates[0][1]] += 1
+        pods[node] = count + 1
+        if count + 1 < capacity:
+            heapq.heapreplace(waiting, (count + 1, node))
+        else:
+            heapq.heappop(waiting)
+        for index, (spread, domain) in enumerate(zip(tracked, group, strict=True)):
+            for changed in spread.add_pod(domain):
+                verdict = spread.is_open(changed)
+                if verdict == open_now[index][changed]:
+                    continue
+                open_now[index][changed] = verdict
+                for member in members[index][changed]:
+                    closed[member] += -1 if verdict else 1
+                    if not closed[member] and groups[member]:
+                        heapq.heappush(heap, (*groups[member][0], member))
+        if not closed[group] and waiting:
+            heapq.heappush(heap, (*waiting[0], group))
     return pods, 0
 
 

@@ -167,13 +167,13 @@ def eip(draw: st.DrawFn) -> str:
     return f"{address(first)}-{address(first + draw(st.integers(0, 40)))}"
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(st.lists(eip(), max_size=30))
 def test_the_rule_names_what_the_pairwise_comparison_named(eips: list[str]) -> None:
     assert refused(eips) == reference(eips)
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 12)), max_size=40))
 def test_first_overlaps_is_the_lowest_earlier_interval_sharing_a_point(
     pairs: list[tuple[int, int]],

@@ -181,7 +181,7 @@ def scheduling_problem(
     return draw(st.integers(0, 16)), nodes, draw(st.integers(1, 4)), spreads
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(scheduling_problem())
 def test_place_agrees_with_the_one_replica_at_a_time_rule(
     problem: tuple[int, dict[str, dict[str, str]], int, list[dict[str, Any]]],

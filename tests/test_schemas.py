@@ -7,17 +7,26 @@ own check (``verify.py``), run here for every stack.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from openelb_component.config.loading import load_config
 from openelb_component.desired import DesiredObject, desired_state
 from openelb_component.plan import upstream
 from openelb_component.plan.build import build_plan
 from openelb_component.plan.merge import strategic_merge
-from openelb_component.plan.schemas import crd_errors, kubernetes_definitions, kubernetes_errors
+from openelb_component.plan.schemas import (
+    crd_errors,
+    kubernetes_definitions,
+    kubernetes_errors,
+    kubernetes_validator,
+)
 from openelb_component.plan.stackfile import read_stack
 from tests.support.examples import multi_leaf
 from tests.support.harness import loaded_config, stack_config, stack_files
@@ -235,3 +244,123 @@ def test_the_node_selector_is_an_atomic_map_owned_whole(kubernetes: str) -> None
     defs = kubernetes_definitions(kubernetes)["$defs"]
     node_selector = defs["io.k8s.api.core.v1.PodSpec"]["properties"]["nodeSelector"]
     assert node_selector["x-kubernetes-map-type"] == "atomic"
+
+
+def _direct_errors(obj: dict[str, Any], version: str) -> list[str]:
+    """The validator's own verdict, without the plan's memo of valid shapes."""
+    validator = kubernetes_validator(version, obj["apiVersion"], obj["kind"])
+    error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
+    return [] if error is None else [f"{'/'.join(map(str, error.absolute_path))}: {error.message}"]
+
+
+def _node(name: str, **labels: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels}}
+
+
+LATEST = upstream.KUBERNETES_VERSIONS[-1]
+
+
+def _budget(max_unavailable: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "openelb"},
+        "spec": {"maxUnavailable": max_unavailable},
+    }
+
+
+# (valid object, then another): once the first's shape is known valid, what the schema
+# constrains or types differently in the second is still checked on the second itself.
+AFTER_A_VALID_OBJECT: list[tuple[str, dict[str, Any], dict[str, Any], list[str]]] = [
+    ("other-name-and-label-values", _node("worker-1", rack="a"), _node("worker-2", rack="b"), []),
+    (
+        "label-value-a-number",
+        _node("worker-1", rack="a"),
+        _node("worker-2", rack=7),
+        ["metadata/labels/rack: 7 is not of type 'string', 'null'"],
+    ),
+    (
+        "unknown-metadata-field",
+        _node("worker-1", rack="a"),
+        {**_node("worker-2"), "metadata": {"name": "w", "label": {}}},
+        ["metadata: Additional properties are not allowed ('label' was unexpected)"],
+    ),
+    (
+        "name-a-list",
+        _node("worker-1", rack="a"),
+        {**_node("worker-2", rack="a"), "metadata": {"name": ["worker-2"]}},
+        ["metadata/name: ['worker-2'] is not of type 'string', 'null'"],
+    ),
+    (
+        # kubernetes-validate's file name is the kind in lower case; the file's enum is exact.
+        "kind-enum",
+        _node("worker-1"),
+        {**_node("worker-1"), "kind": "node"},
+        ["kind: 'node' is not one of ['Node']"],
+    ),
+    (
+        "int-or-string-one-of",
+        _budget(1),
+        _budget(1.5),
+        ["spec/maxUnavailable: 1.5 is not valid under any of the given schemas"],
+    ),
+    ("int-or-string-a-percentage", _budget(1), _budget("50%"), []),
+]
+
+
+@pytest.mark.parametrize(
+    ("valid", "obj", "expected"),
+    [c[1:] for c in AFTER_A_VALID_OBJECT],
+    ids=[c[0] for c in AFTER_A_VALID_OBJECT],
+)
+def test_a_known_valid_shape_hides_no_error(
+    valid: dict[str, Any], obj: dict[str, Any], expected: list[str]
+) -> None:
+    assert kubernetes_errors(valid, LATEST) == []
+    assert kubernetes_errors(obj, LATEST) == expected
+    assert _direct_errors(obj, LATEST) == expected
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["", "a", "v1", "Node"]),
+    lambda inner: (
+        st.lists(inner, max_size=2)
+        | st.dictionaries(
+            st.sampled_from(["name", "labels", "x", "spec", "minAvailable"]), inner, max_size=2
+        )
+    ),
+    max_leaves=4,
+)
+
+
+@st.composite
+def changed_object(draw: st.DrawFn) -> dict[str, Any]:
+    """A Node patch or a PodDisruptionBudget with one value replaced or one key added."""
+    obj: dict[str, Any] = draw(
+        st.sampled_from(
+            [
+                _node("worker-1", rack="a", **{"openelb-ha/enabled": "true"}),
+                {
+                    "apiVersion": "policy/v1",
+                    "kind": "PodDisruptionBudget",
+                    "metadata": {"name": "openelb", "namespace": "openelb-system"},
+                    "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "openelb"}}},
+                },
+            ]
+        )
+    )
+    obj = json.loads(json.dumps(obj))
+    spot, key = obj, draw(st.sampled_from(["metadata", "spec"]))
+    while isinstance(spot.get(key), dict) and spot[key] and draw(st.booleans()):
+        spot, key = spot[key], draw(st.sampled_from(sorted(spot[key])))
+    target = spot if draw(st.booleans()) or not isinstance(spot.get(key), dict) else spot[key]
+    target[draw(st.sampled_from([key, "name", "labels", "x", "maxUnavailable"]))] = draw(JSON)
+    return obj
+
+
+@settings(max_examples=200)
+@given(changed_object(), st.sampled_from(upstream.KUBERNETES_VERSIONS))
+def test_the_memo_of_valid_shapes_agrees_with_the_validator(
+    obj: dict[str, Any], version: str
+) -> None:
+    assert kubernetes_errors(obj, version) == _direct_errors(obj, version)

@@ -20,14 +20,14 @@ from openelb_component.desired import DesiredObject, DesiredState
 from openelb_component.plan import merge, upstream
 from openelb_component.plan.scheduling import (
     UNLISTED,
-    admits,
     hard_spreads,
+    node_filter,
     one_per_node,
     place,
     resolve_int_or_percent,
     simulated_nodes,
 )
-from openelb_component.plan.schemas import crd_errors, kubernetes_errors
+from openelb_component.plan.schemas import crd_errors, kubernetes_errors_by_release
 from openelb_component.plan.sources import (
     Base,
     Sources,
@@ -70,7 +70,7 @@ def _versions_text() -> str:
 
 
 def schema_check(obj: DesiredObject, full: dict[str, Any]) -> CheckResult:
-    errors = {version: kubernetes_errors(full, version) for version in upstream.KUBERNETES_VERSIONS}
+    errors = kubernetes_errors_by_release(full)
     bad = {version: found for version, found in errors.items() if found}
     if not bad:
         return CheckResult(subject(obj), "schema", "pass", f"valid for {_versions_text()}")
@@ -100,7 +100,8 @@ class PatchedWorkload:
         self.pod_labels: dict[str, str] = (template.get("metadata") or {}).get("labels") or {}
         nodes = simulated_nodes(state)
         self.listed = sorted(node for node in nodes if node != UNLISTED)
-        self.admitted = sorted(n for n, labels in nodes.items() if admits(self.pod_spec, n, labels))
+        admit = node_filter(self.pod_spec)
+        self.admitted = sorted(n for n, labels in nodes.items() if admit(n, labels))
         # The nodes the replicas can run on: listed (simulated) nodes the filter admits.
         self.eligible = {n: nodes[n] for n in self.admitted if n != UNLISTED}
         self.is_daemonset = obj.kind == "DaemonSet"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from openelb_component.config import names
@@ -30,40 +30,71 @@ def simulated_nodes(state: DesiredState) -> dict[str, dict[str, str]]:
     return nodes
 
 
-def _expression_admits(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+def _membership(values: Any) -> Any:
+    """A list of values as a set when every value hashes (a node list is 10,000 names long and
+    is asked about every node), else as given."""
+    if not isinstance(values, list):
+        return values
+    try:
+        return frozenset(values)
+    except TypeError:
+        return values
+
+
+def _expression_test(expression: Mapping[str, Any]) -> Callable[[Mapping[str, str]], bool]:
     key, operator = expression.get("key"), expression.get("operator")
-    values = expression.get("values") or []
+    values = _membership(expression.get("values") or [])
     if operator == "In":
-        return labels.get(str(key)) in values
+        return lambda labels: labels.get(str(key)) in values
     if operator == "NotIn":
-        return labels.get(str(key)) not in values
+        return lambda labels: labels.get(str(key)) not in values
     if operator == "Exists":
-        return key in labels
+        return lambda labels: key in labels
     if operator == "DoesNotExist":
-        return key not in labels
-    return False  # Gt/Lt on node labels: not used by OpenELB; refuse rather than guess
+        return lambda labels: key not in labels
+    return lambda labels: False  # Gt/Lt on node labels: not used by OpenELB; refuse, not guess
 
 
-def admits(pod_spec: Mapping[str, Any], node: str, labels: Mapping[str, str]) -> bool:
-    """Whether the scheduler's node filter (nodeSelector, required node affinity: its
-    ``matchExpressions`` on labels and ``matchFields`` on ``metadata.name``) passes."""
-    selector = pod_spec.get("nodeSelector") or {}
-    if any(labels.get(key) != value for key, value in selector.items()):
-        return False
+def _expression_admits(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    return _expression_test(expression)(labels)
+
+
+def node_filter(pod_spec: Mapping[str, Any]) -> Callable[[str, Mapping[str, str]], bool]:
+    """The scheduler's node filter for ``pod_spec`` (nodeSelector, required node affinity: its
+    ``matchExpressions`` on labels and ``matchFields`` on ``metadata.name``), read once and
+    asked for each node."""
+    selector = list((pod_spec.get("nodeSelector") or {}).items())
     required = (
         ((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
             "requiredDuringSchedulingIgnoredDuringExecution"
         )
         or {}
     ).get("nodeSelectorTerms")
-    if not required:
-        return True
-    fields = {"metadata.name": node}
-    return any(
-        all(_expression_admits(e, labels) for e in term.get("matchExpressions") or [])
-        and all(_expression_admits(e, fields) for e in term.get("matchFields") or [])
-        for term in required
-    )
+    terms = [
+        (
+            [_expression_test(e) for e in term.get("matchExpressions") or []],
+            [_expression_test(e) for e in term.get("matchFields") or []],
+        )
+        for term in required or []
+    ]
+
+    def admit(node: str, labels: Mapping[str, str]) -> bool:
+        if any(labels.get(key) != value for key, value in selector):
+            return False
+        if not required:
+            return True
+        fields = {"metadata.name": node}
+        return any(
+            all(test(labels) for test in on_labels) and all(test(fields) for test in on_fields)
+            for on_labels, on_fields in terms
+        )
+
+    return admit
+
+
+def admits(pod_spec: Mapping[str, Any], node: str, labels: Mapping[str, str]) -> bool:
+    """Whether the scheduler's node filter passes ``node`` (see ``node_filter``)."""
+    return node_filter(pod_spec)(node, labels)
 
 
 def selects(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:

@@ -9,6 +9,7 @@ import copy
 import functools
 import json
 import re
+from collections.abc import Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import jsonschema
 from referencing import Registry, Resource
 
-from openelb_component.plan import upstream
+from openelb_component.plan import upstream, verdicts
 
 
 def strict_crd_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -46,10 +47,20 @@ def strict_crd_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def crd_validator(documents: list[dict[str, Any]], api_version: str, kind: str) -> Any:
+    cached = _CRD_VALIDATORS.get((id(documents), api_version, kind))
+    if cached is not None and cached[0] is documents:
+        return cached[1]
     for crd_api_version, crd_kind, schema in upstream.crd_schemas(documents):
         if (crd_api_version, crd_kind) == (api_version, kind):
-            return jsonschema.Draft7Validator(strict_crd_schema(schema))
+            validator = jsonschema.Draft7Validator(strict_crd_schema(schema))
+            _CRD_VALIDATORS[(id(documents), api_version, kind)] = (documents, validator)
+            return validator
     raise LookupError(f"the manifest has no CRD serving {kind} {api_version}")
+
+
+_CRD_VALIDATORS: dict[tuple[int, str, str], tuple[list[dict[str, Any]], Any]] = {}
+"""Validators by the manifest's documents (the list itself kept, so its id stays its own):
+one per kind, not one per BgpPeer of a 500-leaf stack."""
 
 
 def crd_errors(documents: list[dict[str, Any]], obj: dict[str, Any]) -> list[str]:
@@ -79,9 +90,9 @@ def kubernetes_definitions(version: str) -> dict[str, Any]:
 
 
 @functools.cache
-def _kubernetes_validator(version: str, api_version: str, kind: str) -> jsonschema.Validator:
+def _kubernetes_schema(version: str, api_version: str, kind: str) -> tuple[Any, Registry[Any]]:
     # kubernetes-validate's own file naming: apps/v1 -> apps-v1, rbac.authorization.k8s.io/v1 ->
-    # rbac-v1, v1 -> v1. Built once per kind and release: reading the definitions is the slow part.
+    # rbac-v1, v1 -> v1. Read once per kind and release: reading the definitions is the slow part.
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     schema = json.loads(
         (_schema_folder(version) / f"{kind.lower()}-{group_version}.json").read_text()
@@ -89,15 +100,91 @@ def _kubernetes_validator(version: str, api_version: str, kind: str) -> jsonsche
     registry: Registry[Any] = Resource.from_contents(kubernetes_definitions(version)) @ (
         Resource.from_contents(schema) @ Registry()
     )
+    return schema, registry
+
+
+@functools.cache
+def kubernetes_validator(version: str, api_version: str, kind: str) -> jsonschema.Validator:
+    schema, registry = _kubernetes_schema(version, api_version, kind)
     return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+@functools.cache
+def _root(version: str, api_version: str, kind: str) -> verdicts.Schema:
+    schema, registry = _kubernetes_schema(version, api_version, kind)
+    return verdicts.Schema(schema, registry.resolver(schema["$id"]))
+
+
+@functools.cache
+def _constrained(version: str, api_version: str, kind: str, shape: int) -> tuple[int, ...]:
+    return verdicts.constrained(_SKELETONS[shape], _root(version, api_version, kind))
+
+
+_SKELETONS: list[verdicts.Skeleton] = []
+_SKELETON_IDS: dict[verdicts.Skeleton, int] = {}
+"""Each skeleton seen, numbered: hashed once per object, not once per release and lookup."""
+
+
+@functools.cache
+def _constrained_in_any(
+    versions: tuple[str, ...], api_version: str, kind: str, shape: int
+) -> tuple[int, ...]:
+    positions = (_constrained(version, api_version, kind, shape) for version in versions)
+    return tuple(sorted(set().union(*positions)))
+
+
+_VALID_EVERYWHERE: set[tuple[tuple[str, ...], str, str, int, tuple[Any, ...]]] = set()
+"""Like ``_VALID``, for objects valid in every release of a tuple of releases."""
+
+_VALID: set[tuple[str, str, str, int, tuple[Any, ...]]] = set()
+"""(release, apiVersion, kind, skeleton number, constrained scalars) of the objects found valid:
+an object that agrees with one on all of these is valid too (``verdicts.py``)."""
+
+
+def kubernetes_errors_by_release(
+    obj: dict[str, Any], versions: Sequence[str] = upstream.KUBERNETES_VERSIONS
+) -> dict[str, list[str]]:
+    """``kubernetes_errors`` for each release; alike objects are validated once per release,
+    and each list by one item of each kind (``verdicts.py``): the errors of an invalid object
+    are its own."""
+    leaves: list[Any] = []
+    skeleton = verdicts.skeleton(obj, leaves)
+    shape = _SKELETON_IDS.get(skeleton)
+    if shape is None:
+        shape = _SKELETON_IDS[skeleton] = len(_SKELETONS)
+        _SKELETONS.append(skeleton)
+    api_version, kind = str(obj["apiVersion"]), str(obj["kind"])
+    unknown = [version for version in versions if version not in upstream.KUBERNETES_VERSIONS]
+    if unknown:
+        raise ValueError(f"Kubernetes {unknown[0]} is not one of {upstream.KUBERNETES_VERSIONS}")
+    # Valid in every release like an object seen before: one lookup, not one per release.
+    constrained = _constrained_in_any(tuple(versions), api_version, kind, shape)
+    everywhere = (tuple(versions), api_version, kind, shape, tuple(leaves[i] for i in constrained))
+    if everywhere in _VALID_EVERYWHERE:
+        return {version: [] for version in versions}
+    errors: dict[str, list[str]] = {}
+    for version in versions:
+        constrained = _constrained(version, api_version, kind, shape)
+        key = (version, api_version, kind, shape, tuple(leaves[i] for i in constrained))
+        errors[version] = [] if key in _VALID else _errors(obj, version, api_version, kind)
+        if not errors[version]:
+            _VALID.add(key)
+    if not any(errors.values()):
+        _VALID_EVERYWHERE.add(everywhere)
+    return errors
+
+
+def _errors(obj: dict[str, Any], version: str, api_version: str, kind: str) -> list[str]:
+    validator = kubernetes_validator(version, api_version, kind)
+    _, reduced = verdicts.reduced(obj, _root(version, api_version, kind))
+    if validator.is_valid(reduced):
+        return []
+    error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
+    if error is None:  # cannot happen: a reduced object is valid when the whole one is
+        return []
+    return [f"{'/'.join(str(p) for p in error.absolute_path)}: {error.message}"]
 
 
 def kubernetes_errors(obj: dict[str, Any], version: str) -> list[str]:
     """Strict validation (unknown fields are errors) against one Kubernetes release's schema."""
-    if version not in upstream.KUBERNETES_VERSIONS:
-        raise ValueError(f"Kubernetes {version} is not one of {upstream.KUBERNETES_VERSIONS}")
-    validator = _kubernetes_validator(version, str(obj["apiVersion"]), str(obj["kind"]))
-    error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
-    if error is None:
-        return []
-    return [f"{'/'.join(str(p) for p in error.absolute_path)}: {error.message}"]
+    return kubernetes_errors_by_release(obj, [version])[version]

@@ -180,7 +180,8 @@ def test_a_bgp_peers_status_is_not_marked_secret_because_it_never_holds_the_pass
         (
             multi_leaf(bgpPasswords={"leaf1": ""}),
             ["bgpPasswords"],
-            "bgpPasswords.leaf1 = [secret]: value should have at least 1 item",
+            "bgpPasswords.leaf1 = [secret]: empty; a BGP password must be 1 to 80 printable ASCII "
+            "characters",
         ),
     ],
     ids=[

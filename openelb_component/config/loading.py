@@ -157,7 +157,15 @@ def _described(error: ErrorDetails) -> Problem:
         raw_kind = value.get("kind") if isinstance(value, Mapping) else value
         return Problem(tag_loc, f"unknown topology kind; {_FIELD_HINTS['kind']}", raw_kind)
     if kind.startswith(
-        ("node_name", "label_value", "namespace", "ip_address", "ipv4_address", "eip_range")
+        (
+            "node_name",
+            "label_value",
+            "namespace",
+            "ip_address",
+            "ipv4_address",
+            "eip_range",
+            "bgp_password",
+        )
     ):
         # Our own validators already say how to fix it.
         return Problem(loc, error["msg"], value)

@@ -18,7 +18,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from openelb_component.config import names
+from openelb_component.config import addresses, names
+from openelb_component.config.secrets import password_problem
 
 MAX_ASN = 4_294_967_295
 DEFAULT_MIN_READY_SECONDS = 30
@@ -104,27 +105,30 @@ def _namespace(value: str) -> str:
 
 def _ip_address(value: str) -> str:
     try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
+        return str(addresses.endpoint(value))
+    except ValueError as error:
         raise PydanticCustomError(
             "ip_address",
-            "not an IP address; give the leaf router's BGP neighbor address as plain IPv4 or "
-            "IPv6 without a prefix length (e.g. 192.168.0.5)",
+            f"{error}; give the leaf router's BGP neighbor address as plain IPv4 or IPv6 without "
+            "a prefix length or zone (e.g. 192.168.0.5)",
         ) from None
 
 
 def _ipv4_address(value: str) -> str:
     try:
-        return str(ipaddress.IPv4Address(value))
-    except ValueError:
+        address = addresses.endpoint(value)
+        if address.version != 4:
+            raise ValueError("not an IPv4 address")
+    except ValueError as error:
         raise PydanticCustomError(
             "ipv4_address",
-            "not an IPv4 address; a BGP router ID is written as an IPv4 address (e.g. "
-            "192.168.0.10), or leave routerId out so that every node uses its own address",
+            f"{error}; a BGP router ID is written as an IPv4 address (e.g. 192.168.0.10), or "
+            "leave routerId out so that every node uses its own address",
         ) from None
+    return str(address)
 
 
-IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IpNetwork = addresses.IpNetwork
 
 EIP_RANGE_SEPARATOR = "-"
 """OpenELB's ``constant.EipRangeSeparator`` (``first-last``), as ``Eip.GetSize`` splits it
@@ -133,30 +137,40 @@ EIP_RANGE_SEPARATOR = "-"
 
 def eip_networks(value: str) -> list[IpNetwork]:
     """The networks an Eip ``spec.address`` covers, in OpenELB's three forms
-    (``Eip.GetSize``, api/v1alpha2/eip_types.go:76-103@v0.5.1): one address, a CIDR (host bits
-    allowed: Go's ``net.ParseCIDR`` masks them), or ``first-last`` of one family, first <= last.
-    ``ValueError`` with the reason otherwise."""
-    if EIP_RANGE_SEPARATOR in value and "/" not in value:
+    (``Eip.GetSize``, api/v1alpha2/eip_types.go:76-103@v0.5.1): one address (``net.ParseIP``),
+    a CIDR (``net.ParseCIDR``: host bits allowed, masked), or ``first-last`` of one family,
+    first <= last. Addresses as Go parses them (``config/addresses.py``: no zone, no netmask
+    form, no IPv4-mapped IPv6). ``ValueError`` with the reason otherwise."""
+    if "/" in value:
+        return [addresses.parse_network(value)]
+    if EIP_RANGE_SEPARATOR in value:
         first_text, last_text = value.split(EIP_RANGE_SEPARATOR, 1)
-        first, last = ipaddress.ip_address(first_text), ipaddress.ip_address(last_text)
+        first, last = addresses.parse_address(first_text), addresses.parse_address(last_text)
         if isinstance(first, ipaddress.IPv4Address) and isinstance(last, ipaddress.IPv4Address):
             return list(ipaddress.summarize_address_range(first, last))
         if isinstance(first, ipaddress.IPv6Address) and isinstance(last, ipaddress.IPv6Address):
             return list(ipaddress.summarize_address_range(first, last))
         raise ValueError("the first and last address are of different IP versions")
-    return [ipaddress.ip_network(value, strict=False)]
+    return [ipaddress.ip_network(addresses.parse_address(value))]
 
 
 def _eip_range(value: str) -> str:
     try:
         eip_networks(value)
-    except ValueError:
+    except ValueError as error:
         raise PydanticCustomError(
             "eip_range",
-            "not an Eip address range; copy the spec.address of an Eip object: one address "
-            "(198.51.100.7), a CIDR (198.51.100.0/24, 2001:db8::/64) or first-last "
+            f"not an Eip address range ({error}); copy the spec.address of an Eip object: one "
+            "address (198.51.100.7), a CIDR (198.51.100.0/24, 2001:db8::/64) or first-last "
             "(198.51.100.10-198.51.100.20)",
         ) from None
+    return value
+
+
+def _password(value: SecretStr) -> SecretStr:
+    problem = password_problem(value.get_secret_value())
+    if problem is not None:
+        raise PydanticCustomError("bgp_password", problem)
     return value
 
 
@@ -176,6 +190,7 @@ Ipv4Address = Annotated[str, AfterValidator(_ipv4_address)]
 EipRange = Annotated[str, AfterValidator(_eip_range)]
 Asn = Annotated[int, Field(ge=1, le=MAX_ASN)]
 NodeList = Annotated[list[NodeName], Field(min_length=1)]
+Password = Annotated[SecretStr, AfterValidator(_password)]
 
 
 class OpenElbSettings(_Model):
@@ -260,9 +275,7 @@ class StackConfig(_Model):
     bgp: BgpSettings | None = None
     adopt: bool = False
     """Take ownership of fields set by hand (``pulumi.com/patchForce`` on every patch)."""
-    bgp_passwords: dict[LeafName, Annotated[SecretStr, Field(min_length=1)]] = Field(
-        default_factory=dict
-    )
+    bgp_passwords: dict[LeafName, Password] = Field(default_factory=dict)
     """Leaf -> TCP MD5 password of its BGP session; a Pulumi secret, never printed."""
     eips: Annotated[list[EipRange], Field(min_length=1)] | None = None
     """The address ranges OpenELB announces (the ``spec.address`` of the cluster's Eip objects):

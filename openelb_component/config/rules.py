@@ -7,12 +7,12 @@ duplicate leaf name in another together.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
+from openelb_component.config.addresses import parse_address
 from openelb_component.config.errors import Problem
 from openelb_component.config.models import (
     MultiLeafTopology,
@@ -175,12 +175,12 @@ def check_multi_leaf(topology: Mapping[str, Any]) -> Iterator[Problem]:
 
 
 def _normalized_address(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
+    """The canonical text of a router address, as OpenELB compares them; None when the model
+    refuses it (and reports it)."""
     try:
-        return str(ipaddress.ip_address(value))
+        return str(parse_address(value))
     except ValueError:
-        return None  # the model reports it
+        return None
 
 
 def _duplicate_peer_addresses(leaves: list[Any]) -> Iterator[Problem]:

@@ -9,7 +9,7 @@
     python -m openelb_component lab --stack prod [--scenario steady|...] [--json]
     python -m openelb_component lab --cleanup
     python -m openelb_component router-config --stack prod --dialect frr|bird [--leaf NAME]
-        [--nodes FILE] [--show-secrets]
+        [--nodes FILE] [--show-secrets] [--whole] [--output-dir DIR]
 
 Exit status: 0 when everything is fine, 1 when the config is invalid or a check fails, 2 on bad
 usage.
@@ -120,6 +120,18 @@ def _parser() -> argparse.ArgumentParser:
         "placeholders without it",
     )
     routers.add_argument(
+        "--whole",
+        action="store_true",
+        help="a standalone configuration (FRR: with bgp router-id; BIRD: with router id and the "
+        "device and kernel protocols); default: lines to merge into a live router's own",
+    )
+    routers.add_argument(
+        "--output-dir",
+        type=Path,
+        metavar="DIR",
+        help="write one file per router, DIR/<leaf>.<dialect>.conf, instead of printing",
+    )
+    routers.add_argument(
         "--show-secrets",
         action="store_true",
         help="print BGP passwords given in OPENELB_HA_BGPPASSWORDS_<LEAF> variables instead of "
@@ -195,18 +207,33 @@ def _router_config(args: argparse.Namespace) -> int:
         stack = read_stack(path)
         addresses = read_nodes(args.nodes) if args.nodes is not None else None
         output = router_config(
-            stack, args.dialect, args.leaf, addresses, args.show_secrets, os.environ
+            stack, args.dialect, args.leaf, addresses, args.show_secrets, os.environ, args.whole
         )
+        if args.output_dir is not None:
+            args.output_dir.mkdir(parents=True, exist_ok=True)
+            for leaf in output.rendered:
+                target = args.output_dir / output.file_name(leaf.leaf)
+                _write_private(target, leaf.text)
+                print(target)
+        else:
+            sys.stdout.write(output.text)
     except ConfigError as error:
         print(f"{path}: {error.render()}", file=sys.stderr)
         return 1
     except (OSError, ValueError, yaml.YAMLError) as error:
         print(f"cannot write router configs for stack {args.stack!r}: {error}", file=sys.stderr)
         return 1
-    sys.stdout.write(output.text)
     for note in output.notes:
         print(f"openelb-ha: {note}", file=sys.stderr)
     return 0
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Owner-only: a router configuration may hold a BGP password (--show-secrets)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
 
 
 def _plan(args: argparse.Namespace) -> int:

@@ -41,14 +41,17 @@ def stack(**extra: Any) -> dict[str, Any]:
 
 
 def rendered(
-    raw: dict[str, Any], dialect: str, addresses: dict[str, str] = ADDRESSES
+    raw: dict[str, Any],
+    dialect: str,
+    addresses: dict[str, str] = ADDRESSES,
+    whole: bool = False,
+    passwords: dict[str, str] | None = None,
 ) -> dict[str, str]:
     config = load_config(raw)
     state = desired_state(config)
     routers = configs.leaf_routers(config, state, addresses)
-    return {
-        r.leaf: r.text for r in configs.render(routers, dialect, {"bgpPasswords.leaf1": PASSWORD})
-    }
+    given = {"bgpPasswords.leaf1": PASSWORD} if passwords is None else passwords
+    return {r.leaf: r.text for r in configs.render(routers, dialect, given, whole)}
 
 
 # --- what the configurations say -------------------------------------------------------------
@@ -56,8 +59,8 @@ def rendered(
 LEAF1_FRR = """\
 ! leaf leaf1
 ! openelb-ha router-config: leaf router leaf1 for BgpPeer openelb-ha-peer-192-168-0-5
+! to merge into the router's configuration (--whole prints a standalone file)
 router bgp 65001
- bgp router-id 192.168.0.5
  neighbor OPENELB peer-group
  neighbor OPENELB remote-as 64601
  neighbor OPENELB password s3cret-md5
@@ -67,7 +70,7 @@ router bgp 65001
  neighbor 10.0.0.12 peer-group OPENELB
  neighbor 10.0.0.12 description openelb-ha node worker-p001
  address-family ipv4 unicast
-  maximum-paths 2
+  maximum-paths 16
   neighbor OPENELB activate
   neighbor OPENELB route-map OPENELB-leaf1-IN in
   neighbor OPENELB route-map OPENELB-leaf1-OUT out
@@ -85,13 +88,8 @@ exit
 LEAF1_BIRD = """\
 # leaf leaf1
 # openelb-ha router-config: leaf router leaf1 for BgpPeer openelb-ha-peer-192-168-0-5
-router id 192.168.0.5;
-protocol device {
-}
-protocol kernel openelb_leaf1_kernel {
-  ipv4 { export where source = RTS_BGP; };
-  merge paths on limit 2;
-}
+# to merge into the router's configuration (--whole prints a standalone file)
+# ECMP over the leaf's nodes: your kernel protocol needs `merge paths on limit 16;`
 filter openelb_leaf1_import {
   if net ~ [ 198.51.100.0/24{32,32}, 203.0.113.8/30{32,32} ] then accept;
   reject;
@@ -111,6 +109,27 @@ protocol bgp openelb_leaf1_worker_p001 from openelb_leaf1_speaker {
 }
 """
 
+MERGE_LINE = "to merge into the router's configuration (--whole prints a standalone file)"
+WHOLE_LINE = "a whole, standalone configuration"
+
+# --whole: what a standalone router needs and a live one already has (its router ID, and in
+# BIRD the device and kernel protocols).
+LEAF1_FRR_WHOLE = LEAF1_FRR.replace(MERGE_LINE, WHOLE_LINE).replace(
+    "router bgp 65001\n", "router bgp 65001\n bgp router-id 192.168.0.5\n"
+)
+LEAF1_BIRD_WHOLE = LEAF1_BIRD.replace(MERGE_LINE, WHOLE_LINE).replace(
+    "# ECMP over the leaf's nodes: your kernel protocol needs `merge paths on limit 16;`\n",
+    """\
+router id 192.168.0.5;
+protocol device {
+}
+protocol kernel openelb_leaf1_kernel {
+  ipv4 { export where source = RTS_BGP; };
+  merge paths on limit 16;
+}
+""",
+)
+
 EIPS = ["198.51.100.0/24", "203.0.113.8-203.0.113.11", "2001:db8::/64"]
 
 
@@ -118,6 +137,27 @@ def test_a_leaf_router_peers_with_every_node_of_its_leaf_as_openelb_configures_t
     raw = stack(eips=EIPS, bgpPasswords={"leaf1": PASSWORD})
     assert rendered(raw, "frr")["leaf1"] == LEAF1_FRR
     assert rendered(raw, "bird")["leaf1"] == LEAF1_BIRD
+
+
+def test_whole_adds_what_only_a_standalone_router_needs() -> None:
+    raw = stack(eips=EIPS, bgpPasswords={"leaf1": PASSWORD})
+    assert rendered(raw, "frr", whole=True)["leaf1"] == LEAF1_FRR_WHOLE
+    assert rendered(raw, "bird", whole=True)["leaf1"] == LEAF1_BIRD_WHOLE
+
+
+@pytest.mark.parametrize("nodes", [1, 2, 40], ids=["one-node", "two-nodes", "forty-nodes"])
+def test_ecmp_width_is_a_fixed_ceiling_not_the_rack_size(nodes: int) -> None:
+    names = [f"n{i}" for i in range(nodes)]
+    topology = {
+        "kind": "multi-leaf",
+        "replicasPerLeaf": 1,
+        "leaves": [{"name": "l", "nodes": names, "peer": {"address": "192.0.2.1", "asn": 65001}}],
+    }
+    raw = {"topology": topology, "bgp": {"as": 64600}}
+    addresses = {name: f"192.0.2.{10 + i}" for i, name in enumerate(names)}
+    assert "  maximum-paths 16" in rendered(raw, "frr", addresses)["l"].splitlines()
+    bird = rendered(raw, "bird", addresses, whole=True)["l"].splitlines()
+    assert "  merge paths on limit 16;" in bird
 
 
 @pytest.mark.parametrize(
@@ -181,10 +221,17 @@ def test_an_ipv6_router_gets_an_ipv6_session_and_filter() -> None:
 
 def test_without_addresses_every_node_is_a_placeholder() -> None:
     frr = rendered(stack(), "frr", {})["leaf1"].splitlines()
-    assert " neighbor NODE-IP-master1 peer-group OPENELB" in frr
+    assert " neighbor <InternalIP of master1> peer-group OPENELB" in frr
     bird = rendered(stack(), "bird", {})["leaf1"].splitlines()
-    assert "define NODE_master1 = 0.0.0.0;  # master1's InternalIP" in bird
-    assert "  neighbor NODE_master1 port 17900 as 64601;" in bird
+    assert "  neighbor <InternalIP of master1> port 17900 as 64601;" in bird
+
+
+def test_a_password_without_a_value_is_a_placeholder() -> None:
+    raw = stack(bgpPasswords={"leaf1": PASSWORD})
+    frr = rendered(raw, "frr", passwords={})["leaf1"].splitlines()
+    assert " neighbor OPENELB password <BGP password of leaf leaf1>" in frr
+    bird = rendered(raw, "bird", passwords={})["leaf1"].splitlines()
+    assert "  password <BGP password of leaf leaf1>;" in bird
 
 
 # --- the real parsers, on every example stack -----------------------------------------------
@@ -212,11 +259,35 @@ def test_every_example_stack_gives_configs_the_real_parser_accepts(
     config = load_stack_config(read_stack(stack_path))
     state = desired_state(config)
     addresses = {node: f"192.0.2.{10 + i}" for i, node in enumerate(state.nodes)}
-    for given in (addresses, {}):  # with --nodes, and with placeholders
-        routers = configs.leaf_routers(config, state, given)
-        for leaf in configs.render(routers, dialect, {"bgpPasswords.leaf1": PASSWORD}):
+    routers = configs.leaf_routers(config, state, addresses)
+    secrets = {r.password_secret: PASSWORD for r in routers if r.password_secret is not None}
+    for whole in (False, True):
+        for leaf in configs.render(routers, dialect, secrets, whole):
             done = parse(dialect, leaf.text, tmp_path)
-            assert done.returncode == 0, (leaf.leaf, done.stdout, done.stderr)
+            assert done.returncode == 0, (leaf.leaf, whole, done.stdout, done.stderr)
+
+
+@pytest.mark.parametrize("dialect", sorted(PARSERS))
+@pytest.mark.parametrize(
+    ("addresses", "passwords"),
+    [({}, {"bgpPasswords.leaf1": PASSWORD}), (ADDRESSES, {})],
+    ids=["node-address", "password"],
+)
+def test_a_forgotten_placeholder_is_refused_by_the_real_parser(
+    dialect: str, addresses: dict[str, str], passwords: dict[str, str], tmp_path: Path
+) -> None:
+    # FRR would read a single word after `neighbor` as an interface name: a placeholder is
+    # several words in angle brackets, which neither FRR nor BIRD reads as anything.
+    require(PARSERS[dialect][0])
+    raw = stack(bgpPasswords={"leaf1": PASSWORD})
+    for whole in (False, True):
+        text = rendered(raw, dialect, addresses, whole, passwords)["leaf1"]
+        assert "<" in text
+        assert parse(dialect, text, tmp_path).returncode != 0
+        filled = re.sub(r"<InternalIP of [^>]*>", "192.0.2.99", text).replace(
+            "<BGP password of leaf leaf1>", PASSWORD if dialect == "frr" else f'"{PASSWORD}"'
+        )
+        assert parse(dialect, filled, tmp_path).returncode == 0
 
 
 @pytest.mark.parametrize(
@@ -288,7 +359,7 @@ def test_router_config_never_prints_a_secure_password(
     monkeypatch.setenv("OPENELB_HA_BGPPASSWORDS_LEAF1", PASSWORD)
     status, out, err = run_cli(["router-config", "--stack", "sec", "--nodes", "nodes.json"], capsys)
     assert status == 0
-    assert " neighbor OPENELB password REPLACE-WITH-bgpPasswords.leaf1" in out.splitlines()
+    assert " neighbor OPENELB password <BGP password of leaf leaf1>" in out.splitlines()
     assert PASSWORD not in out + err
     assert " neighbor 10.0.0.11 peer-group OPENELB" in out.splitlines()
     assert "never decrypted" in err and "--show-secrets" in err
@@ -299,7 +370,7 @@ def test_router_config_shows_a_password_only_with_consent_and_a_value(
 ) -> None:
     args = ["router-config", "--stack", "sec", "--dialect", "bird", "--show-secrets"]
     status, out, err = run_cli(args, capsys)  # consent, but no value: still a placeholder
-    assert status == 0 and 'password "REPLACE-WITH-bgpPasswords.leaf1";' in out
+    assert status == 0 and "  password <BGP password of leaf leaf1>;" in out
     assert "OPENELB_HA_BGPPASSWORDS_LEAF1" in err
     monkeypatch.setenv("OPENELB_HA_BGPPASSWORDS_LEAF1", PASSWORD)
     status, out, err = run_cli(args, capsys)
@@ -313,7 +384,7 @@ def test_router_config_says_what_is_a_placeholder(
     status, out, err = run_cli(["router-config", "--stack", "sec"], capsys)
     assert status == 0
     assert out.startswith("! leaf leaf1\n")
-    assert " neighbor NODE-IP-master1 peer-group OPENELB" in out.splitlines()
+    assert " neighbor <InternalIP of master1> peer-group OPENELB" in out.splitlines()
     assert "node addresses are placeholders" in err
 
 

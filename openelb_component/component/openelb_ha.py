@@ -20,7 +20,12 @@ from openelb_component.config.models import StackConfig
 from openelb_component.desired import DesiredObject, DesiredState, desired_state
 from openelb_component.desired.bgp import bgp_conf_change_warning, password_secret_name
 from openelb_component.desired.workloads import BGP_CONF_ANNOTATION, WORKLOAD_KEY
-from openelb_component.routers.configs import leaf_routers, render_bird, render_frr
+from openelb_component.routers.configs import (
+    address_warnings,
+    leaf_routers,
+    render_bird,
+    render_frr,
+)
 
 TYPE_TOKEN = "openelb-ha:index:OpenElbHa"  # noqa: S105 - a type token, not a password
 
@@ -158,9 +163,14 @@ class OpenElbHa(pulumi.ComponentResource):
                 for name, status in node_statuses.items()
                 if (address := internal_ip(status)) is not None
             }
+            routers = leaf_routers(config, self.state, addresses)
+            # A Node's status is the cluster's text: an address no router can take is named,
+            # never rendered.
+            for warning in address_warnings(routers):
+                pulumi.log.warn(warning, resource=self)
             return {
                 router.leaf: {"frr": render_frr(router, texts), "bird": render_bird(router, texts)}
-                for router in leaf_routers(config, self.state, addresses)
+                for router in routers
             }
 
         configs = pulumi.Output.all(statuses, passwords).apply(render)

@@ -28,7 +28,6 @@ from typing import Any
 
 from openelb_component.lab.layout import LabLeaf, LabNode, Layout, gobgpd_toml, path_identifier
 from openelb_component.lab.leftovers import Run
-from openelb_component.routers import configs
 
 BGPD = "/usr/lib/frr/bgpd"
 ZEBRA = "/usr/lib/frr/zebra"
@@ -405,9 +404,9 @@ class Fabric:
             timeout=5.0,
         )
         address_of = {
-            configs.bird_protocol_name(leaf.name, node.name): node.address
+            leaf.bird_protocols[node.name]: node.address
             for node in self.layout.nodes
-            if node.leaf == leaf.name
+            if node.leaf == leaf.name and node.name in leaf.bird_protocols
         }
         established = frozenset(
             address_of[fields[0]]

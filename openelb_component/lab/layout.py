@@ -83,6 +83,8 @@ class LabLeaf:
     """The next hops a correct fabric gives the router: its own rack's nodes."""
     not_carried: tuple[str, ...] = ()
     """eips ranges of another address family than this router's session."""
+    bird_protocols: Mapping[str, str] = field(default_factory=dict)
+    """Node -> the name of its ``protocol bgp`` in ``bird_config`` (``birdc show protocols``)."""
 
 
 @dataclass(frozen=True)
@@ -300,13 +302,15 @@ def build_layout(
                 namespace=f"{prefix}-r{index}",
                 subnet=subnets[leaf_names.index(router.leaf)],
                 router_address=router_address[router.leaf],
-                frr_config=configs.render_frr(router, router_passwords),
-                bird_config=configs.render_bird(router, router_passwords),
+                # Standalone files: the lab's routers have no configuration of their own.
+                frr_config=configs.render_frr(router, router_passwords, whole=True),
+                bird_config=configs.render_bird(router, router_passwords, whole=True),
                 members=members,
                 speakers=speakers,
                 announced=tuple(_announced(own, link)) if version == 4 else (),
                 expected_next_hops=tuple(addresses[m] for m in members),
                 not_carried=tuple(other),
+                bird_protocols=dict(configs.router_bird_symbols(router).protocols),
             )
         )
     return Layout(

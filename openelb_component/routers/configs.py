@@ -6,32 +6,51 @@ local AS = ``peer.asn``, the TCP MD5 password, the speakers' listen port, ECMP o
 nodes, and an import filter accepting only host routes inside ``eips``. Nothing is exported to
 the speakers: they need no routes, and OpenELB's GoBGP would keep every route it is sent.
 
-Pure: the caller supplies node addresses and password texts (a real password, or a placeholder
-when the value is not available or not to be shown). Everything OpenELB decides comes from
-``routers/openelb.py``.
+Made to be merged into a live router's configuration: by default no FRR ``bgp router-id``
+(changing a production router's ID resets every session on it) and, for BIRD, no ``router id``
+and no global protocols (``device``, ``kernel``), which an existing ``bird.conf`` already has.
+``whole=True`` adds them for a standalone file (the lab's routers run it). Every line is built
+from checked tokens (``routers/syntax.py``).
+
+Pure: the caller supplies node addresses and password texts. A node without an address, or a
+secret without a value, is a placeholder no parser accepts; an address that is not a plain one
+(a Node's status is the cluster's text) leaves the node out, and ``notes`` names it. Everything
+OpenELB decides comes from ``routers/openelb.py``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from openelb_component.config.models import IpNetwork, StackConfig, eip_networks
+from openelb_component.config.addresses import Address, IpNetwork, endpoint
+from openelb_component.config.models import StackConfig, eip_networks
 from openelb_component.desired import DesiredState
 from openelb_component.routers import openelb
+from openelb_component.routers import syntax as s
+from openelb_component.routers.syntax import Comment, Line, Token
 
 DIALECTS = ("frr", "bird")
-MAX_PATHS = 64
-"""FRR's ``maximum-paths`` ceiling in Debian's build (MULTIPATH_NUM)."""
+MAX_PATHS = 16
+"""The ECMP ceiling every router configuration sets (FRR ``maximum-paths``, BIRD ``merge paths
+on limit``): fixed, so a node joining a rack needs no router change. A rack with more nodes
+spreads over 16 of them at a time, and another takes over from a failed one. 16 is within the
+multipath build limit of common FRR packages (Debian's FRR 8.4 is built with
+``--enable-multipath=256``, as ``vtysh --help`` prints); raise it on routers that allow more."""
+
+ASSUMED_LINK_PREFIX = {4: 24, 6: 64}
+"""The subnet a leaf router shares with its nodes, as far as the warning about sessions that
+cannot come up assumes it (the stack does not say the link's prefix length)."""
 
 
 @dataclass(frozen=True)
 class RouterNeighbor:
     node: str
     address: str | None
-    """The node's InternalIP; None when unknown (a placeholder is printed)."""
+    """The node's InternalIP (canonical text); None when unknown (a placeholder is printed)."""
     remote_as: int | None
     """The AS the node's speaker uses; None when the stack does not manage the BgpConf."""
     port: int
@@ -50,6 +69,8 @@ class LeafRouter:
     accepted: tuple[IpNetwork, ...] | None
     """Networks whose host routes the router accepts; None: any host route (no ``eips``)."""
     max_paths: int
+    left_out: tuple[str, ...] = ()
+    """Nodes of this leaf whose InternalIP is not a plain address: no neighbor line."""
 
 
 @dataclass(frozen=True)
@@ -58,32 +79,36 @@ class RenderedLeaf:
     text: str
 
 
-def placeholder_address(node: str) -> str:
-    return f"NODE-IP-{node}"
-
-
-def placeholder_password(secret_name: str) -> str:
-    return f"REPLACE-WITH-{secret_name}"
-
-
 def _version(family: openelb.Family) -> int:
     return 4 if family == "ipv4-unicast" else 6
+
+
+def usable_addresses(addresses: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Node -> canonical address for the InternalIPs a router can peer with, and the nodes
+    whose InternalIP is not one (a zone, a prefix, loopback, any other text): never rendered."""
+    usable: dict[str, str] = {}
+    refused: list[str] = []
+    for node, text in addresses.items():
+        try:
+            usable[node] = str(endpoint(text))
+        except ValueError:
+            refused.append(node)
+    return usable, sorted(refused)
 
 
 def leaf_routers(
     config: StackConfig, state: DesiredState, addresses: Mapping[str, str]
 ) -> list[LeafRouter]:
-    """The router of every leaf with a peer; ``addresses`` maps node -> InternalIP."""
+    """The router of every leaf with a peer; ``addresses`` maps node -> InternalIP as read."""
+    usable, refused = usable_addresses(addresses)
     peers = openelb.bgp_peers(state)
     conf = openelb.bgp_conf(state, peers)
     labels = openelb.node_labels(state)
     nodes = [
-        openelb.Node(name, node_labels, addresses.get(name)) for name, node_labels in labels.items()
+        openelb.Node(name, node_labels, usable.get(name)) for name, node_labels in labels.items()
     ]
     speakers = {node.name: openelb.speaker(node, conf, peers) for node in nodes}
     eips = [net for value in config.eips or [] for net in eip_networks(value)]
-    # Every node with the leaf's rack label is a next hop, otherNodes too (SetBalancer).
-    rack_members = openelb.rack_members(state)
     routers = []
     for leaf_peer in peers:
         peer = leaf_peer.peer
@@ -104,20 +129,35 @@ def leaf_routers(
                 neighbors=tuple(
                     RouterNeighbor(
                         node=name,
-                        address=addresses.get(name),
+                        address=usable.get(name),
                         remote_as=None if conf.assumed else speakers[name].asn,
                         port=speakers[name].listen_port,
                     )
                     for name in members
+                    if name not in refused
                 ),
                 password_secret=neighbor.password_secret,
                 accepted=None
                 if config.eips is None
                 else tuple(net for net in eips if net.version == version),
-                max_paths=max(1, min(MAX_PATHS, len(rack_members.get(neighbor.leaf, ())))),
+                max_paths=MAX_PATHS,
+                left_out=tuple(name for name in members if name in refused),
             )
         )
     return routers
+
+
+def _outside_link(router: LeafRouter) -> list[tuple[str, str]]:
+    """(node, address) of the neighbors not in the router's assumed link subnet."""
+    router_address = ipaddress.ip_address(router.address)
+    link = ipaddress.ip_network(
+        f"{router_address}/{ASSUMED_LINK_PREFIX[router_address.version]}", strict=False
+    )
+    return [
+        (n.node, n.address)
+        for n in router.neighbors
+        if n.address is not None and ipaddress.ip_address(n.address) not in link
+    ]
 
 
 def notes(config: StackConfig, routers: Sequence[LeafRouter], state: DesiredState) -> list[str]:
@@ -126,10 +166,11 @@ def notes(config: StackConfig, routers: Sequence[LeafRouter], state: DesiredStat
     missing = sorted({n.node for r in routers for n in r.neighbors if n.address is None})
     if missing:
         out.append(
-            "node addresses are placeholders (NODE-IP-<node>; in BIRD the NODE_<node> "
-            "constants at the top): give --nodes FILE with the output of `kubectl get nodes -o "
-            f"json`, or substitute each node's InternalIP by hand ({', '.join(missing)})"
+            "node addresses are placeholders (<InternalIP of NODE>, which no router parser "
+            "accepts): give --nodes FILE with the output of `kubectl get nodes -o json`, or "
+            f"substitute each node's InternalIP by hand ({', '.join(missing)})"
         )
+    out += address_warnings(routers)
     if openelb.bgp_conf(state, openelb.bgp_peers(state)).assumed:
         out.append(
             "the stack does not manage the BgpConf (no openelb-ha:bgp), so the speakers' AS is "
@@ -163,162 +204,354 @@ def notes(config: StackConfig, routers: Sequence[LeafRouter], state: DesiredStat
     return out
 
 
+def address_warnings(routers: Sequence[LeafRouter]) -> list[str]:
+    """Node addresses a router cannot use or likely cannot reach; shared by router-config's
+    notes and the program's warnings."""
+    out: list[str] = []
+    for router in routers:
+        for node in router.left_out:
+            out.append(
+                f"leaf {router.leaf}: node {node} has no neighbor line in its router's "
+                "configuration: its InternalIP is not a plain IPv4 or IPv6 address a router "
+                "can peer with (a zone, a prefix, loopback or other text); fix the Node's "
+                "address (kubectl get node -o wide)"
+            )
+        outside = _outside_link(router)
+        if outside:
+            prefix = ASSUMED_LINK_PREFIX[ipaddress.ip_address(router.address).version]
+            listed = ", ".join(f"{node} ({address})" for node, address in outside)
+            out.append(
+                f"leaf {router.leaf}: {listed} not in the /{prefix} of its router "
+                f"{router.address}: the BgpPeer sets no ebgpMultihop, so GoBGP sends with TTL 1 "
+                "(pkg/server/fsm.go:513-517@v2.23.0) and the session comes up only when the "
+                "router is directly connected to the node; check the peer and node addresses"
+            )
+    return out
+
+
+def _accepted(router: LeafRouter) -> tuple[IpNetwork, ...]:
+    if router.accepted is not None:
+        return router.accepted
+    return (ipaddress.ip_network("0.0.0.0/0" if _version(router.family) == 4 else "::/0"),)
+
+
+def _neighbor_token(n: RouterNeighbor) -> Token:
+    if n.address is None:
+        return s.placeholder(f"InternalIP of {n.node}")
+    return s.address(endpoint(n.address))
+
+
+def _router_address(router: LeafRouter) -> Address:
+    return endpoint(router.address)
+
+
+def _header(router: LeafRouter, whole: bool) -> list[Comment]:
+    how = (
+        "a whole, standalone configuration"
+        if whole
+        else "to merge into the router's configuration (--whole prints a standalone file)"
+    )
+    return [
+        s.comment(f"leaf {router.leaf}"),
+        s.comment(
+            f"openelb-ha router-config: leaf router {router.leaf} for BgpPeer {router.bgp_peer}"
+        ),
+        s.comment(how),
+    ]
+
+
 # --- FRR -------------------------------------------------------------------------------------
 
 _FRR_GROUP = "OPENELB"
 
 
-def _frr_name(leaf: str, what: str) -> str:
-    return f"OPENELB-{leaf}-{what}"
+def _frr_name(leaf: str, what: str) -> Token:
+    return s.frr_name(f"OPENELB-{leaf}-{what}")
 
 
-def render_frr(router: LeafRouter, passwords: Mapping[str, str]) -> str:
-    """FRR (``vtysh``/``frr.conf``) configuration of one leaf router."""
+def render_frr(router: LeafRouter, passwords: Mapping[str, str], whole: bool = False) -> str:
+    """FRR (``vtysh``/``frr.conf``) configuration of one leaf router; a secret missing from
+    ``passwords`` is a placeholder."""
     version = _version(router.family)
-    ip = "ip" if version == 4 else "ipv6"
-    afi = "ipv4" if version == 4 else "ipv6"
-    group = _FRR_GROUP
+    ip = s.syntax("ip" if version == 4 else "ipv6")
+    afi = s.syntax("ipv4" if version == 4 else "ipv6")
+    neighbor = s.syntax("neighbor")
+    group = s.frr_name(_FRR_GROUP)
     remote_as = {n.remote_as for n in router.neighbors}
     ports = {n.port for n in router.neighbors}
-    lines = [
-        f"! leaf {router.leaf}",
-        f"! openelb-ha router-config: leaf router {router.leaf} for BgpPeer {router.bgp_peer}",
-        f"router bgp {router.asn}",
-    ]
-    if ipaddress.ip_address(router.address).version == 4:
-        lines.append(f" bgp router-id {router.address}")
-    lines += [f" neighbor {group} peer-group"]
+    lines: list[Line | Comment] = [*_header(router, whole)]
+    lines.append(s.line(0, s.syntax("router"), s.syntax("bgp"), s.number(router.asn)))
+    router_address = _router_address(router)
+    if whole and router_address.version == 4:
+        # A standalone bgpd without zebra has no interface to take its ID from.
+        lines.append(s.line(1, s.syntax("bgp"), s.syntax("router-id"), s.address(router_address)))
+    lines.append(s.line(1, neighbor, group, s.syntax("peer-group")))
     if len(remote_as) == 1 and None not in remote_as:
-        lines.append(f" neighbor {group} remote-as {next(iter(remote_as))}")
+        (asn,) = remote_as
+        assert asn is not None  # noqa: S101 - checked just above; for the type checker
+        lines.append(s.line(1, neighbor, group, s.syntax("remote-as"), s.number(asn)))
     elif not router.neighbors or None in remote_as:
-        lines.append(f" neighbor {group} remote-as external")
+        lines.append(s.line(1, neighbor, group, s.syntax("remote-as"), s.syntax("external")))
     if router.password_secret is not None:
-        lines.append(f" neighbor {group} password {passwords[router.password_secret]}")
+        value = passwords.get(router.password_secret)
+        password = (
+            s.frr_password(value)
+            if value is not None
+            else s.placeholder(f"BGP password of leaf {router.leaf}")
+        )
+        lines.append(s.line(1, neighbor, group, s.syntax("password"), password))
     if len(ports) == 1 and ports != {openelb.BGP_PORT}:
-        lines.append(f" neighbor {group} port {next(iter(ports))}")
+        lines.append(s.line(1, neighbor, group, s.syntax("port"), s.number(next(iter(ports)))))
     for n in router.neighbors:
-        address = n.address or placeholder_address(n.node)
-        lines.append(f" neighbor {address} peer-group {group}")
-        lines.append(f" neighbor {address} description openelb-ha node {n.node}")
+        address = _neighbor_token(n)
+        lines.append(s.line(1, neighbor, address, s.syntax("peer-group"), group))
+        lines.append(
+            s.line(
+                1, neighbor, address, s.syntax("description"), s.words(f"openelb-ha node {n.node}")
+            )
+        )
         if len(remote_as) > 1 and n.remote_as is not None:
-            lines.append(f" neighbor {address} remote-as {n.remote_as}")
+            lines.append(s.line(1, neighbor, address, s.syntax("remote-as"), s.number(n.remote_as)))
         if len(ports) > 1 and n.port != openelb.BGP_PORT:
-            lines.append(f" neighbor {address} port {n.port}")
+            lines.append(s.line(1, neighbor, address, s.syntax("port"), s.number(n.port)))
     lines += [
-        f" address-family {afi} unicast",
-        # ECMP over every node of the leaf: each is a next hop the speakers announce.
-        f"  maximum-paths {router.max_paths}",
-        f"  neighbor {group} activate",
-        f"  neighbor {group} route-map {_frr_name(router.leaf, 'IN')} in",
-        f"  neighbor {group} route-map {_frr_name(router.leaf, 'OUT')} out",
-        " exit-address-family",
-        "exit",
+        s.line(1, s.syntax("address-family"), afi, s.syntax("unicast")),
+        # ECMP over the leaf's nodes: each is a next hop the speakers announce.
+        s.line(2, s.syntax("maximum-paths"), s.number(router.max_paths)),
+        s.line(2, neighbor, group, s.syntax("activate")),
+        s.line(
+            2, neighbor, group, s.syntax("route-map"), _frr_name(router.leaf, "IN"), s.syntax("in")
+        ),
+        s.line(
+            2,
+            neighbor,
+            group,
+            s.syntax("route-map"),
+            _frr_name(router.leaf, "OUT"),
+            s.syntax("out"),
+        ),
+        s.line(1, s.syntax("exit-address-family")),
+        s.line(0, s.syntax("exit")),
     ]
     host = 32 if version == 4 else 128
     prefix_list = _frr_name(router.leaf, "EIPS")
-    accepted = router.accepted
-    if accepted is None:
-        accepted = (ipaddress.ip_network("0.0.0.0/0" if version == 4 else "::/0"),)
-    entries = [f"permit {net} ge {host}" for net in accepted] or ["deny any"]
+    entries: list[list[Token]] = [
+        [s.syntax("permit"), s.network(net), s.syntax("ge"), s.number(host)]
+        for net in _accepted(router)
+    ] or [[s.syntax("deny"), s.syntax("any")]]
     lines += [
-        f"{ip} prefix-list {prefix_list} seq {seq * 5} {entry}"
+        s.line(
+            0, ip, s.syntax("prefix-list"), prefix_list, s.syntax("seq"), s.number(seq * 5), entry
+        )
         for seq, entry in enumerate(entries, start=1)
     ]
     lines += [
-        f"route-map {_frr_name(router.leaf, 'IN')} permit 10",
-        f" match {ip} address prefix-list {prefix_list}",
-        "exit",
-        f"route-map {_frr_name(router.leaf, 'OUT')} deny 10",
-        "exit",
+        s.line(
+            0, s.syntax("route-map"), _frr_name(router.leaf, "IN"), s.syntax("permit"), s.number(10)
+        ),
+        s.line(1, s.syntax("match"), ip, s.syntax("address"), s.syntax("prefix-list"), prefix_list),
+        s.line(0, s.syntax("exit")),
+        s.line(
+            0, s.syntax("route-map"), _frr_name(router.leaf, "OUT"), s.syntax("deny"), s.number(10)
+        ),
+        s.line(0, s.syntax("exit")),
     ]
-    return "\n".join(lines) + "\n"
+    return s.render(lines, "!", indent_width=1)
 
 
 # --- BIRD ------------------------------------------------------------------------------------
 
 
-def _bird_symbol(text: str) -> str:
+def _bird_slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", text)
 
 
-def bird_protocol_name(leaf: str, node: str) -> str:
-    """The BIRD protocol of one node's session on a leaf's router."""
-    return f"{_bird_symbol(f'openelb_{leaf}')}_{_bird_symbol(node)}"
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:6]
 
 
-def _bird_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+@dataclass(frozen=True)
+class BirdSymbols:
+    """The symbols of one leaf router's BIRD configuration, distinct by construction."""
+
+    import_filter: str
+    template: str
+    kernel: str
+    protocols: Mapping[str, str]
+    """Node -> the name of its ``protocol bgp``."""
 
 
-def render_bird(router: LeafRouter, passwords: Mapping[str, str]) -> str:
-    """BIRD 2 (``bird.conf``) configuration of one leaf router."""
-    version = _version(router.family)
-    channel = "ipv4" if version == 4 else "ipv6"
-    host = 32 if version == 4 else 128
-    base = _bird_symbol(f"openelb_{router.leaf}")
-    lines = [
-        f"# leaf {router.leaf}",
-        f"# openelb-ha router-config: leaf router {router.leaf} for BgpPeer {router.bgp_peer}",
-    ]
-    placeholders = [n for n in router.neighbors if n.address is None]
-    # The unspecified address: parses, and can never be a real neighbor until replaced.
-    unspecified = "0.0.0.0" if version == 4 else "::"  # noqa: S104
-    for n in placeholders:
-        lines.append(
-            f"define NODE_{_bird_symbol(n.node)} = {unspecified};  # {n.node}'s InternalIP"
-        )
-    if version == 4:
-        lines.append(f"router id {router.address};")
-    accepted = router.accepted
-    if accepted is None:
-        accepted = (ipaddress.ip_network("0.0.0.0/0" if version == 4 else "::/0"),)
-    condition = (
-        "net ~ [ " + ", ".join(f"{net}{{{host},{host}}}" for net in accepted) + " ]"
-        if accepted
-        else "false"
+def bird_symbols(leaf: str, nodes: Sequence[str]) -> BirdSymbols:
+    """Readable symbols (``openelb_<leaf>_<node>``, other characters as ``_``); a symbol that
+    two names would share after that mapping (``w-1``, ``w.1``), that another symbol of the file
+    already is (a node named ``import``), or that exceeds BIRD's 64 characters, ends in a hash
+    of its own name instead."""
+    base = _bird_slug(f"openelb_{leaf}")
+    wanted = {
+        ("filter", "import"): f"{base}_import",
+        ("template", "speaker"): f"{base}_speaker",
+        ("kernel", "kernel"): f"{base}_kernel",
+        **{("node", node): f"{base}_{_bird_slug(node)}" for node in sorted(set(nodes))},
+    }
+    counts: dict[str, int] = {}
+    for symbol in wanted.values():
+        counts[symbol] = counts.get(symbol, 0) + 1
+    chosen: dict[tuple[str, str], str] = {}
+    for key, symbol in wanted.items():
+        is_node = key[0] == "node"
+        if len(symbol) > s.BIRD_SYMBOL_MAX or (is_node and counts[symbol] > 1):
+            suffix = "_" + _short_hash(f"{leaf}\0{key[0]}\0{key[1]}")
+            symbol = symbol[: s.BIRD_SYMBOL_MAX - len(suffix)] + suffix
+        chosen[key] = symbol
+    if len(set(chosen.values())) != len(chosen):
+        raise s.Unrenderable(f"BIRD symbols of leaf {leaf} collide even with hashes")
+    return BirdSymbols(
+        import_filter=chosen[("filter", "import")],
+        template=chosen[("template", "speaker")],
+        kernel=chosen[("kernel", "kernel")],
+        protocols={key[1]: symbol for key, symbol in chosen.items() if key[0] == "node"},
     )
+
+
+def router_bird_symbols(router: LeafRouter) -> BirdSymbols:
+    return bird_symbols(router.leaf, [n.node for n in router.neighbors])
+
+
+def render_bird(router: LeafRouter, passwords: Mapping[str, str], whole: bool = False) -> str:
+    """BIRD 2 (``bird.conf``) configuration of one leaf router; a secret missing from
+    ``passwords`` is a placeholder."""
+    version = _version(router.family)
+    channel = s.syntax("ipv4" if version == 4 else "ipv6")
+    host = 32 if version == 4 else 128
+    symbols = router_bird_symbols(router)
+    semi, opening, closing = s.syntax(";"), s.syntax("{"), s.syntax("}")
+    lines: list[Line | Comment] = [*_header(router, whole)]
+    if whole:
+        router_address = _router_address(router)
+        if router_address.version == 4:
+            lines.append(
+                s.line(0, s.syntax("router"), s.syntax("id"), s.address(router_address), semi)
+            )
+        lines += [
+            s.line(0, s.syntax("protocol"), s.syntax("device"), opening),
+            s.line(0, closing),
+            s.line(
+                0, s.syntax("protocol"), s.syntax("kernel"), s.bird_symbol(symbols.kernel), opening
+            ),
+            s.line(
+                1,
+                channel,
+                opening,
+                s.syntax("export"),
+                s.syntax("where"),
+                s.syntax("source"),
+                s.syntax("="),
+                s.syntax("RTS_BGP"),
+                semi,
+                closing,
+                semi,
+            ),
+            # ECMP over the leaf's nodes: each is a next hop the speakers announce.
+            s.line(
+                1,
+                s.syntax("merge"),
+                s.syntax("paths"),
+                s.syntax("on"),
+                s.syntax("limit"),
+                s.number(router.max_paths),
+                semi,
+            ),
+            s.line(0, closing),
+        ]
+    else:
+        lines.append(
+            s.comment(
+                f"ECMP over the leaf's nodes: your kernel protocol needs `merge paths on limit "
+                f"{router.max_paths};`"
+            )
+        )
+    accepted = _accepted(router)
+    if accepted:
+        patterns: list[Token] = []
+        for index, net in enumerate(accepted):
+            if index:
+                patterns.append(s.syntax(","))
+            patterns.append(s.bird_prefix_pattern(net, host))
+        condition = [s.syntax("net"), s.syntax("~"), s.syntax("["), *patterns, s.syntax("]")]
+    else:
+        condition = [s.syntax("false")]
     lines += [
-        "protocol device {",
-        "}",
-        f"protocol kernel {base}_kernel {{",
-        f"  {channel} {{ export where source = RTS_BGP; }};",
-        # ECMP over every node of the leaf: each is a next hop the speakers announce.
-        f"  merge paths on limit {router.max_paths};",
-        "}",
-        f"filter {base}_import {{",
-        f"  if {condition} then accept;",
-        "  reject;",
-        "}",
-        f"template bgp {base}_speaker {{",
-        f"  local as {router.asn};",
+        s.line(0, s.syntax("filter"), s.bird_symbol(symbols.import_filter), opening),
+        s.line(1, s.syntax("if"), condition, s.syntax("then"), s.syntax("accept"), semi),
+        s.line(1, s.syntax("reject"), semi),
+        s.line(0, closing),
+        s.line(0, s.syntax("template"), s.syntax("bgp"), s.bird_symbol(symbols.template), opening),
+        s.line(1, s.syntax("local"), s.syntax("as"), s.number(router.asn), semi),
     ]
     if router.password_secret is not None:
-        lines.append(f"  password {_bird_string(passwords[router.password_secret])};")
+        value = passwords.get(router.password_secret)
+        password = (
+            s.bird_password(value)
+            if value is not None
+            else s.placeholder(f"BGP password of leaf {router.leaf}")
+        )
+        lines.append(s.line(1, s.syntax("password"), password, semi))
     lines += [
-        f"  {channel} {{ import filter {base}_import; export none; add paths rx; }};",
-        "}",
+        s.line(
+            1,
+            channel,
+            opening,
+            s.syntax("import"),
+            s.syntax("filter"),
+            s.bird_symbol(symbols.import_filter),
+            semi,
+            s.syntax("export"),
+            s.syntax("none"),
+            semi,
+            s.syntax("add"),
+            s.syntax("paths"),
+            s.syntax("rx"),
+            semi,
+            closing,
+            semi,
+        ),
+        s.line(0, closing),
     ]
     for n in router.neighbors:
-        address = n.address or f"NODE_{_bird_symbol(n.node)}"
-        port = f" port {n.port}" if n.port != openelb.BGP_PORT else ""
-        remote = "external" if n.remote_as is None else f"as {n.remote_as}"
+        port = [s.syntax("port"), s.number(n.port)] if n.port != openelb.BGP_PORT else []
+        remote = (
+            [s.syntax("external")]
+            if n.remote_as is None
+            else [s.syntax("as"), s.number(n.remote_as)]
+        )
         lines += [
-            f"protocol bgp {bird_protocol_name(router.leaf, n.node)} from {base}_speaker {{",
-            f"  description {_bird_string('openelb-ha node ' + n.node)};",
-            f"  neighbor {address}{port} {remote};",
-            "}",
+            s.line(
+                0,
+                s.syntax("protocol"),
+                s.syntax("bgp"),
+                s.bird_symbol(symbols.protocols[n.node]),
+                s.syntax("from"),
+                s.bird_symbol(symbols.template),
+                opening,
+            ),
+            s.line(1, s.syntax("description"), s.bird_string(f"openelb-ha node {n.node}"), semi),
+            s.line(1, s.syntax("neighbor"), _neighbor_token(n), port, remote, semi),
+            s.line(0, closing),
         ]
-    return "\n".join(lines) + "\n"
+    return s.render(lines, "#", indent_width=2)
 
 
-RENDERERS: Mapping[str, Callable[[LeafRouter, Mapping[str, str]], str]] = {
+RENDERERS: Mapping[str, Callable[[LeafRouter, Mapping[str, str], bool], str]] = {
     "frr": render_frr,
     "bird": render_bird,
 }
 
 
 def render(
-    routers: Sequence[LeafRouter], dialect: str, passwords: Mapping[str, str]
+    routers: Sequence[LeafRouter],
+    dialect: str,
+    passwords: Mapping[str, str],
+    whole: bool = False,
 ) -> list[RenderedLeaf]:
     renderer = RENDERERS[dialect]
-    return [RenderedLeaf(router.leaf, renderer(router, passwords)) for router in routers]
+    return [RenderedLeaf(router.leaf, renderer(router, passwords, whole)) for router in routers]

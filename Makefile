@@ -5,19 +5,20 @@ BIN := $(VENV)/bin
 STACK ?= dev
 FORMAT ?= markdown
 # make plan WORKLOAD='manager.yaml' NODES=nodes.json checks against the live objects
-# (kubectl get ... -o yaml / kubectl get nodes -o json, with --show-managed-fields);
-# ALLOW_SKIPPED=1 exits 0 although checks were skipped.
+# (kubectl get ... -o yaml / kubectl get nodes -o json, with --show-managed-fields).
+# Without OpenELB's install manifests (and no WORKLOAD) the plan is printed but UNCHECKED and
+# the command exits 3 (make: "Error 3"); ALLOW_SKIPPED=1 accepts that: exit 0, still marked.
 WORKLOAD ?=
 NODES ?=
 ALLOW_SKIPPED ?=
 # make stack-files PRODUCTION=true marks a new stack as production for the policy pack.
 PRODUCTION ?=
 
-# Where the plan finds OpenELB's upstream manifests: OPENELB_MANIFESTS when set, else the team's
-# shared copy beside the repository when there is one, else .manifests/ (git ignores it), which
-# `make manifests` fills.
-OPENELB_MANIFESTS ?= $(abspath $(if $(wildcard ../shared/openelb/v0.5.1/openelb.yaml),../shared/openelb,.manifests))
-export OPENELB_MANIFESTS
+# Where the plan and the tests find OpenELB's upstream manifests: OPENELB_MANIFESTS when set
+# (here or in the environment), else the team's shared copy beside the repository when there is
+# one, else .manifests/ (git ignores it), which `make manifests` fills; `make plan`, `make test`
+# and `make stack-files` download them there first when they are missing (README: "Without
+# GitHub").
 
 .PHONY: test test-slow lint actionlint typecheck unit plan validate schema bench preview up clean manifests goldens \
 	stack-files lab lab-test tools
@@ -83,19 +84,19 @@ test-slow: $(VENV)/.installed
 ## plan: the main job that runs anywhere: what STACK applies, checked, without a cluster or the
 ## Pulumi CLI. FORMAT=markdown (review summary), yaml (the objects) or kubectl (a runbook).
 plan: $(VENV)/.installed
-	@test -f $(OPENELB_MANIFESTS)/v0.5.1/openelb.yaml -a -f $(OPENELB_MANIFESTS)/v0.6.0/openelb.yaml \
-		|| $(MAKE) -s manifests >&2 || true
+	@$(BIN)/python -m openelb_component manifests --quiet >&2 || true
 	@$(BIN)/python -m openelb_component plan --stack $(STACK) --format $(FORMAT) \
 		$(foreach file,$(WORKLOAD),--workload $(file)) $(if $(NODES),--nodes $(NODES)) \
 		$(if $(ALLOW_SKIPPED),--allow-skipped)
 
-## manifests: download OpenELB's pinned install manifests (v0.5.1, v0.6.0) into
-## $(OPENELB_MANIFESTS) and verify them against deploy/openelb-manifests.sha256.
+## manifests: download OpenELB's pinned install manifests (v0.5.1, v0.6.0) into the folder
+## above and verify them against deploy/openelb-manifests.sha256.
 manifests: $(VENV)/.installed
-	@$(BIN)/python -m openelb_component manifests --into $(OPENELB_MANIFESTS)
+	@$(BIN)/python -m openelb_component manifests
 
 ## stack-files: what a new stack needs besides stacks/Pulumi.$(STACK).yaml: its policy config
-## (policy/config/$(STACK).json; PRODUCTION=true for a production stack) and its golden plans.
+## (policy/config/$(STACK).json; PRODUCTION=true for a production stack) and its golden plans,
+## which are checked plans: without OpenELB's install manifests it fails, saying why.
 stack-files: $(VENV)/.installed
 	@$(BIN)/python -m openelb_component policy-config --stack $(STACK) \
 		$(if $(filter true,$(PRODUCTION)),--production,$(if $(filter false,$(PRODUCTION)),--no-production))

@@ -2,7 +2,7 @@
 
     python -m openelb_component plan --stack dev [--format markdown|yaml|kubectl] [--workload F]
         [--nodes FILE] [--allow-skipped]
-    python -m openelb_component manifests [--into DIR]
+    python -m openelb_component manifests [--into DIR] [--quiet]
     python -m openelb_component policy-config --stack dev [--production | --no-production]
     python -m openelb_component validate [FILES...]
     python -m openelb_component schema [--output FILE]
@@ -12,7 +12,8 @@
         [--nodes FILE] [--show-secrets] [--whole] [--output-dir DIR]
 
 Exit status: 0 when everything is fine, 1 when the config is invalid or a check fails, 2 on bad
-usage.
+usage, 3 (``plan`` only) when the plan is printed but unchecked: checks were skipped for want of
+OpenELB's install manifests (``--allow-skipped`` makes that 0).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from openelb_component.lab.run import render_text, run_lab
 from openelb_component.lab.scenarios import SCENARIOS
 from openelb_component.plan import ownership, upstream
 from openelb_component.plan.build import build_plan, load_stack_config, read_live_workloads
-from openelb_component.plan.manifests import fetch_manifests
+from openelb_component.plan.manifests import ManifestsUnavailable, fetch_manifests
 from openelb_component.plan.nodesfile import load_nodes, nodes_by_name
 from openelb_component.plan.policyconfig import policy_config, policy_config_path
 from openelb_component.plan.render import RENDERERS
@@ -76,8 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--allow-skipped",
         action="store_true",
-        help="exit 0 although checks were skipped (no upstream manifests): the output's first "
-        "line still says the result is unchecked",
+        help="exit 0 although checks were skipped (no upstream manifests; else exit status 3): "
+        "the output's first line still says the result is unchecked",
     )
     fetch = commands.add_parser(
         "manifests", help="download OpenELB's pinned install manifests and verify their sha256"
@@ -86,7 +87,11 @@ def _parser() -> argparse.ArgumentParser:
         "--into",
         type=Path,
         default=None,
-        help=f"default: ${upstream.ENV_VAR}, else {upstream.DEFAULT_DIR}",
+        help=f"default: ${upstream.ENV_VAR}, else {upstream.SHARED_DIR} when it holds them, "
+        f"else {upstream.LOCAL_DIR}",
+    )
+    fetch.add_argument(
+        "--quiet", action="store_true", help="say nothing when every file is there and verified"
     )
     policy = commands.add_parser(
         "policy-config", help="write the policy pack's config of a stack (policy/config/)"
@@ -265,32 +270,59 @@ def _plan(args: argparse.Namespace) -> int:
         for check in plan.verification.checks:
             print(f"{check.status}: {check.subject}, {check.name}: {check.detail}", file=sys.stderr)
     if skipped:
-        allowed = " (allowed by --allow-skipped)" if args.allow_skipped else ""
         print(
-            f"openelb-ha: {len(skipped)} check(s) skipped (see above): the result is "
-            f"unchecked{allowed}. Run `make manifests`, or set {upstream.ENV_VAR}.",
+            unchecked_message(
+                args.stack, plan.config.openelb.version, len(skipped), allowed=args.allow_skipped
+            ),
             file=sys.stderr,
         )
     if plan.verification.failed:
         print("openelb-ha: a check of the result failed; see above.", file=sys.stderr)
         return 1
-    return 1 if skipped and not args.allow_skipped else 0
+    return UNCHECKED if skipped and not args.allow_skipped else 0
+
+
+UNCHECKED = 3
+"""``plan``'s exit status for a plan printed whole but not checked (see ``unchecked_message``)."""
 
 
 def unchecked_line(count: int, fmt: str) -> str:
     text = (
-        f"UNCHECKED: {count} check(s) of this plan were skipped (no upstream OpenELB manifests); "
-        "run `make manifests` and plan again"
+        f"UNCHECKED: {count} check(s) of this plan were skipped for want of OpenELB's install "
+        "manifests: the workload patches were not tried on OpenELB's own workloads; run "
+        "`make manifests` and plan again"
     )
     return f"> **{text}**\n\n" if fmt == "markdown" else f"# {text}\n"
+
+
+def unchecked_message(stack: str, version: str, count: int, *, allowed: bool) -> str:
+    """What UNCHECKED means and the ways on, for the end of ``plan``'s output."""
+    verdict = (
+        "exit status 0, as --allow-skipped (ALLOW_SKIPPED=1) asks"
+        if allowed
+        else f"exit status {UNCHECKED}"
+    )
+    return (
+        f"openelb-ha: UNCHECKED ({verdict}). The plan above is complete, but {count} of its "
+        "checks were skipped: they apply each workload patch to OpenELB's own workload and "
+        "validate the result against the Kubernetes and OpenELB schemas, and they need "
+        f"OpenELB's install manifest, which is not at {upstream.manifest_path(version)}.\n"
+        "  To check it: `make manifests` downloads the manifests and verifies their sha256 "
+        '(without access to GitHub, place them by hand: README.md, "Without GitHub"), or '
+        f"check against your cluster's own workload: `make plan STACK={stack} "
+        "WORKLOAD=manager.yaml` (docs/plan.md).\n"
+        f"  To accept it unchecked: `make plan STACK={stack} ALLOW_SKIPPED=1` "
+        "(`--allow-skipped`) exits 0; the first line still says UNCHECKED."
+    )
 
 
 def _manifests(args: argparse.Namespace) -> int:
     folder = args.into or upstream.manifests_dir()
     try:
         for line in fetch_manifests(folder):
-            print(line)
-    except (OSError, ValueError) as error:
+            if not (args.quiet and line.endswith(": present, sha256 verified")):
+                print(line)
+    except (ManifestsUnavailable, OSError, ValueError) as error:
         print(f"openelb-ha: {error}", file=sys.stderr)
         return 1
     return 0

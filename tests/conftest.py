@@ -1,4 +1,5 @@
-"""Fixtures: upstream manifests (skipped, saying why, when absent) and Hypothesis profiles."""
+"""Fixtures: upstream manifests (fetched when missing, else skipped, saying why) and Hypothesis
+profiles."""
 
 from __future__ import annotations
 
@@ -9,7 +10,21 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from openelb_component.plan import upstream
+from tests.support import manifests
 from tests.support.manifests import upstream_documents
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Fetch missing upstream manifests once, in the main process, before workers start."""
+    if not hasattr(config, "workerinput"):
+        config.stash[_MANIFESTS] = manifests.ensure()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return config.stash.get(_MANIFESTS, "")
+
+
+_MANIFESTS = pytest.StashKey[str]()
 
 
 @pytest.fixture(params=sorted(upstream.RELEASES))

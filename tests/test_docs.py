@@ -31,6 +31,7 @@ from openelb_component.config.loading import load_config
 from openelb_component.config.names import PROJECT
 from openelb_component.plan import upstream
 from tests.support.harness import ROOT, assert_registers_the_desired_state, run_program
+from tests.support.manifests import require_manifests
 
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
@@ -41,7 +42,9 @@ NOT_RUN_HERE = {
     "kubectl": "no cluster to talk to; the flags are checked against kubectl's own --help",
 }
 # Shell plumbing in examples: nothing of this project's to check.
-SHELL_WORDS = {"export", "rm", "unset", "base64", "cd", "git", "cp"}
+SHELL_WORDS = {"export", "rm", "unset", "base64", "cd", "git", "cp", "mkdir"}
+# Commands of the README's "Without GitHub" block, which tests/test_fresh_clone.py runs.
+RUN_IN_A_FRESH_CLONE = {"sha256sum"}
 # make targets the docs name that this test does not run: each is run elsewhere or needs a cluster.
 MAKE_NOT_RUN = {
     "test": "this suite is `make test`",
@@ -207,6 +210,11 @@ def test_every_shell_command_in_the_docs(command: str) -> None:
     words = _words(command)
     if not words:  # an assignment alone, e.g. TOKEN=$(...) whose inner command is listed too
         return
+    if "plan" in words:
+        # Without the manifests a plan is printed but unchecked, and exits non-zero
+        # (tests/test_manifests.py); the docs promise a checked one.
+        for version in sorted(upstream.RELEASES):
+            require_manifests(version)
     program = words[0]
     if program == "make":
         target = next((w for w in words[1:] if "=" not in w), "")
@@ -239,7 +247,7 @@ def test_every_shell_command_in_the_docs(command: str) -> None:
         # tests/test_passwords.py runs with envsubst and a recording kubectl.
         plan = _run(["make", "-s", "plan", "STACK=prod", "FORMAT=yaml"]).stdout
         assert any(command in line for line in plan.splitlines() if "envsubst" in line), command
-    elif program in NOT_RUN_HERE or program in SHELL_WORDS:
+    elif program in NOT_RUN_HERE or program in SHELL_WORDS or program in RUN_IN_A_FRESH_CLONE:
         pass
     else:
         pytest.fail(f"{command!r}: unknown kind of command; run it here or add it above")

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from openelb_component.plan import upstream
+from tests.support.clone import copy_of_the_repository
 from tests.support.harness import ROOT
 
 # Runs make and pytest in a copy: `make test-slow` (CI runs it), not `make test`.
@@ -38,25 +39,6 @@ def checklist_commands() -> list[str]:
         for line in block.splitlines()
         if line.strip()
     ]
-
-
-def copy_of_the_repository(tmp_path: Path) -> Path:
-    """The checkout's files (tracked and new, not ignored), and its .venv by a link."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-        timeout=60,
-    ).stdout.decode()
-    copy = tmp_path / "repo"
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, copy / name)
-    (copy / ".venv").symlink_to(ROOT / ".venv")
-    return copy
 
 
 def run(copy: Path, command: str) -> subprocess.CompletedProcess[str]:

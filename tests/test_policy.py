@@ -31,7 +31,7 @@ from openelb_component.config import names
 from openelb_policy import model, pack, registry, rules
 from openelb_policy.model import Resource, Violation
 from tests.support import harness
-from tests.support.harness import ROOT, run_program, stack_config, stack_files
+from tests.support.harness import ROOT, run_program, stack_config, stack_files, stack_files_step
 from tests.support.manifests import upstream_documents
 
 POLICY_DIR = ROOT / "policy"
@@ -46,9 +46,10 @@ def stack_name(path: Path) -> str:
 
 
 def policy_config(stack: str) -> dict[str, dict[str, Any]]:
-    config: dict[str, dict[str, Any]] = json.loads(
-        (POLICY_DIR / "config" / f"{stack}.json").read_text()
-    )
+    path = POLICY_DIR / "config" / f"{stack}.json"
+    if not path.is_file():
+        pytest.fail(stack_files_step(stack, f"policy config {path.relative_to(ROOT)}"))
+    config: dict[str, dict[str, Any]] = json.loads(path.read_text())
     return config
 
 
@@ -90,8 +91,13 @@ PRODUCTION = {"production": True}
 
 
 def test_every_stack_has_a_policy_config() -> None:
-    configs = sorted(p.stem for p in (POLICY_DIR / "config").glob("*.json"))
-    assert configs == sorted(stack_name(p) for p in STACKS)
+    configs = {p.stem for p in (POLICY_DIR / "config").glob("*.json")}
+    stacks = {stack_name(p) for p in STACKS}
+    missing = [
+        stack_files_step(s, f"policy config policy/config/{s}.json") for s in stacks - configs
+    ]
+    assert missing == []
+    assert sorted(configs - stacks) == [], "a policy config without its stack file: remove it"
 
 
 @pytest.mark.parametrize("stack", STACKS, ids=[stack_name(p) for p in STACKS])

@@ -1,8 +1,9 @@
 """OpenELB's upstream install manifests, for checks against the real workloads.
 
 They are not shipped with this project (Apache-2.0 upstream; users have their own installed
-version). ``OPENELB_MANIFESTS`` points at a folder holding ``v<version>/openelb.yaml``; the
-default is the team's shared copy beside the repository.
+version). ``OPENELB_MANIFESTS`` points at a folder holding ``v<version>/openelb.yaml``; without
+it, the team's shared copy beside the repository when there is one, else ``.manifests/`` in the
+repository (git ignores it), which ``make manifests`` and ``make test`` fill.
 """
 
 from __future__ import annotations
@@ -15,17 +16,28 @@ from typing import Any
 import yaml
 
 ENV_VAR = "OPENELB_MANIFESTS"
-DEFAULT_DIR = Path(__file__).resolve().parents[3] / "shared" / "openelb"
+REPOSITORY = Path(__file__).resolve().parents[2]
+SHARED_DIR = REPOSITORY.parent / "shared" / "openelb"
+LOCAL_DIR = REPOSITORY / ".manifests"
 RELEASES = {"0.5": "v0.5.1", "0.6": "v0.6.0"}
 """Config version -> the upstream release whose manifest represents it."""
 
 
+def manifest_name(version: str) -> str:
+    """The manifest's path inside the folder, as ``deploy/openelb-manifests.sha256`` names it."""
+    return f"{RELEASES[version]}/openelb.yaml"
+
+
 def manifests_dir() -> Path:
-    return Path(os.environ.get(ENV_VAR) or DEFAULT_DIR)
+    given = os.environ.get(ENV_VAR)
+    if given:
+        return Path(given)
+    shared = all((SHARED_DIR / manifest_name(v)).is_file() for v in RELEASES)
+    return SHARED_DIR if shared else LOCAL_DIR
 
 
 def manifest_path(version: str) -> Path:
-    return manifests_dir() / RELEASES[version] / "openelb.yaml"
+    return manifests_dir() / manifest_name(version)
 
 
 def load_documents(path: Path) -> list[dict[str, Any]]:

@@ -449,6 +449,16 @@ def stack_files() -> list[Path]:
     return stack_paths(STACKS_DIR)
 
 
+def stack_files_step(stack: str, missing: str) -> str:
+    """What a test says when a stack lacks what ``make stack-files`` writes (the add-a-stack
+    checklist's step 3, docs/operations.md)."""
+    return (
+        f"stack {stack!r} has no {missing}: create it with `make stack-files STACK={stack}` "
+        '(PRODUCTION=true for a production stack; docs/operations.md, "Add a stack for your '
+        'cluster", step 3) and review it'
+    )
+
+
 def stack_config(path: Path) -> dict[str, Any]:
     """A stack file's ``openelb-ha:`` keys, without the prefix (secure values kept as written;
     ``run_program`` decrypts them as the engine would), read as the engine reads the file."""

@@ -18,6 +18,7 @@ from openelb_component.component.conflicts import Read, report_conflicts
 from openelb_component.component.continuity import aliases, secret_outputs
 from openelb_component.config.models import StackConfig
 from openelb_component.desired import DesiredObject, DesiredState, desired_state
+from openelb_component.desired.addressing import eips_warning, node_addresses
 from openelb_component.desired.bgp import bgp_conf_change_warning, password_secret_name
 from openelb_component.desired.workloads import BGP_CONF_ANNOTATION, WORKLOAD_KEY
 from openelb_component.routers.configs import (
@@ -141,7 +142,9 @@ class OpenElbHa(pulumi.ComponentResource):
         self.controller_replicas = pulumi.Output.from_input(state.controller_replicas)
         self.node_selector = pulumi.Output.from_input(dict(state.node_selector))
         self.bgp_peers = pulumi.Output.from_input(list(state.bgp_peers))
-        self.router_configs = self._router_configs(config)
+        addresses = self._node_addresses()
+        self.router_configs = self._router_configs(config, addresses)
+        self._warn_when_eips_contain_node_addresses(config, addresses)
         outputs = {output: getattr(self, attribute) for output, attribute in OUTPUTS}
         # Not a stack output; registered so the engine waits for the reads' conflict reports.
         outputs["fieldConflicts"] = pulumi.Output.all(*self._conflicts).apply(
@@ -149,20 +152,27 @@ class OpenElbHa(pulumi.ComponentResource):
         )
         self.register_outputs(outputs)
 
-    def _router_configs(self, config: StackConfig) -> pulumi.Output[dict[str, dict[str, str]]]:
-        """Rendered once the Node reads and passwords resolve; passwords stay Pulumi secrets."""
+    def _node_addresses(self) -> pulumi.Output[dict[str, str]]:
+        """Node -> InternalIP, as the Node reads find them."""
         statuses = pulumi.Output.all(
             **{name: read.status for name, read in self._node_reads.items()}  # type: ignore[attr-defined]
         )
+        return statuses.apply(
+            lambda found: {
+                name: address
+                for name, status in found.items()
+                if (address := internal_ip(status)) is not None
+            }
+        )
+
+    def _router_configs(
+        self, config: StackConfig, addresses: pulumi.Output[dict[str, str]]
+    ) -> pulumi.Output[dict[str, dict[str, str]]]:
+        """Rendered once the Node reads and passwords resolve; passwords stay Pulumi secrets."""
         passwords = pulumi.Output.all(**self._secrets)
 
         def render(values: list[Any]) -> dict[str, dict[str, str]]:
-            node_statuses, texts = values
-            addresses = {
-                name: address
-                for name, status in node_statuses.items()
-                if (address := internal_ip(status)) is not None
-            }
+            addresses, texts = values
             routers = leaf_routers(config, self.state, addresses)
             # A Node's status is the cluster's text: an address no router can take is named,
             # never rendered.
@@ -173,8 +183,23 @@ class OpenElbHa(pulumi.ComponentResource):
                 for router in routers
             }
 
-        configs = pulumi.Output.all(statuses, passwords).apply(render)
+        configs = pulumi.Output.all(addresses, passwords).apply(render)
         return pulumi.Output.secret(configs) if self._secrets else configs
+
+    def _warn_when_eips_contain_node_addresses(
+        self, config: StackConfig, addresses: pulumi.Output[dict[str, str]]
+    ) -> None:
+        """The eips warning of desired/addressing.py for the nodes' own addresses, which only
+        the Node reads know (the stack's router and router-ID addresses are in state.warnings)."""
+        if config.eips is None:
+            return
+
+        def warn(addresses: dict[str, str]) -> None:
+            message = eips_warning(config, node_addresses(addresses))
+            if message is not None:
+                pulumi.log.warn(message, resource=self)
+
+        addresses.apply(warn)
 
     def _warn_when_the_bgp_conf_changes(self, version: str) -> None:
         """Compare the BgpConf this run applies with the one the last run recorded on the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from openelb_component.config.models import MultiLeafTopology, SingleRouterTopology, StackConfig
+from openelb_component.desired.addressing import addressing_warnings
 from openelb_component.desired.bgp import bgp_conf, bgp_peer, bgp_peer_name, bgp_warnings
 from openelb_component.desired.model import DesiredObject, DesiredState
 from openelb_component.desired.nodes import node_key, node_patches
@@ -64,7 +65,7 @@ def desired_state(config: StackConfig) -> DesiredState:
     rack_of_other_node = _rack_of_other_node(config)
     objects: list[DesiredObject] = node_patches(rack_of_node, rack_of_other_node)
     node_keys = [obj.key for obj in objects]
-    warnings: list[str] = bgp_warnings(config)
+    warnings: list[str] = [*bgp_warnings(config), *addressing_warnings(config)]
     leaves = (
         sorted(topology.leaves, key=lambda leaf: leaf.name)
         if isinstance(topology, MultiLeafTopology)

@@ -20,12 +20,14 @@ from openelb_component.config.loading import load_config
 from openelb_component.config.models import StackConfig
 from openelb_component.config.secrets import PASSWORDS_KEY, password_config_path
 from openelb_component.desired import DesiredState, desired_state
+from openelb_component.desired.addressing import eips_warning, node_addresses
 from openelb_component.desired.bgp import BGP_CONF_CHANGE_UNKNOWN, bgp_conf_change_warning
 from openelb_component.desired.workloads import BGP_CONF_ANNOTATION, WORKLOAD_KEY
 from openelb_component.plan.checks import Verification, verify
 from openelb_component.plan.ownership import ownership_checks
 from openelb_component.plan.sources import WORKLOAD_KINDS, Base, Sources, upstream_sources
 from openelb_component.plan.stackfile import StackFile
+from openelb_component.routers.openelb import internal_ips
 
 
 @dataclass(frozen=True)
@@ -126,11 +128,18 @@ def build_plan(
         )
     sources: Sources = upstream_sources(config.openelb.version, live or {})
     warnings = _bgp_conf_change(config.openelb.version, state, live or {})
+    covered = eips_warning(config, node_addresses(_internal_ips(nodes or {})))
+    warnings += [covered] if covered else []
     state = dataclasses.replace(state, warnings=(*state.warnings, *warnings))
     verification = verify(state, sources)
     owned = ownership_checks(state, live or {}, nodes or {})
     verification = dataclasses.replace(verification, checks=(*verification.checks, *owned))
     return Plan(stack.name, config, state, verification)
+
+
+def _internal_ips(nodes: Mapping[str, dict[str, Any]]) -> dict[str, str]:
+    """Node -> InternalIP of the ``--nodes`` file's nodes, as OpenELB picks it."""
+    return internal_ips({"kind": "List", "items": list(nodes.values())})
 
 
 def _bgp_conf_change(

@@ -259,3 +259,46 @@ class _NoopMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
         return ({}, [])
+
+
+# --- references ---------------------------------------------------------------------------------
+
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def anchors(path: Path) -> set[str]:
+    """GitHub's heading anchors: lowercase, punctuation dropped, spaces to hyphens."""
+    headings = re.findall(r"^#+ (.*)$", path.read_text(), flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+LINKS = [
+    (f"{path.relative_to(ROOT)}", target)
+    for path in DOC_FILES
+    for target in LINK.findall(path.read_text())
+    if not target.startswith(("http://", "https://", "mailto:"))
+]
+
+
+@pytest.mark.parametrize(("page", "target"), LINKS, ids=[f"{p}->{t}" for p, t in LINKS])
+def test_every_link_resolves_inside_the_repository(page: str, target: str) -> None:
+    file, _, anchor = target.partition("#")
+    path = (ROOT / page).parent / file if file else ROOT / page
+    assert path.resolve().is_relative_to(ROOT.resolve()), f"{target}: outside the repository"
+    assert path.exists(), f"{target}: no such file"
+    if anchor:
+        assert anchor in anchors(path), f"{target}: no heading with that anchor in {file or page}"
+
+
+# A reader of the repository has neither the team's issue tracker nor its design brief.
+UNRESOLVABLE = re.compile(r"\b[Ii]ssues? \d+|\bDESIGN\b|/work/|\bshared/DESIGN")
+
+
+@pytest.mark.parametrize("path", DOC_FILES, ids=[str(p.relative_to(ROOT)) for p in DOC_FILES])
+def test_no_reference_the_repository_cannot_resolve(path: Path) -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if UNRESOLVABLE.search(line)
+    ]
+    assert found == []

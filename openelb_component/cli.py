@@ -261,10 +261,17 @@ def _plan(args: argparse.Namespace) -> int:
         for check in plan.verification.checks
         if check.status == "skip" and check.name != ownership.NAME
     ]
+    document = RENDERERS[args.format](plan)
     if skipped:
-        # First, where a reviewer and a script both see it; a comment in every format.
-        sys.stdout.write(unchecked_line(len(skipped), args.format))
-    sys.stdout.write(RENDERERS[args.format](plan))
+        # First, where a reviewer and a script both see it; a comment in every format. After a
+        # runbook's #! line, which must stay the first for the script to run.
+        line = unchecked_line(len(skipped), args.format)
+        shebang, newline, rest = document.partition("\n")
+        if shebang.startswith("#!"):
+            document = f"{shebang}{newline}{line}{rest}"
+        else:
+            document = line + document
+    sys.stdout.write(document)
     if args.format != "markdown":
         # stdout stays a clean document or script; the check results go beside it.
         for check in plan.verification.checks:

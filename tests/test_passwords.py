@@ -25,7 +25,7 @@ from openelb_component import cli
 from openelb_component.config.errors import ConfigError
 from openelb_component.config.schema import schema_text
 from openelb_component.plan.build import build_plan, load_stack_config
-from openelb_component.plan.render import ENVSUBST_GUARD, RENDERERS
+from openelb_component.plan.render import ENVSUBST_GUARD, RENDERERS, fill_command
 from openelb_component.plan.stackfile import read_stack
 from tests.support.harness import (
     ROOT,
@@ -35,6 +35,7 @@ from tests.support.harness import (
     stack_config,
     stand_in_plaintext,
 )
+from tests.support.tools import require
 
 PROD = ROOT / "stacks" / "Pulumi.prod.yaml"
 CIPHERTEXT = "v1:VpUr4qDDRZAoxsVC:3mOwOyv7rL5WSIdtBOx4OhMoREs3oXxkvQ/wyrLo"
@@ -123,10 +124,10 @@ def yaml_plan(tmp_path: Path) -> str:
 def test_the_yaml_plan_refers_to_the_password_and_says_how_to_fill_it(tmp_path: Path) -> None:
     text = yaml_plan(tmp_path)
     assert "[secret]" not in text
-    assert f"    authPassword: |2-\n      ${{{VARIABLE}}}\n" in text
-    assert (
-        f'#   : "${{{VARIABLE}:?}}" && envsubst < plan.yaml | kubectl apply -f -'
-        in text.splitlines()
+    assert f'    authPassword: "${{{VARIABLE}}}"\n' in text
+    assert f"#   {fill_command([VARIABLE])}" in text.splitlines()
+    assert fill_command([VARIABLE]).endswith(
+        f"envsubst '${{{VARIABLE}}} {ENVSUBST_GUARD}' < plan.yaml | kubectl apply -f -"
     )
     # The guard opens the first document and the password's own.
     documents = text.split("\n---\n")[1:]
@@ -166,7 +167,7 @@ def test_kubectl_refuses_the_unfilled_yaml_plan_before_any_request(tmp_path: Pat
 
 def run_fill_command(text: str, tmp_path: Path, env: dict[str, str]) -> tuple[int, str]:
     """The plan's own fill command, run by sh, with a kubectl that keeps what it is fed."""
-    (command,) = [line for line in text.splitlines() if "envsubst < plan.yaml" in line]
+    (command,) = [line for line in text.splitlines() if "< plan.yaml" in line]
     (tmp_path / "plan.yaml").write_text(text)
     fake = tmp_path / "bin" / "kubectl"
     fake.parent.mkdir(exist_ok=True)
@@ -186,17 +187,36 @@ def run_fill_command(text: str, tmp_path: Path, env: dict[str, str]) -> tuple[in
 
 
 def test_the_fill_command_refuses_an_unset_password(tmp_path: Path) -> None:
-    if shutil.which("envsubst") is None:
-        pytest.skip("envsubst (Debian: gettext-base) is not on PATH")
+    require("envsubst")
     status, fed = run_fill_command(yaml_plan(tmp_path), tmp_path, {})
     assert status != 0
     assert fed == ""  # kubectl never ran
 
 
+# Issue 18: a newline or a quote in the value would end the YAML scalar and add fields.
+NOT_PASSWORDS = {
+    "newline-adds-a-field": 'x"\n    peerAs: 666\n    y: "z',
+    "quote": 'x"y',
+    "backslash": "x\\y",
+    "space": "two words",
+    "81-bytes": "x" * 81,
+    "non-ascii": "pässword",
+    "empty": "",
+}
+
+
+@pytest.mark.parametrize("value", list(NOT_PASSWORDS.values()), ids=list(NOT_PASSWORDS))
+def test_the_fill_command_refuses_what_is_not_a_password(tmp_path: Path, value: str) -> None:
+    require("envsubst")
+    status, fed = run_fill_command(yaml_plan(tmp_path), tmp_path, {VARIABLE: value})
+    assert status != 0
+    assert fed == ""  # kubectl never ran
+
+
 def test_the_filled_yaml_plan_is_what_the_program_applies(tmp_path: Path) -> None:
-    if shutil.which("envsubst") is None:
-        pytest.skip("envsubst (Debian: gettext-base) is not on PATH")
-    password = "p'a\"s$s `w` \\d #1: {x}"  # noqa: S105 - characters YAML and shells treat specially
+    require("envsubst")
+    # Every character a password may hold that a shell, YAML or envsubst treats specially.
+    password = "p'a$s`w`#1:{x}&|;<>*?!~%$HOME${PATH}-[]"  # noqa: S105 - the test's own
     status, fed = run_fill_command(yaml_plan(tmp_path), tmp_path, {VARIABLE: password})
     assert status == 0
     peers = [doc for doc in yaml.safe_load_all(fed) if doc and doc["kind"] == "BgpPeer"]

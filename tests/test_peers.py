@@ -24,6 +24,7 @@ import yaml
 
 from openelb_component.plan.build import build_plan
 from openelb_component.plan.render import RENDERERS
+from openelb_component.plan.runbook import CONFIRM_VARIABLE
 from openelb_component.plan.stackfile import read_stack
 from tests.support.harness import (
     ROOT,
@@ -252,6 +253,7 @@ def test_the_runbook_keeps_an_adopted_peers_backup_private(tmp_path: Path) -> No
         **os.environ,
         "PATH": f"{fake.parent}:{os.environ['PATH']}",
         "HAND_MADE_PASSWORD": PASSWORD,
+        CONFIRM_VARIABLE: "yes",  # the BgpConf step, confirmed ahead as a script does
     }
     subprocess.run(["sh", str(script), "apply"], env=env, cwd=tmp_path, check=True, timeout=30)
     backup = tmp_path / "bgppeer-openelb-ha-peer-10-1-0-1.before.yaml"

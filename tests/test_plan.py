@@ -25,7 +25,7 @@ from openelb_component.config.schema import SCHEMA_PATH, schema_text
 from openelb_component.config.secrets import REDACTED
 from openelb_component.plan.build import build_plan, load_stack_config
 from openelb_component.plan.render import RENDERERS
-from openelb_component.plan.runbook import secret_variables
+from openelb_component.plan.runbook import CONFIRM_VARIABLE, secret_variables
 from openelb_component.plan.stackfile import read_stack, stack_name
 from tests.support.harness import (
     ROOT,
@@ -209,7 +209,7 @@ def test_a_bgp_password_never_appears_in_any_format(tmp_path: Path) -> None:
                 in text
             )
         else:  # a reference the shell or envsubst fills, never a placeholder value
-            assert "authPassword: |2-\n      ${OPENELB_HA_BGPPASSWORDS_LEAF1}\n" in text, fmt
+            assert '    authPassword: "${OPENELB_HA_BGPPASSWORDS_LEAF1}"\n' in text, fmt
             assert REDACTED not in text, fmt
 
 
@@ -234,7 +234,8 @@ def run_runbook(
     fake.chmod(0o755)
     path = f"{fake.parent}:{os.environ['PATH']}"
     files = {"APPLIED": str(tmp_path / "applied.yaml"), "CALLS": str(tmp_path / "calls")}
-    full_env = {**os.environ, "PATH": path, **files, **env}
+    # The BgpConf step waits for a typed yes at a terminal: confirmed ahead, as a script does.
+    full_env = {**os.environ, "PATH": path, **files, CONFIRM_VARIABLE: "yes", **env}
     return subprocess.run(
         ["sh", str(script), step],
         env=full_env,
@@ -258,7 +259,7 @@ def test_the_runbook_takes_passwords_from_the_environment_and_refuses_without(
     # Refused before its first step: nothing was half-applied.
     assert not (tmp_path / "calls").exists()
     # Characters a shell or YAML would treat specially arrive unchanged.
-    tricky = {"leaf1": "p'a\"s$s `w` \\d #1", "leaf2": "plain"}
+    tricky = {"leaf1": "p'a$s`w`#1:{x}&|;<>*?!~%", "leaf2": "plain"}
     env = {f"OPENELB_HA_BGPPASSWORDS_{leaf.upper()}": value for leaf, value in tricky.items()}
     applied = run_runbook(script, tmp_path, env)
     assert applied.returncode == 0, applied.stderr
@@ -271,6 +272,41 @@ def test_the_runbook_takes_passwords_from_the_environment_and_refuses_without(
         "openelb-ha-peer-192-168-0-5": tricky["leaf1"],
         "openelb-ha-peer-192-168-1-5": tricky["leaf2"],
     }
+
+
+# Issue 18: in the runbook's here-document, a line break or a quote would end the YAML scalar
+# and add fields to the BgpPeer.
+RUNBOOK_NOT_PASSWORDS = {
+    "newline-adds-a-field": 'x"\n    peerAs: 666\n    y: "z',
+    "command": "$(touch PWNED)",
+    "quote": 'x"y',
+    "backslash": "x\\y",
+    "space": "two words",
+    "81-bytes": "x" * 81,
+    "escape": "x\x1b[2Jy",
+    "non-ascii": "pässword",
+}
+
+
+@pytest.mark.parametrize(
+    "value", list(RUNBOOK_NOT_PASSWORDS.values()), ids=list(RUNBOOK_NOT_PASSWORDS)
+)
+def test_the_runbook_refuses_a_password_variable_that_is_not_a_password(
+    tmp_path: Path, value: str
+) -> None:
+    plan = build_plan(read_stack(password_stack(tmp_path)))
+    script = tmp_path / "runbook.sh"
+    script.write_text(RENDERERS["kubectl"](plan))
+    env = {"OPENELB_HA_BGPPASSWORDS_LEAF1": value, "OPENELB_HA_BGPPASSWORDS_LEAF2": "plain"}
+    refused = run_runbook(script, tmp_path, env)
+    assert refused.returncode != 0
+    assert refused.stderr.startswith(
+        "OPENELB_HA_BGPPASSWORDS_LEAF1: not a BGP password this runbook can apply; a BGP "
+        "password must be 1 to 80 printable ASCII characters"
+    )
+    assert value not in refused.stderr
+    assert not (tmp_path / "calls").exists()  # before the first kubectl call
+    assert not (tmp_path / "PWNED").exists()
 
 
 def test_a_failed_check_fails_the_plan(
@@ -380,6 +416,7 @@ def test_the_runbook_runs_its_steps_in_order(stack: Path, tmp_path: Path) -> Non
         **secret_environment(stack),
         "PATH": f"{fake.parent}:{os.environ['PATH']}",
         "KUBECTL_LOG": str(log),
+        CONFIRM_VARIABLE: "yes",
     }
     for step in ("apply", "rollback"):
         subprocess.run(["sh", str(script), step], check=True, env=env, timeout=30, cwd=tmp_path)

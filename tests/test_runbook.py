@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,9 +20,11 @@ from typing import Any
 
 import pytest
 
+from openelb_component.cli import UNCHECKED, main
 from openelb_component.plan import upstream
 from openelb_component.plan.build import build_plan
 from openelb_component.plan.render import RENDERERS
+from openelb_component.plan.runbook import BGP_RESTART_WARNING, CONFIRM_VARIABLE
 from openelb_component.plan.stackfile import read_stack
 from tests.support import fakecluster
 from tests.support.harness import ROOT
@@ -66,7 +69,8 @@ def run(script: Path, step: str, env: dict[str, str]) -> subprocess.CompletedPro
     return subprocess.run(
         ["sh", str(script), step],
         cwd=script.parent,
-        env=env,
+        # The BgpConf step waits for a typed yes at a terminal: confirmed ahead, as a script does.
+        env={CONFIRM_VARIABLE: "yes", **env},
         capture_output=True,
         text=True,
         timeout=300,
@@ -188,3 +192,100 @@ def test_rollback_without_any_backup_refuses_before_changing_anything(tmp_path: 
     assert done.returncode == 1
     assert "run rollback where apply ran" in done.stderr
     assert mutating_calls(tmp_path) == []
+
+
+# --- issue 18 and 23: what the runbook carries, and the BgpConf step --------------------------
+
+LONG_NODE = "n" * 253  # the longest valid node name: its backup file name must still fit
+
+
+def single_router_stack(tmp_path: Path, nodes: list[str], extra: str = "") -> Path:
+    path = tmp_path / "stacks" / "Pulumi.edge.yaml"
+    path.parent.mkdir(exist_ok=True)
+    listed = "".join(f"      - {node}\n" for node in nodes)
+    path.write_text(
+        f"config:\n  openelb-ha:topology:\n    kind: single-router\n    nodes:\n{listed}" + extra
+    )
+    return path
+
+
+def test_a_node_name_of_253_characters_fits_the_backup_file_names(tmp_path: Path) -> None:
+    nodes = [LONG_NODE, "worker-p002"]
+    objects = [
+        {"apiVersion": "v1", "kind": "Node", "metadata": {"name": n, "labels": {}}} for n in nodes
+    ]
+    env = fakecluster.install(tmp_path, [*objects, cluster()[-1]])
+    original = fakecluster.objects(tmp_path)
+    script = tmp_path / "plan.sh"
+    script.write_text(
+        RENDERERS["kubectl"](build_plan(read_stack(single_router_stack(tmp_path, nodes))))
+    )
+    applied = run(script, "apply", env)
+    assert applied.returncode == 0, applied.stderr
+    (backup,) = [p for p in tmp_path.glob("node-nnn*.labels.before")]
+    assert len(backup.name) == 255 - len(".tmp")  # it is written through NAME.tmp
+    assert backup.name.startswith("node-" + "n" * 200) and backup.name.endswith(".labels.before")
+    labels = fakecluster.objects(tmp_path)[f"node//{LONG_NODE}"]["metadata"]["labels"]
+    assert labels == {"lb.kubesphere.io/v1alpha1": "openelb"}
+    rolled = run(script, "rollback", env)
+    assert rolled.returncode == 0, rolled.stderr
+    assert fakecluster.objects(tmp_path) == original
+
+
+def test_the_bgpconf_step_warns_and_waits_for_a_yes(tmp_path: Path) -> None:
+    env = fakecluster.install(tmp_path, cluster())
+    script = runbook(tmp_path)
+    stopped = subprocess.run(
+        ["sh", str(script), "apply"],
+        cwd=tmp_path,
+        env=env,  # no confirmation, and no terminal to type one at
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert stopped.returncode == 1
+    assert stopped.stderr.splitlines()[-2:] == [
+        BGP_RESTART_WARNING,
+        "stopped before the BgpConf: what came before it stays as it is; run again to go on, "
+        f"with {CONFIRM_VARIABLE}=yes when not at a terminal",
+    ]
+    assert "restarts BGP at the same moment" in BGP_RESTART_WARNING
+    # The seven node labels were written; nothing of the BgpConf or after it.
+    assert [c.split()[0] for c in mutating_calls(tmp_path)] == ["label"] * 7
+    # Typed at a terminal, the answer goes on.
+    primary, secondary = os.openpty()
+    typed = subprocess.Popen(
+        ["sh", str(script), "apply"],
+        cwd=tmp_path,
+        env=env,
+        stdin=secondary,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.write(primary, b"yes\n")
+    _, err = typed.communicate(timeout=300)
+    os.close(primary)
+    os.close(secondary)
+    assert typed.returncode == 0, err
+    assert "Write the BgpConf now? Type yes" in err
+    assert "bgpconf//default" in fakecluster.objects(tmp_path)
+
+
+def test_the_unchecked_line_comes_after_the_shebang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(upstream.ENV_VAR, str(tmp_path / "no-manifests"))
+    status = main(["plan", "--stack", "dev", "--format", "kubectl"])
+    out = capsys.readouterr().out
+    assert status == UNCHECKED
+    first, second = out.splitlines()[:2]
+    assert first == "#!/bin/sh"
+    assert second.startswith("# UNCHECKED: ")
+    script = tmp_path / "plan.sh"
+    script.write_text(out)
+    script.chmod(0o755)
+    # Runs as a program (no "Exec format error"): usage, since no step was named.
+    done = subprocess.run([str(script)], capture_output=True, text=True, timeout=30, check=False)
+    assert (done.returncode, done.stderr.strip()) == (2, f"usage: {script} apply|rollback")

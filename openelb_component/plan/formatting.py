@@ -18,8 +18,35 @@ def command(plan: Plan, fmt: str) -> str:
     return f"python -m openelb_component plan --stack {plan.stack} --format {fmt}"
 
 
+class SecretReference(str):
+    """Text standing for a secret (``${VARIABLE}``, a marker): always a double-quoted scalar."""
+
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe emitter (every scalar quoted and escaped as YAML needs), writing a
+    ``SecretReference`` double-quoted."""
+
+
+def _secret_reference(dumper: yaml.SafeDumper, value: SecretReference) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", str(value), style='"')
+
+
+_Dumper.add_representer(SecretReference, _secret_reference)
+
+
 def dump(value: Any) -> str:
-    return yaml.safe_dump(value, sort_keys=False, default_flow_style=False)
+    """YAML from the emitter, never pasted together: the one path for every YAML output."""
+    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+
+
+def unused_marker(text: str, index: int) -> str:
+    """A marker that occurs nowhere in ``text`` (a placeholder to replace after emitting)."""
+    attempt = 0
+    while True:
+        marker = f"OPENELBHAMARKER{index}X{attempt}"
+        if marker not in text:
+            return marker
+        attempt += 1
 
 
 def compact_json(value: Any) -> str:

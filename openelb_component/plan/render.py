@@ -9,11 +9,12 @@ invalid until it is filled (``ENVSUBST_GUARD``), so nothing appliable holds a pl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from openelb_component.config.errors import format_path, value_at_or_none
 from openelb_component.config.models import MultiLeafTopology
+from openelb_component.config.secrets import MAX_PASSWORD_BYTES
 from openelb_component.desired import DesiredObject
 from openelb_component.plan.build import Plan
 from openelb_component.plan.checks import CheckResult
@@ -24,6 +25,7 @@ from openelb_component.plan.runbook import (
     secret_variables,
     with_secret_references,
 )
+from openelb_component.plan.shell import word
 from openelb_component.plan.sources import is_workload_patch, patch_body
 
 MARKS = {"pass": "pass", "fail": "**FAIL**", "skip": "skipped"}
@@ -38,17 +40,31 @@ MARKS = {"pass": "pass", "fail": "**FAIL**", "skip": "skipped"}
 ENVSUBST_GUARD = "${OPENELB_HA_ENVSUBST}"
 
 
+def fill_command(variables: Iterable[str]) -> str:
+    """The shell line that checks every secret variable (set, and a password as
+    docs/security.md describes it: the value lands in a double-quoted YAML scalar) and fills
+    in those variables and the guard only (envsubst's SHELL-FORMAT: any other ``$`` text
+    stays)."""
+    checks = " ".join(
+        f': "${{{variable}:?}}" && case "${{{variable}}}" in *[!!-~]* | *[\\"\\\\]*) false ;; '
+        f"esac && [ ${{#{variable}}} -le {MAX_PASSWORD_BYTES} ] &&"
+        for variable in variables
+    )
+    shell_format = word(" ".join([*(f"${{{variable}}}" for variable in variables), ENVSUBST_GUARD]))
+    return f"{checks} envsubst {shell_format} < plan.yaml | kubectl apply -f -"
+
+
 def _secrets_header(variables: dict[str, str]) -> list[str]:
-    checks = " ".join(f': "${{{variable}:?}}" &&' for variable in variables.values())
     return [
         "# Secrets are ${VARIABLE} references, never values: envsubst fills them in from the",
         f"# environment. Unfilled, this file is not valid YAML (the {ENVSUBST_GUARD} lines), so it",
-        "# cannot be applied by accident. To apply it, export every variable, then:",
+        "# cannot be applied by accident. To apply it, export every variable, then run the line",
+        "# below: it refuses a value that is not a BGP password (docs/security.md).",
         *[
             f"#   export {variable}='<the value of secret {name}>'"
             for name, variable in variables.items()
         ],
-        f"#   {checks} envsubst < plan.yaml | kubectl apply -f -",
+        f"#   {fill_command(variables.values())}",
     ]
 
 

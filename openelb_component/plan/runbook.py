@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shlex
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,11 +27,33 @@ from openelb_component.desired.ownership import (
 )
 from openelb_component.desired.workloads import DEFAULT_TIMEOUT, TIMEOUT_ANNOTATION
 from openelb_component.plan.build import Plan
-from openelb_component.plan.formatting import command, compact_json, describe, dump, quoted
+from openelb_component.plan.formatting import (
+    SecretReference,
+    command,
+    compact_json,
+    describe,
+    dump,
+    quoted,
+    unused_marker,
+)
+from openelb_component.plan.shell import (
+    PASSWORD_CHECK,
+    comment,
+    delimiter_for,
+    heredoc_body,
+    heredoc_escaped,
+    message,
+    password_check,
+    word,
+    words,
+)
 from openelb_component.plan.sources import is_workload_patch, patch_body
 
 ABSENT = "absent"
-_SECRET_SENTINEL = "openelb-ha-secret-sentinel"  # noqa: S105 - a marker, replaced below
+NAME_MAX = 255
+"""The longest file name Linux file systems take: a backup's name, and the ``.tmp`` file it is
+written through, must fit any object name."""
+_TMP = ".tmp"
 
 
 def _slug(name: str) -> str:
@@ -67,11 +88,11 @@ def _kubectl_body(obj: DesiredObject, plan: Plan) -> dict[str, Any]:
 
 
 def _namespace_flag(obj: DesiredObject) -> str:
-    return f" -n {obj.namespace}" if obj.namespace else ""
+    return f" -n {word(obj.namespace)}" if obj.namespace else ""
 
 
 def _target(obj: DesiredObject) -> str:
-    return f"{obj.kind.lower()} {obj.name}{_namespace_flag(obj)}"
+    return f"{words(obj.kind.lower(), obj.name)}{_namespace_flag(obj)}"
 
 
 def _resource(obj: DesiredObject) -> str:
@@ -88,20 +109,31 @@ def rollout_seconds(obj: DesiredObject) -> int:
 
 def _rollout_status(obj: DesiredObject) -> str:
     return (
-        f"kubectl rollout status {obj.kind.lower()}/{obj.name}{_namespace_flag(obj)} "
+        f"kubectl rollout status {word(f'{obj.kind.lower()}/{obj.name}')}{_namespace_flag(obj)} "
         f"--timeout={rollout_seconds(obj)}s"
     )
+
+
+def _file_name(kind: str, name: str, suffix: str) -> str:
+    """``<kind>-<name><suffix>``, or, for a name too long for a file name (a node name may have
+    253 characters), its start and a hash of the whole name."""
+    whole = f"{kind}-{name}{suffix}"
+    if len(f"{whole}{_TMP}".encode()) <= NAME_MAX:
+        return whole
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    keep = NAME_MAX - len(f"{kind}--{digest}{suffix}{_TMP}".encode())
+    return f"{kind}-{name[:keep]}-{digest}{suffix}"
 
 
 def backup_file(obj: DesiredObject) -> str | None:
     """Where the first apply keeps what it changes; None for what rollback simply deletes or
     computes (objects this project creates; workloads, undone from the plan's base)."""
     if obj.kind == "Node":
-        return f"node-{obj.name}.labels.before"
+        return _file_name("node", obj.name, ".labels.before")
     if is_workload_patch(obj):
-        return f"{obj.kind.lower()}-{obj.name}.values.before"
+        return _file_name(obj.kind.lower(), obj.name, ".values.before")
     if obj.action == "patch":
-        return f"{obj.kind.lower()}-{obj.name}.before.yaml"
+        return _file_name(obj.kind.lower(), obj.name, ".before.yaml")
     return None
 
 
@@ -154,6 +186,39 @@ _HELPERS = [
 _CONTAINERS = frozenset({"spec", "template", "metadata", "annotations", "labels", "affinity"})
 
 
+CONFIRM_VARIABLE = "OPENELB_HA_CONFIRM_BGPCONF"
+BGP_RESTART_WARNING = (
+    "WARNING: the next step writes the BgpConf default. When that changes it, every OpenELB "
+    "speaker stops and restarts BGP at the same moment (pkg/speaker/bgp/conf.go:9-25@v0.5.1, "
+    "bgp/conf.go:11-35@v0.6.0): every BGP session of every leaf drops, and no LoadBalancer IP "
+    "is reachable until the sessions are back (OpenELB 0.6 announces again only once each "
+    "speaker has restarted)."
+)
+_CONFIRM = [
+    "# confirm_bgpconf: the BgpConf step can restart BGP on every speaker at once, so it waits",
+    f"# for a typed yes (or {CONFIRM_VARIABLE}=yes in the environment).",
+    "confirm_bgpconf() {",
+    f"  {message(BGP_RESTART_WARNING)}",
+    f'  [ "${{{CONFIRM_VARIABLE}:-}}" = yes ] && return 0',
+    "  answer=''",
+    "  if [ -t 0 ]; then",
+    "    printf '%s' "
+    + word(f"Write the BgpConf now? Type yes (or export {CONFIRM_VARIABLE}=yes): ")
+    + " >&2",
+    "    read -r answer || answer=''",
+    "  fi",
+    '  [ "$answer" = yes ] || { '
+    + message(
+        "stopped before the BgpConf: what came before it stays as it is; run again to go on, "
+        f"with {CONFIRM_VARIABLE}=yes when not at a terminal"
+    )
+    + "; exit 1; }",
+    "}",
+    "",
+]
+"""Shell lines defining ``confirm_bgpconf``; the runbook calls it before every BgpConf step."""
+
+
 RestorePoint = tuple[tuple[str, ...], str]
 """A field's path in a workload, and how rollback writes its kept value back."""
 
@@ -193,23 +258,28 @@ def _undo_template(points: list[RestorePoint], backup: str) -> str:
         for part in path[:-1]:
             parent = parent.setdefault(part, {})
         parent[path[-1]] = f"@@{line}:{how}@@"
-    return re.sub(
+    # Literal JSON for the here-document, with a command substitution for each marker only.
+    body, count = re.subn(
         r'"@@(\d+):(\w+)@@"',
-        lambda m: f"$(restored {backup} {m.group(1)} {m.group(2)})",
-        compact_json(template),
+        lambda m: f"$(restored {word(backup)} {m.group(1)} {m.group(2)})",
+        heredoc_escaped(compact_json(template)),
     )
+    if count != len(points):
+        raise ValueError(f"{backup}: a field name of the patch looks like a marker")
+    return body
 
 
 def _object_backup(obj: DesiredObject, backup: str) -> list[str]:
     # Readable by its owner only: an adopted BgpPeer made by hand holds its password (in the
     # spec and in its last-applied-configuration), and rollback restores it from this file.
     return [
-        f"if [ ! -e {backup} ]; then",
-        f"  before=$(kubectl get {_resource(obj)} {obj.name}{_namespace_flag(obj)} "
+        f"if [ ! -e {word(backup)} ]; then",
+        f"  before=$(kubectl get {words(_resource(obj), obj.name)}{_namespace_flag(obj)} "
         "--ignore-not-found -o yaml)",
         '  if [ -n "$before" ]; then',
-        f"    (umask 077; printf '%s\\n' \"$before\" | sed '/^  resourceVersion:/d' > {backup})",
-        f"  else echo {ABSENT} > {backup}; fi",
+        f"    (umask 077; printf '%s\\n' \"$before\" | sed '/^  resourceVersion:/d' "
+        f"> {word(backup)})",
+        f"  else echo {ABSENT} > {word(backup)}; fi",
         "fi",
     ]
 
@@ -217,47 +287,59 @@ def _object_backup(obj: DesiredObject, backup: str) -> list[str]:
 def with_secret_references(
     obj: DesiredObject, manifest: dict[str, Any], variables: dict[str, str]
 ) -> str:
-    """The manifest as YAML, each secret a ``${VARIABLE}`` reference that a shell (the runbook's
-    here-doc) or ``envsubst`` (the plan's YAML) fills in, as a literal block scalar: no
-    character of the value needs escaping (``|2-`` keeps leading spaces)."""
-    sentinels = {name: f"{_SECRET_SENTINEL}-{variable}" for name, variable in variables.items()}
-    manifest = obj.with_secrets(manifest, sentinels)
-    return re.sub(
-        rf"^(\s*)(\S+): {_SECRET_SENTINEL}-(\w+)$",
-        lambda m: f"{m.group(1)}{m.group(2)}: |2-\n{m.group(1)}  ${{{m.group(3)}}}",
-        dump(manifest).rstrip("\n"),
-        flags=re.MULTILINE,
+    """The manifest as YAML, each secret a ``"${VARIABLE}"`` reference that ``envsubst`` (the
+    plan's YAML) fills in, written by the YAML emitter as a double-quoted scalar: a password
+    (``config/secrets.py``: no ``"``, no ``\\``, no line break) stays exactly itself there. No
+    other value of the manifest may hold such a reference: refused, not filled in."""
+    text = dump(
+        obj.with_secrets(manifest, {name: SecretReference("") for name in obj.secrets.values()})
     )
+    if "${OPENELB_HA_" in text:
+        raise ValueError(f"{obj.key}: a value looks like a secret reference")
+    references = {name: SecretReference(f"${{{variables[name]}}}") for name in obj.secrets.values()}
+    return dump(obj.with_secrets(manifest, references)).rstrip("\n")
 
 
 def _heredoc(
     command_line: str, obj: DesiredObject, manifest: dict[str, Any], variables: dict[str, str]
 ) -> list[str]:
-    """``command <<EOF`` feeding the manifest; the shell puts each secret's value in place
-    from its environment variable. Without secrets the here-doc is quoted: nothing in it is
-    expanded."""
+    """``command <<EOF`` feeding the manifest. Without secrets the here-doc is quoted: nothing
+    in it is expanded. With secrets it is not, and everything in it is escaped but each
+    secret's variable, which the shell expands once (its value is never read as syntax)."""
     if not obj.secrets:
-        return [f"{command_line} <<'EOF'", dump(manifest).rstrip("\n"), "EOF"]
-    return [f"{command_line} <<EOF", with_secret_references(obj, manifest, variables), "EOF"]
+        body = dump(manifest).rstrip("\n")
+        delimiter = delimiter_for(body)
+        return [f"{command_line} <<'{delimiter}'", body, delimiter]
+    plain = dump(obj.with_secrets(manifest, {name: "" for name in obj.secrets.values()}))
+    markers = {name: unused_marker(plain, index) for index, name in enumerate(obj.secrets.values())}
+    text = dump(obj.with_secrets(manifest, {n: SecretReference(m) for n, m in markers.items()}))
+    # Each marker is a double-quoted scalar of its own; the expansion takes its place inside
+    # the quotes, which password_ok made sure the value fits.
+    body = heredoc_body(text.rstrip("\n"), {markers[name]: variables[name] for name in markers})
+    delimiter = delimiter_for(body)
+    return [f"{command_line} <<{delimiter}", body, delimiter]
+
+
+def _pause_before(obj: DesiredObject) -> list[str]:
+    return ["confirm_bgpconf"] if obj.kind == "BgpConf" else []
 
 
 def _apply_steps(plan: Plan, obj: DesiredObject, variables: dict[str, str]) -> list[str]:
     backup = backup_file(obj)
     if obj.kind == "Node" and backup is not None:
         labels = obj.manifest["metadata"].get("labels") or {}
-        pairs = " ".join(shlex.quote(f"{k}={v}") for k, v in labels.items())
+        pairs = words(*(f"{k}={v}" for k, v in labels.items()))
         return [
             "# kubectl get and label fail on a node that does not exist (a typo labels nothing)",
-            f"keep_labels {backup} {obj.name} {' '.join(labels)}",
-            f"kubectl label --overwrite --field-manager={FIELD_MANAGER} node {obj.name} {pairs}",
+            f"keep_labels {words(backup, obj.name, *labels)}",
+            f"kubectl label --overwrite --field-manager={FIELD_MANAGER} node {word(obj.name)} "
+            f"{pairs}",
         ]
     if is_workload_patch(obj) and backup is not None:
-        paths = " ".join(
-            shlex.quote(_jsonpath(path)) for path, _ in restore_points(_kubectl_body(obj, plan))
-        )
+        paths = words(*(_jsonpath(path) for path, _ in restore_points(_kubectl_body(obj, plan))))
         return [
             "# keeps the live value of every field the patch sets: rollback restores exactly them",
-            f"keep_values {backup} {obj.kind.lower()} {obj.name} {obj.namespace} {paths}",
+            f"keep_values {words(backup, obj.kind.lower(), obj.name, obj.namespace)} {paths}",
             "# replaces one replica at a time (maxUnavailable); never scales to 0",
             f"kubectl patch {_target(obj)} --type strategic --field-manager={FIELD_MANAGER} "
             f"-p {quoted(_kubectl_body(obj, plan))}",
@@ -273,7 +355,11 @@ def _apply_steps(plan: Plan, obj: DesiredObject, variables: dict[str, str]) -> l
             "metadata": without_pulumi_annotations(obj.manifest["metadata"]),
         }
         apply = f"kubectl apply -f - --server-side --field-manager={FIELD_MANAGER}{force}"
-        return [*_object_backup(obj, backup), *_heredoc(apply, obj, manifest, variables)]
+        return [
+            *_pause_before(obj),
+            *_object_backup(obj, backup),
+            *_heredoc(apply, obj, manifest, variables),
+        ]
     # Server-side, like the component, and for a second reason: a client-side apply would keep
     # the whole object, a BgpPeer's password included, in the last-applied-configuration
     # annotation, readable by anyone who may read BgpPeers.
@@ -287,8 +373,8 @@ def _rollback_steps(plan: Plan, obj: DesiredObject) -> list[str]:
     if obj.kind == "Node" and backup is not None:
         undo = [
             "# each label back to its value before the first apply, or removed if it had none",
-            f"kubectl label --overwrite --field-manager={FIELD_MANAGER} node {obj.name} "
-            f'$(cat "{backup}")',
+            f"kubectl label --overwrite --field-manager={FIELD_MANAGER} node {word(obj.name)} "
+            f"$(cat {word(backup)})",
         ]
     elif is_workload_patch(obj) and backup is not None:
         points = restore_points(_kubectl_body(obj, plan))
@@ -305,20 +391,22 @@ def _rollback_steps(plan: Plan, obj: DesiredObject) -> list[str]:
         ]
     else:
         delete = (
-            f"kubectl delete {_resource(obj)} {obj.name}{_namespace_flag(obj)} --ignore-not-found"
+            f"kubectl delete {words(_resource(obj), obj.name)}{_namespace_flag(obj)} "
+            "--ignore-not-found"
         )
         if backup is None:
             return [delete]
         undo = [
             f"# back to the {obj.kind} kept by the first apply; deleted if there was none",
-            f'if [ "$(cat {backup})" = {ABSENT} ]; then {delete}',
-            f"else kubectl replace -f {backup}; fi",
+            f'if [ "$(cat {word(backup)})" = {ABSENT} ]; then {delete}',
+            f"else kubectl replace -f {word(backup)}; fi",
         ]
     # An apply stopped before this step kept nothing for it, and changed nothing of it.
     return [
-        f"if [ -e {backup} ]; then",
+        f"if [ -e {word(backup)} ]; then",
+        *("  " + line for line in _pause_before(obj)),
         *undo,
-        f'else echo "{obj.kind} {obj.name}: not changed by apply, nothing to undo" >&2; fi',
+        f"else {message(f'{obj.kind} {obj.name}: not changed by apply, nothing to undo')}; fi",
     ]
 
 
@@ -326,14 +414,14 @@ def _existence_checks(plan: Plan) -> list[str]:
     """Every node and workload the plan patches must exist: checked before the first change,
     so a typo never leaves some nodes labelled (and a patch never creates an object)."""
     targets = [
-        f"{obj.kind.lower()} {obj.name}{_namespace_flag(obj)}"
+        (f"{obj.kind.lower()} {obj.name}" + (f" -n {obj.namespace}" if obj.namespace else ""), obj)
         for obj in plan.state.objects
         if obj.kind == "Node" or is_workload_patch(obj)
     ]
     lines = ['missing=""']
     lines += [
-        f'kubectl get {target} -o name >/dev/null 2>&1 || missing="$missing, {target}"'
-        for target in targets
+        f'kubectl get {_target(obj)} -o name >/dev/null 2>&1 || missing="$missing, "{word(shown)}'
+        for shown, obj in targets
     ]
     lines.append(
         '[ -z "$missing" ] || { echo "not in the cluster: ${missing#, }; nothing was changed" '
@@ -345,11 +433,12 @@ def _existence_checks(plan: Plan) -> list[str]:
 def _preconditions(plan: Plan, variables: dict[str, str]) -> tuple[list[str], list[str]]:
     """What apply and rollback check before their first step, so neither stops half-way."""
     apply = [
-        f': "${{{variable}:?export {variable}, the value of secret {name}}}"'
+        line
         for name, variable in sorted(variables.items())
+        for line in password_check(variable, name)
     ]
     apply += _existence_checks(plan)
-    backups = " ".join(b for b in (backup_file(obj) for obj in plan.state.objects) if b)
+    backups = words(*(b for b in (backup_file(obj) for obj in plan.state.objects) if b))
     # An interrupted apply kept some of them: rollback undoes exactly those steps.
     rollback = [
         'kept=""',
@@ -360,8 +449,8 @@ def _preconditions(plan: Plan, variables: dict[str, str]) -> tuple[list[str], li
     return apply, rollback
 
 
-def _function(name: str, first: list[str], steps: list[list[str]], comment: str) -> list[str]:
-    lines = [f"# {comment}", f"{name}() {{", *first]
+def _function(name: str, first: list[str], steps: list[list[str]], about: str) -> list[str]:
+    lines = [comment(about), f"{name}() {{", *first]
     for step in steps:
         if lines[-1] != f"{name}() {{":
             lines.append("")
@@ -374,23 +463,27 @@ def render_kubectl(plan: Plan) -> str:
     variables = secret_variables(name for obj in objects for name in obj.secrets.values())
     apply_first, rollback_first = _preconditions(plan, variables)
     apply = [
-        [f"# {index}. {describe(obj)}", *_apply_steps(plan, obj, variables)]
+        [comment(f"{index}. {describe(obj)}"), *_apply_steps(plan, obj, variables)]
         for index, obj in enumerate(objects, start=1)
     ]
     rollback = [
-        [f"# undo {index}. {describe(obj)}", *_rollback_steps(plan, obj)]
+        [comment(f"undo {index}. {describe(obj)}"), *_rollback_steps(plan, obj)]
         for index, obj in reversed(list(enumerate(objects, start=1)))
     ]
     lines = [
         "#!/bin/sh",
-        f"# openelb-ha runbook for stack {plan.stack}: the same objects, in the same order, as "
-        "`pulumi up`.",
-        f"# Generated by `{command(plan, 'kubectl')}`.",
+        comment(
+            f"openelb-ha runbook for stack {plan.stack}: the same objects, in the same order, as "
+            "`pulumi up`."
+        ),
+        comment(f"Generated by `{command(plan, 'kubectl')}`."),
         "# Usage: sh <this file> apply | sh <this file> rollback (in the same folder: apply keeps",
         "# what it changes in *.before files there, and rollback restores exactly that).",
         "set -eu",
         "",
         *_HELPERS,
+        *(PASSWORD_CHECK if variables else []),
+        *(_CONFIRM if any(obj.kind == "BgpConf" for obj in objects) else []),
         *_function(
             "apply",
             apply_first,

@@ -16,8 +16,9 @@ Other Pulumi programs use the component with typed args (docs/library.md)::
         topology={"kind": TopologyKind.SINGLE_ROUTER, "nodes": ["master1", "worker-p002"]}))
 
 The component and its args are imported lazily, so ``import openelb_component.config`` (or the
-offline tools) never loads the Pulumi SDK. ``StackConfig`` and ``load_config`` are the stack
-file's internals: importable for the offline tools, not part of the library's interface.
+offline tools) never loads the Pulumi SDK. The stack file's internals (``StackConfig``,
+``load_config``) are not part of the library's interface: the offline tools import them from
+``openelb_component.config``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from openelb_component.config.errors import ConfigError, Problem
-from openelb_component.config.loading import load_config
-from openelb_component.config.models import StackConfig
 
 if TYPE_CHECKING:
     from openelb_component.component.args import (
@@ -76,8 +75,6 @@ __all__ = [
     "TopologyKind",
     "Version",
 ]
-# Internal, kept importable for the offline tools and the program.
-_INTERNAL = (StackConfig, load_config)
 
 
 def __getattr__(name: str) -> Any:

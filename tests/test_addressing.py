@@ -9,12 +9,14 @@ the node addresses its Node reads find).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
 
 from openelb_component import cli
+from openelb_component.component.args import OpenElbHaArgs, TopologyKind
+from openelb_component.component.openelb_ha import OpenElbHa
 from openelb_component.config.loading import load_config
 from openelb_component.desired import desired_state
 from openelb_component.desired.addressing import eips_warning, node_addresses
@@ -23,7 +25,7 @@ from openelb_component.plan.nodesfile import nodes_by_name
 from openelb_component.plan.render import RENDERERS
 from openelb_component.plan.stackfile import read_stack
 from tests.support.examples import TWO_LEAVES
-from tests.support.harness import FakeCluster, run_program
+from tests.support.harness import FakeCluster, run_program, run_under_mocks
 
 NO_PEER = "add peer: {address: <the leaf router's address>, asn: <its ASN>} to the leaf"
 INSIDE = "OpenELB hands out every address of an Eip, from the first one on"
@@ -216,3 +218,28 @@ def test_the_program_warns_with_its_node_reads(preview: bool) -> None:
         "openelb-ha:eips contain the network's own addresses: node n1a's InternalIP 10.0.0.21 "
         "is in 10.0.0.0/16",
     ]
+
+
+def test_the_component_warns_for_any_program_that_uses_it() -> None:
+    """A library user's program gets the same warnings as this project's own program."""
+    args = {
+        "topology": {
+            "kind": TopologyKind.MULTI_LEAF,
+            "leaves": [
+                {
+                    "name": "leaf1",
+                    "nodes": ["n1a", "n1b"],
+                    "peer": {"address": "10.0.0.5", "asn": 65001},
+                },
+                {"name": "leaf2", "nodes": ["n2a", "n2b"]},
+            ],
+        },
+        "bgp": {"as_": 64600},
+        "eips": ["10.0.0.0/16"],
+    }
+    run, error = run_under_mocks(lambda: OpenElbHa("lib", cast(OpenElbHaArgs, args)), {})
+    assert error is None
+    assert [w.split(":", 1)[0] for w in run.warnings if NO_PEER in w] == [
+        "no peer for leaf leaf2 (topology.leaves[1])"
+    ]
+    assert len([w for w in run.warnings if INSIDE in w]) == 1

@@ -24,15 +24,17 @@ import pulumi
 import pytest
 import yaml
 from google.protobuf import struct_pb2
+from pulumi.errors import InputPropertiesError
 from pulumi.provider.experimental.analyzer import Analyzer
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.experimental.schema import generate_schema
-from pulumi.provider.server import ProviderServicer
+from pulumi.provider.server import ComponentInitError, ProviderServicer
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 from pulumi.runtime.sync_await import _sync_await
 from pydantic import BaseModel
 
 from openelb_component.component.args import (
+    PLAIN_VALUE_NEEDED,
     BgpSettingsArgs,
     LeafArgs,
     Mode,
@@ -44,6 +46,7 @@ from openelb_component.component.args import (
     Version,
 )
 from openelb_component.component.openelb_ha import OUTPUTS, TYPE_TOKEN, OpenElbHa
+from openelb_component.component.provider import OpenElbHaProvider
 from openelb_component.config import models
 from openelb_component.config.errors import ConfigError
 from openelb_component.config.loading import load_config
@@ -241,7 +244,7 @@ def test_an_output_where_a_plain_value_belongs_is_refused_with_the_reason() -> N
 
     assert isinstance(error, pulumi.RunError)
     assert str(error).splitlines()[1:] == [
-        "  - topology.nodes = (missing): an Output where a plain value is needed: this value "
+        "  - topology.nodes = (an Output): a plain value is needed here, not an Output: this value "
         "decides which resources exist, and resources registered inside an apply are invisible "
         "to pulumi preview; pass the value itself (e.g. read it from config); only "
         "bgp_passwords may be Outputs"
@@ -386,6 +389,160 @@ def test_construct_from_another_language_keeps_the_password_secret() -> None:
     assert_password_is_only_a_secret(run, {})
 
 
+class _Aborted(Exception):
+    pass
+
+
+class _RecordingContext:
+    """What gRPC's servicer context does on abort: keeps the status sent to the engine."""
+
+    status: Any = None
+
+    async def abort_with_status(self, status: Any) -> None:
+        self.status = status
+        raise _Aborted
+
+
+def construct_from_another_language(
+    inputs: dict[str, Any], dependencies: Mapping[str, list[str]] | None = None
+) -> tuple[Run, Exception | None]:
+    """``ComponentProvider.construct`` of the package's provider, on inputs decoded by the SDK's
+    own provider server from what another language sent (``dependencies``: input -> the URNs
+    of the resources its value comes from)."""
+    provider = OpenElbHaProvider([OpenElbHa], PROJECT)
+
+    def program() -> pulumi.Output[None]:
+        wire = struct_pb2.Struct()
+        wire.update(inputs)
+        deps = {
+            key: provider_pb2.ConstructRequest.PropertyDependencies(urns=urns)
+            for key, urns in (dependencies or {}).items()
+        }
+        decoded = _sync_await(ProviderServicer._construct_inputs(wire, deps))
+        result = provider.construct("lib", TYPE_TOKEN, decoded)
+        return pulumi.Output.all(*result.state.values()).apply(lambda _: None)
+
+    return run_under_mocks(program, {})
+
+
+def what_the_engine_gets(error: Exception) -> str:
+    """The status text the provider server sends for ``error`` raised by construct
+    (``ProviderServicer.Construct``, pulumi 3.272.0), as the engine shows it."""
+    servicer = ProviderServicer(OpenElbHaProvider([OpenElbHa], PROJECT), [], "")
+
+    async def failing(request: Any, context: Any) -> Any:
+        raise error
+
+    servicer._construct = failing  # type: ignore[method-assign]
+    context = _RecordingContext()
+    try:
+        _sync_await(servicer.Construct(provider_pb2.ConstructRequest(), context))
+    except _Aborted:
+        assert context.status.code == grpc.StatusCode.INVALID_ARGUMENT
+        return str(context.status.details)
+    except Exception as raised:
+        return str(raised)
+    pytest.fail("Construct returned although construct failed")
+
+
+INVALID_FROM_ANOTHER_LANGUAGE: dict[str, tuple[dict[str, Any], dict[str, list[str]]]] = {
+    "bad-node-and-router": (
+        {
+            "topology": {
+                "kind": "multi-leaf",
+                "leaves": [
+                    {
+                        "name": "leaf1",
+                        "nodes": ["Worker_1", "w2"],
+                        "peer": {"address": "192.168.0.300", "asn": 65001.0},
+                    }
+                ],
+            }
+        },
+        {},
+    ),
+    "bad-password": (
+        {
+            **ENGINE_INPUTS,
+            "bgpPasswords": {
+                "leaf1": {SECRET_SIG: SECRET_SIG_VALUE, "value": f"{PASSWORD} with spaces"}
+            },
+        },
+        {},
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("inputs", "dependencies"),
+    INVALID_FROM_ANOTHER_LANGUAGE.values(),
+    ids=INVALID_FROM_ANOTHER_LANGUAGE.keys(),
+)
+def test_invalid_inputs_from_another_language_get_the_message_without_a_traceback(
+    inputs: dict[str, Any], dependencies: dict[str, list[str]]
+) -> None:
+    run, error = construct_from_another_language(inputs, dependencies)
+
+    assert isinstance(error, InputPropertiesError)
+    shown = what_the_engine_gets(error)
+    # The stack file's own message for the same keys, and nothing else.
+    stack_keys = {key: value for key, value in as_ints(inputs).items() if key != "bgpPasswords"}
+    if "bgpPasswords" in inputs:
+        stack_keys["bgpPasswords"] = {"leaf1": f"{PASSWORD} with spaces"}
+    with pytest.raises(ConfigError) as from_stack:
+        load_config(stack_keys)
+    assert shown == from_stack.value.render()
+    assert "Traceback" not in shown and 'File "' not in shown
+    assert PASSWORD not in shown
+    assert run.registrations == []
+
+
+def test_an_input_from_another_resource_is_named_as_an_output_where_a_value_is_needed() -> None:
+    urn = "urn:pulumi:stack::project::kubernetes:core/v1:Namespace::elsewhere"
+    run, error = construct_from_another_language(ENGINE_INPUTS, {"topology": [urn]})
+
+    assert isinstance(error, InputPropertiesError)
+    assert what_the_engine_gets(error).splitlines() == [
+        "openelb-ha: the stack configuration has 1 problem; nothing was applied.",
+        f"  - topology = (an Output): {PLAIN_VALUE_NEEDED}",
+    ]
+    assert run.registrations == []
+
+
+def test_without_the_packages_provider_the_caller_would_get_a_traceback() -> None:
+    """Why provider/__main__.py serves OpenElbHaProvider: the stock ComponentProvider wraps the
+    component's refusal in ComponentInitError, which the server sends with the traceback."""
+    provider = ComponentProvider([OpenElbHa], PROJECT)
+    inputs, _ = INVALID_FROM_ANOTHER_LANGUAGE["bad-node-and-router"]
+
+    def program() -> None:
+        wire = struct_pb2.Struct()
+        wire.update(inputs)
+        decoded = _sync_await(ProviderServicer._construct_inputs(wire, {}))
+        provider.construct("lib", TYPE_TOKEN, decoded)
+
+    _, error = run_under_mocks(program, {})
+
+    assert isinstance(error, ComponentInitError)
+    assert 'File "' in what_the_engine_gets(error)
+
+
+def as_ints(value: Any) -> Any:
+    """The inverse of ``as_doubles`` for whole numbers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {key: as_ints(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_ints(item) for item in value]
+    return value
+
+
+def test_the_plugin_serves_the_packages_provider() -> None:
+    text = (ROOT / "provider" / "__main__.py").read_text()
+    assert 'main(OpenElbHaProvider([OpenElbHa], PROJECT, None, version("openelb-ha"))' in text
+
+
 def analyzed_schema() -> dict[str, Any]:
     result = Analyzer(PROJECT).analyze([OpenElbHa])
     schema = generate_schema(
@@ -501,6 +658,10 @@ def test_each_enum_has_the_words_of_its_stack_key(
     enum_type: type[enum.Enum], values: set[str]
 ) -> None:
     assert {member.value for member in enum_type} == values
+    # A string enum, as Pulumi generates them for Python SDKs (`class X(builtins.str, Enum)`,
+    # pkg/codegen/python/gen.go:2291-2299@v3.259.0): each member is its word.
+    assert issubclass(enum_type, str)
+    assert all(member == member.value for member in enum_type)
 
 
 def test_the_package_ships_py_typed() -> None:
@@ -734,3 +895,9 @@ def test_the_typescript_example_uses_the_schema_and_matches_the_python_one() -> 
     assert problems == []
     assert used == python_example_args()
     assert 'from "@pulumi/openelb-ha"' in code
+
+
+def test_the_library_page_lists_every_output_in_order() -> None:
+    table = LIBRARY_DOC.read_text().split("### The outputs", 1)[1].split("\n#", 1)[0]
+    listed = re.findall(r"^\| `(\w+)` \(`(\w+)`\) \|", table, flags=re.MULTILINE)
+    assert listed == [(output, attribute) for output, attribute in OUTPUTS]

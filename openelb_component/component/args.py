@@ -9,7 +9,9 @@ They are ``TypedDict`` s, enums and plain lists/maps, because Pulumi's Python an
 accepts nothing else: it rejects ``Literal`` and unions (``Analyzer.analyze_property``, the
 ``is_union`` branch, pulumi 3.272.0), so the stack file's ``Literal`` fields become enums and its
 discriminated topology union becomes one ``TopologyArgs`` whose fields belong to one kind or
-the other. The stack-file models stay as they are.
+the other. The stack-file models stay as they are. The enums are string enums, as Pulumi
+generates them for Python SDKs (``class X(builtins.str, Enum)``,
+pkg/codegen/python/gen.go:2291-2299@v3.259.0), so a member is its stack-file word.
 
 No ``from __future__ import annotations`` here: the analyzer reads the annotations as objects
 (``inspect.get_annotations`` without ``eval_str``) and fails on strings.
@@ -27,7 +29,7 @@ from openelb_component.config.models import StackConfig
 from openelb_component.config.secrets import PASSWORDS_KEY
 
 
-class Version(enum.Enum):
+class Version(str, enum.Enum):  # noqa: UP042 - as Pulumi generates enums (module docstring)
     """The OpenELB release line installed in the cluster (stack key ``openelb.version``)."""
 
     V0_5 = "0.5"
@@ -36,7 +38,7 @@ class Version(enum.Enum):
     """OpenELB 0.6: the openelb-speaker DaemonSet announces, openelb-controller assigns."""
 
 
-class Mode(enum.Enum):
+class Mode(str, enum.Enum):  # noqa: UP042 - as Pulumi generates enums
     """How OpenELB announces LoadBalancer addresses (stack key ``openelb.mode``)."""
 
     BGP = "bgp"
@@ -47,7 +49,7 @@ class Mode(enum.Enum):
     """keepalived virtual IPs on one Layer 2 network."""
 
 
-class TopologyKind(enum.Enum):
+class TopologyKind(str, enum.Enum):  # noqa: UP042 - as Pulumi generates enums
     """How the nodes running OpenELB are cabled (stack key ``topology.kind``)."""
 
     SINGLE_ROUTER = "single-router"
@@ -220,8 +222,10 @@ def _is_output(value: Any) -> bool:
     return isinstance(value, pulumi.Output)
 
 
+AN_OUTPUT = "(an Output)"
+"""How an Output is shown where a plain value belongs."""
 PLAIN_VALUE_NEEDED = (
-    "an Output where a plain value is needed: this value decides which resources exist, and "
+    "a plain value is needed here, not an Output: this value decides which resources exist, and "
     "resources registered inside an apply are invisible to pulumi preview; pass the value itself "
     "(e.g. read it from config); only bgp_passwords may be Outputs"
 )
@@ -258,8 +262,7 @@ def _split_lifted_secret(passwords: "pulumi.Output[Any]") -> dict[str, pulumi.In
     a password, so they are read now: ``_data`` is the one private read, as no public API reads a
     resolved Output synchronously. The passwords themselves stay inside Outputs.
     """
-    data = passwords._data
-    value = data.result().value if data.done() and data.exception() is None else None
+    value = _resolved(passwords)
     if not isinstance(value, Mapping):
         raise pulumi.RunError(
             ConfigError(
@@ -274,6 +277,24 @@ def _split_lifted_secret(passwords: "pulumi.Output[Any]") -> dict[str, pulumi.In
             ).render()
         )
     return {str(leaf): _item(passwords, leaf) for leaf in value}
+
+
+def _resolved(output: "pulumi.Output[Any]") -> Any:
+    """The value of an Output already resolved and known, else None (see _split_lifted_secret
+    for why this reads ``_data``)."""
+    data = output._data
+    if not data.done() or data.exception() is not None or not data.result().is_known:
+        return None
+    return data.result().value
+
+
+def _known_passwords(passwords: Any) -> dict[str, str] | None:
+    """The passwords of a lifted secret map whose values are known already (every call from
+    another language): judged with everything else, before anything is registered."""
+    value = _resolved(passwords) if _is_output(passwords) else None
+    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+        return None
+    return {str(leaf): password for leaf, password in value.items()}
 
 
 def _item(passwords: "pulumi.Output[Mapping[str, str]]", leaf: str) -> pulumi.Output[str]:
@@ -306,11 +327,14 @@ def validated(
     if "bgp_passwords" in given:
         given["bgp_passwords"] = passwords
     raw = stack_keys(given)
+    known = _known_passwords(args.get("bgp_passwords"))
+    if known is not None:
+        raw[PASSWORDS_KEY] = known
     outputs = _outputs_in_plain_fields(raw)
     parsed, problems = validate_raw(raw, None)
     if outputs:
         # The models' complaint about an Output ("should be a valid list") says less than ours.
-        problems = [Problem(loc, PLAIN_VALUE_NEEDED, has_value=False) for loc in outputs] + [
+        problems = [Problem(loc, PLAIN_VALUE_NEEDED, shown_as=AN_OUTPUT) for loc in outputs] + [
             problem
             for problem in problems
             if not any(problem.loc[: len(loc)] == loc for loc in outputs)

@@ -131,6 +131,9 @@ class OpenElbHa(pulumi.ComponentResource):
         self.reads: dict[str, pulumi.CustomResource] = {}
         for obj in self.state.objects:
             self.resources[obj.key] = self._register(obj)
+        # What the stack gets wrong without an error, for any program that uses the component.
+        for warning in self.state.warnings:
+            pulumi.log.warn(warning, resource=self)
         self._warn_when_the_bgp_conf_changes(config.openelb.version)
 
         state = self.state

@@ -68,8 +68,6 @@ def main() -> OpenElbHa:
     # The stack-only rule (passwords stored as secrets) was checked above; the component
     # checks everything else again, as for any other program that uses it.
     component = OpenElbHa(names.PROJECT, args_from_config(stack_config))
-    for warning in component.state.warnings:
-        pulumi.log.warn(warning, resource=component)
     for output, attribute in OUTPUTS:
         pulumi.export(output, getattr(component, attribute))
     return component

@@ -58,6 +58,9 @@ class Problem:
     value: Any = None
     has_value: bool = True
     secret: bool = False
+    shown_as: str | None = None
+    """How the value is shown when it is neither missing nor printable as it is (an Output,
+    whose value is not known yet)."""
 
     @property
     def path(self) -> str:
@@ -65,8 +68,10 @@ class Problem:
 
     @property
     def shown(self) -> str:
-        """The value as the message shows it: ``(missing)``, the secret placeholder, or its
-        repr (shortened)."""
+        """The value as the message shows it: ``(missing)``, the secret placeholder, what
+        ``shown_as`` says, or its repr (shortened)."""
+        if self.shown_as is not None:
+            return self.shown_as
         if not self.has_value:
             return "(missing)"
         return REDACTED if self.secret else _show(self.value)

@@ -111,12 +111,16 @@ validate: $(VENV)/.installed
 	@$(BIN)/python -m openelb_component validate
 
 ## lab: the stack's BGP with real GoBGP speakers and FRR routers in network namespaces (root;
-## apt-get install -y frr gobgpd bird2). SCENARIO=steady|node-failure|rolling-restart|manual-guide|wrong-password
+## apt-get install -y frr gobgpd bird2). SCENARIO=steady|node-failure|pod-failure|rolling-restart|
+## manual-guide|wrong-password|membership-change|bgpconf-change
 ## ROUTER=frr (default) or bird: the leaf routers' software.
+## LAB_ARGS: more options (--set KEY=VALUE, --pod-start-seconds S, --edit-seconds S, --json).
 SCENARIO ?= steady
 ROUTER ?= frr
+LAB_ARGS ?=
 lab: $(VENV)/.installed
-	@$(BIN)/python -m openelb_component lab --stack $(STACK) --scenario $(SCENARIO) --router $(ROUTER)
+	@$(BIN)/python -m openelb_component lab --stack $(STACK) --scenario $(SCENARIO) --router $(ROUTER) \
+		$(LAB_ARGS)
 
 ## lab-test: the lab's tests (root): every example stack and the mistakes the lab must catch,
 ## with real GoBGP and FRR. One at a time (no xdist): they measure timings. CI runs them.

@@ -7,6 +7,7 @@
     python -m openelb_component validate [FILES...]
     python -m openelb_component schema [--output FILE]
     python -m openelb_component lab --stack prod [--scenario steady|...] [--json]
+        [--set KEY=VALUE] [--pod-start-seconds S] [--edit-seconds S] [--quiet]
     python -m openelb_component lab --cleanup
     python -m openelb_component router-config --stack prod --dialect frr|bird [--leaf NAME]
         [--nodes FILE] [--show-secrets] [--whole] [--output-dir DIR]
@@ -30,11 +31,12 @@ import yaml
 from openelb_component.config.errors import ConfigError
 from openelb_component.config.schema import SCHEMA_PATH, schema_text
 from openelb_component.desired import desired_state
-from openelb_component.lab import leftovers
+from openelb_component.lab import kube, leftovers
 from openelb_component.lab.fabric import LabUnavailable
 from openelb_component.lab.layout import LabError
-from openelb_component.lab.run import render_text, run_lab
-from openelb_component.lab.scenarios import SCENARIOS
+from openelb_component.lab.report import render_text
+from openelb_component.lab.run import run_lab
+from openelb_component.lab.scenarios import SCENARIOS, LabOptions, rollouts
 from openelb_component.plan import ownership, upstream
 from openelb_component.plan.build import build_plan, load_stack_config, read_live_workloads
 from openelb_component.plan.manifests import ManifestsUnavailable, fetch_manifests
@@ -162,7 +164,55 @@ def _parser() -> argparse.ArgumentParser:
         default="frr",
         help="the leaf routers' software, running router-config's output for it (default frr)",
     )
+    lab.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a stack key for this run (openelb.minReadySeconds=0; VALUE is YAML); "
+        "repeatable: compare configurations by running the same scenario with and without",
+    )
+    lab.add_argument(
+        "--pod-start-seconds",
+        type=_seconds,
+        default=kube.POD_START_SECONDS,
+        help="a replaced pod's container starts this long after the old one stopped (default "
+        f"{kube.POD_START_SECONDS:g}: the Kubernetes pod startup SLO, docs/lab.md)",
+    )
+    lab.add_argument(
+        "--edit-seconds",
+        type=_seconds,
+        help="manual-guide: the operator's pause between scaling down and up (default "
+        f"{rollouts.EDIT_SECONDS:g})",
+    )
+    lab.add_argument(
+        "--allowed-gap-seconds",
+        type=_seconds,
+        help="judge by this allowance without a path instead of the scenario's own",
+    )
+    lab.add_argument(
+        "--allowed-blackhole-seconds",
+        type=_seconds,
+        help="judge by this allowance of forwarding to a dead node instead of the scenario's",
+    )
+    lab.add_argument(
+        "--quiet", action="store_true", help="no progress lines on stderr while it runs"
+    )
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"seconds must be between 0 and 3600, not {text}")
+    return value
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _lab_cleanup() -> int:
@@ -184,7 +234,15 @@ def _lab(args: argparse.Namespace) -> int:
     path = stack_path(args.stack)
     try:
         stack = read_stack(path)
-        result = run_lab(stack, args.scenario, router=args.router)
+        options = LabOptions(
+            router=args.router,
+            timing=kube.KubeTiming(pod_start_seconds=args.pod_start_seconds),
+            edit_seconds=args.edit_seconds,
+            allowed_gap_seconds=args.allowed_gap_seconds,
+            allowed_blackhole_seconds=args.allowed_blackhole_seconds,
+            progress=None if args.quiet else _progress,
+        )
+        result = run_lab(stack, args.scenario, options=options, overrides=args.set)
     except ConfigError as error:
         print(f"{path}: {error.render()}", file=sys.stderr)
         return 1

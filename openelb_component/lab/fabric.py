@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,14 +27,12 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
-from openelb_component.lab.layout import LabLeaf, LabNode, Layout, gobgpd_toml, path_identifier
+from openelb_component.lab.layout import LabLeaf, LabNode, Layout
 from openelb_component.lab.leftovers import Run
 
 BGPD = "/usr/lib/frr/bgpd"
 ZEBRA = "/usr/lib/frr/zebra"
 TOOLS = ("ip", BGPD, ZEBRA, "gobgpd", "gobgp", "bird", "birdc")
-API = ("-u", "127.0.0.1", "-p", "50051")
-"""Every node namespace has its own loopback, so every speaker serves its API there."""
 COMMAND_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 
@@ -124,7 +123,7 @@ class Fabric:
             for vty in self._vty.values():
                 vty.close()
             for name in list(self.processes):
-                self._stop(name, graceful=True)
+                self.stop(name, graceful=True)
             for namespace in reversed(self.namespaces):
                 self._delete_namespace(namespace)
             if not keep_files:
@@ -162,78 +161,100 @@ class Fabric:
         run(["ip", "-n", name, "link", "set", "lo", "up"])
 
     def build(self) -> None:
-        """Namespaces, one bridge per leaf router, one link per speaker node."""
+        """Namespaces, one bridge per leaf router, one link per node that may run a speaker."""
         for leaf in self.layout.leaves:
-            self._namespace(leaf.namespace)
-            prefix_len = leaf.subnet.prefixlen
             ns = leaf.namespace
+            self._namespace(ns)
+            address = f"{leaf.router_address}/{leaf.subnet.prefixlen}"
             run(["ip", "-n", ns, "link", "add", "br0", "type", "bridge"])
-            run(
-                ["ip", "-n", ns, "addr", "add", f"{leaf.router_address}/{prefix_len}", "dev", "br0"]
-            )
+            run(["ip", "-n", ns, "addr", "add", address, "dev", "br0"])
             run(["ip", "-n", ns, "link", "set", "br0", "up"])
-            for index, node in enumerate(self._speakers_of(leaf)):
-                assert node.namespace is not None  # noqa: S101 - speakers have one
-                self._namespace(node.namespace)
-                port = f"p{index}"
-                # Created inside the namespaces: the host's own links are never touched.
-                run(
-                    [
-                        "ip",
-                        "-n",
-                        ns,
-                        "link",
-                        "add",
-                        port,
-                        "type",
-                        "veth",
-                        "peer",
-                        "name",
-                        "eth0",
-                        "netns",
-                        node.namespace,
-                    ]
-                )
-                run(["ip", "-n", ns, "link", "set", port, "master", "br0", "up"])
-                run(
-                    [
-                        "ip",
-                        "-n",
-                        node.namespace,
-                        "addr",
-                        "add",
-                        f"{node.address}/{prefix_len}",
-                        "dev",
-                        "eth0",
-                    ]
-                )
-                run(["ip", "-n", node.namespace, "link", "set", "eth0", "up"])
+            for node in self.layout.nodes:
+                if node.leaf == leaf.name and node.namespace is not None:
+                    self._attach(leaf, node)
 
-    def _speakers_of(self, leaf: LabLeaf) -> list[LabNode]:
-        return [self.layout.node(name) for name in leaf.speakers]
+    def _attach(self, leaf: LabLeaf, node: LabNode) -> None:
+        """The node's namespace and its link to the leaf's bridge, created inside the
+        namespaces (the host's own links are never touched)."""
+        assert node.namespace is not None  # noqa: S101 - checked by the caller
+        self._namespace(node.namespace)
+        port = "p-" + node.namespace.rsplit("-", 1)[1]
+        link = ["link", "add", port, "type", "veth", "peer", "name", "eth0"]
+        run(["ip", "-n", leaf.namespace, *link, "netns", node.namespace])
+        run(["ip", "-n", leaf.namespace, "link", "set", port, "master", "br0", "up"])
+        address = f"{node.address}/{leaf.subnet.prefixlen}"
+        run(["ip", "-n", node.namespace, "addr", "add", address, "dev", "eth0"])
+        run(["ip", "-n", node.namespace, "link", "set", "eth0", "up"])
 
     # --- daemons -------------------------------------------------------------------------
 
     def _router_dir(self, leaf: LabLeaf) -> Path:
         return self.workdir / f"router-{leaf.index}"
 
-    def start_router(self, leaf: LabLeaf) -> None:
+    def start_router(self, leaf: LabLeaf, config: str | None = None) -> None:
+        """The leaf's router with ``config`` (the dialect's text), by default the layout's."""
         if self.router == "bird":
-            self._start_bird(leaf)
+            self._start_bird(leaf, config or leaf.bird_config)
         else:
-            self._start_frr(leaf)
+            self._start_frr(leaf, config or leaf.frr_config)
 
-    def _start_bird(self, leaf: LabLeaf) -> None:
+    def reconfigure_router(self, leaf: LabLeaf, config: str) -> None:
+        """Merge ``config`` into the running router as an operator pastes router-config's
+        output: FRR reads it line by line in configuration mode (what `vtysh` then
+        `configure terminal` does); BIRD reloads its file (`birdc configure`), restarting only
+        the protocols whose configuration changed."""
+        folder = self._router_dir(leaf)
+        if self.router == "bird":
+            path = folder / "bird.conf"
+            path.write_text(config)
+            out = run(["birdc", "-s", str(folder / "bird.ctl"), "configure"], timeout=10.0)
+            if "Reconfigured" not in out and "Reconfiguration in progress" not in out:
+                raise RuntimeError(f"BIRD of {leaf.name} refused the configuration: {out}")
+            return
+        vty = Vty(folder / "bgpd.vty")
+        try:
+            vty.command("enable")
+            vty.command("configure terminal")
+            for line in config.splitlines():
+                if line.strip() and not line.lstrip().startswith("!"):
+                    vty.command(line.strip())
+            vty.command("end")
+        finally:
+            vty.close()
+
+    def hold_times(self, leaf: LabLeaf) -> dict[str, float]:
+        """Neighbor address -> the hold time negotiated on its Established session (s)."""
+        if self.router == "bird":
+            control = str(self._router_dir(leaf) / "bird.ctl")
+            out = run(["birdc", "-s", control, "show", "protocols", "all"], timeout=5.0)
+            times: dict[str, float] = {}
+            neighbor = None
+            for line in out.splitlines():
+                if m := re.search(r"Neighbor address:\s*(\S+)", line):
+                    neighbor = m.group(1)
+                elif (m := re.search(r"Hold timer:\s*[\d.]+/(\d+)", line)) and neighbor:
+                    times[neighbor] = float(m.group(1))
+            return times
+        data = json.loads(self._vty[leaf.name].command("show bgp neighbors json") or "{}")
+        return {
+            address: peer["bgpTimerHoldTimeMsecs"] / 1000
+            for address, peer in data.items()
+            if isinstance(peer, dict)
+            and peer.get("bgpState") == "Established"
+            and "bgpTimerHoldTimeMsecs" in peer
+        }
+
+    def _start_bird(self, leaf: LabLeaf, text: str) -> None:
         """BIRD 2 in the router's namespace with the generated configuration; its kernel
         protocol installs the ECMP routes in the namespace's own table."""
         folder = self._router_dir(leaf)
         folder.mkdir(exist_ok=True)
         config = folder / "bird.conf"
-        config.write_text(leaf.bird_config)
+        config.write_text(text)
         config.chmod(0o600)  # it holds the lab password
         socket_path = folder / "bird.ctl"
         key = f"{leaf.namespace}/bird"
-        self._spawn(
+        self.spawn(
             key,
             [
                 *("ip", "netns", "exec", leaf.namespace),
@@ -248,7 +269,7 @@ class Fabric:
                 raise RuntimeError(f"BIRD for {leaf.name} did not start; see {folder}")
             time.sleep(0.02)
 
-    def _start_frr(self, leaf: LabLeaf) -> None:
+    def _start_frr(self, leaf: LabLeaf, text: str) -> None:
         """FRR's zebra and bgpd in the router's namespace, with the generated configuration.
         zebra gives bgpd the connected link, so a next hop off the leaf's link is inaccessible,
         as on a real router, and installs the ECMP routes in the namespace's own table."""
@@ -256,7 +277,7 @@ class Fabric:
         folder.mkdir(exist_ok=True)
         shutil.chown(folder, "frr", "frr")
         config = folder / "bgpd.conf"
-        config.write_text(leaf.frr_config)
+        config.write_text(text)
         zebra_config = folder / "zebra.conf"
         zebra_config.write_text("")
         for path in (config, zebra_config):
@@ -289,7 +310,7 @@ class Fabric:
         }
         for daemon, args in daemons.items():
             key = f"{leaf.namespace}/{daemon}"
-            self._spawn(
+            self.spawn(
                 key, ["ip", "netns", "exec", leaf.namespace, *args], folder / f"{daemon}.out"
             )
             deadline = time.monotonic() + COMMAND_TIMEOUT
@@ -302,74 +323,26 @@ class Fabric:
         self._vty[leaf.name] = Vty(folder / "bgpd.vty")
         self._vty[f"{leaf.name}/zebra"] = Vty(folder / "zebra.vty")
 
-    def start_speaker(self, node: LabNode, announce: Sequence[tuple[str, str]]) -> None:
-        """Start a node's gobgpd as OpenELB configures it, then add its paths once its API
-        answers (OpenELB's readiness probe, ``gobgp global``, passes at the same moment)."""
-        assert node.speaker is not None and node.namespace is not None  # noqa: S101
-        config = self.workdir / f"{node.namespace}.toml"
-        config.write_text(gobgpd_toml(node.speaker, self.layout.passwords))
-        config.chmod(0o600)
-        self._spawn(
-            node.namespace,
-            [
-                *("ip", "netns", "exec", node.namespace),
-                *("gobgpd", "-f", str(config), "--api-hosts", "127.0.0.1:50051"),
-                *("--pprof-disable", "-l", "warn"),
-            ],
-            self.workdir / f"{node.namespace}.out",
-        )
-        self.wait_ready(node)
-        for address, next_hop in announce:
-            prefix = f"{address}/32"
-            run(
-                [
-                    "ip",
-                    "netns",
-                    "exec",
-                    node.namespace,
-                    "gobgp",
-                    *API,
-                    "global",
-                    "rib",
-                    "add",
-                    prefix,
-                    "nexthop",
-                    next_hop,
-                    "identifier",
-                    str(path_identifier(next_hop)),
-                    "-a",
-                    "ipv4",
-                ]
-            )
+    def link(self, node: LabNode, up: bool) -> None:
+        """The node's link up or down (its NIC): down, its router's port loses carrier and
+        nothing passes; the router's own interface (the bridge) stays up, as a leaf switch's
+        does when one server goes dark."""
+        assert node.namespace is not None  # noqa: S101 - nodes with a link
+        run(["ip", "-n", node.namespace, "link", "set", "eth0", "up" if up else "down"])
 
-    def ready(self, node: LabNode) -> bool:
-        """OpenELB's readiness probe: ``gobgp -p 50051 global`` answers."""
-        assert node.namespace is not None  # noqa: S101
-        done = subprocess.run(
-            ["ip", "netns", "exec", node.namespace, "gobgp", *API, "global"],
-            capture_output=True,
-            timeout=COMMAND_TIMEOUT,
-        )
-        return done.returncode == 0
+    def send(self, key: str, signum: int) -> None:
+        process = self.processes.get(key)
+        if process is not None and process.poll() is None:
+            process.send_signal(signum)
 
-    def wait_ready(self, node: LabNode, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.ready(node):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gobgpd on {node.name} did not answer within {timeout} s")
-            time.sleep(0.05)
-
-    def stop_speaker(self, node: LabNode, cease: bool) -> None:
-        """A pod stopping: with ``cease`` gobgpd's own shutdown (v0.6: StopBgp sends a CEASE),
-        without it the process just ends (v0.5: the router sees the TCP connection close)."""
-        assert node.namespace is not None  # noqa: S101
-        self._stop(node.namespace, graceful=cease)
-
-    def _stop(self, name: str, graceful: bool) -> None:
+    def stop(self, name: str, graceful: bool) -> None:
+        """Stop a process: SIGTERM (its own shutdown) or SIGKILL; SIGKILL after a while."""
         process = self.processes.pop(name, None)
         if process is None:
             return
         if process.poll() is None:
+            if graceful:
+                process.send_signal(signal.SIGCONT)  # a frozen one must run to stop
             process.send_signal(signal.SIGTERM if graceful else signal.SIGKILL)
             try:
                 process.wait(timeout=STOP_TIMEOUT)
@@ -378,7 +351,7 @@ class Fabric:
                 process.wait(timeout=STOP_TIMEOUT)
         self.record.forget_process(process.pid)
 
-    def _spawn(self, key: str, args: Sequence[str], log: Path) -> None:
+    def spawn(self, key: str, args: Sequence[str], log: Path) -> None:
         """Start a process under ``key``, recorded in the run's record; its output to ``log``."""
         with log.open("wb") as out:  # the process keeps its own copy
             process = subprocess.Popen(list(args), stdout=out, stderr=subprocess.STDOUT)

@@ -60,8 +60,14 @@ class LabNode:
     leaf: str
     address: str
     namespace: str | None
-    """None for a node without a speaker (an otherNode, a 0.5 node without a replica)."""
+    """None for a node that can run no speaker (an otherNode): only an address on the link."""
     speaker: openelb.Speaker | None
+    """How OpenELB configures this node's GoBGP, for every node that may run a speaker (0.5:
+    every listed node of the leaf, where the manager's pods may land)."""
+    starts: bool = False
+    """Its speaker runs when the lab starts (0.5: the manager's replicas, by name)."""
+    joins: bool = False
+    """Not in the stack the lab starts from: a node the scenario adds (membership-change)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,8 @@ class LabLeaf:
     members: tuple[str, ...]
     """Every node on the leaf's link (all carry its rack label)."""
     speakers: tuple[str, ...]
-    """The nodes of this leaf that run a speaker: the sessions the router should have."""
+    """The nodes of this leaf that run a speaker when the lab starts: the sessions the router
+    should have then."""
     announced: tuple[str, ...]
     """The addresses announced to this router (of its session's family)."""
     expected_next_hops: tuple[str, ...]
@@ -85,6 +92,17 @@ class LabLeaf:
     """eips ranges of another address family than this router's session."""
     bird_protocols: Mapping[str, str] = field(default_factory=dict)
     """Node -> the name of its ``protocol bgp`` in ``bird_config`` (``birdc show protocols``)."""
+    candidates: tuple[str, ...] = ()
+    """The nodes of this leaf that may run a speaker (have a namespace)."""
+    initial_frr_config: str = ""
+    initial_bird_config: str = ""
+    """The router's configuration when the lab starts: ``frr_config``/``bird_config`` unless the
+    scenario changes it (membership-change starts from the stack before the change)."""
+    frr_merge: str = ""
+    """What `router-config --dialect frr` prints for the stack (no ``--whole``): the text an
+    operator pastes into a running router, as membership-change does."""
+    password: bool = False
+    """Its sessions use TCP MD5."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +125,11 @@ class Layout:
 
     @property
     def speaker_nodes(self) -> tuple[LabNode, ...]:
-        return tuple(node for node in self.nodes if node.speaker is not None)
+        """The nodes whose speaker runs when the lab starts."""
+        return tuple(node for node in self.nodes if node.starts)
+
+    def leaf(self, name: str) -> LabLeaf:
+        return next(leaf for leaf in self.leaves if leaf.name == name)
 
 
 DOC_V6 = ipaddress.IPv6Network("2001:db8::/32")
@@ -181,13 +203,92 @@ def namespace_prefix(pid: int) -> str:
     return f"oelab{pid}"
 
 
+def _lab_state(
+    state: DesiredState,
+    router_address: Mapping[str, str],
+    faults: Faults,
+) -> tuple[DesiredState, list[openelb.LeafPeer]]:
+    """The state as the lab applies it: each BgpPeer points at the lab's router."""
+    lab_peers = {
+        p.peer.name: openelb.LeafPeer(
+            p.leaf,
+            _with_neighbor(p.peer, router_address[p.leaf], faults.peer_selector.get(p.leaf)),
+        )
+        for p in openelb.bgp_peers(state)
+        if p.leaf in router_address
+    }
+    lab_state = dataclasses.replace(
+        state,
+        objects=tuple(
+            lab_peers[obj.name].peer if obj.kind == "BgpPeer" and obj.name in lab_peers else obj
+            for obj in state.objects
+        ),
+    )
+    return lab_state, list(lab_peers.values())
+
+
+@dataclass(frozen=True)
+class RouterTexts:
+    router: configs.LeafRouter
+    frr: str
+    """``router-config --dialect frr --whole``: the lab router's whole configuration."""
+    bird: str
+    """``router-config --dialect bird --whole``."""
+    frr_merge: str
+    """``router-config --dialect frr``: to merge into a running router."""
+
+
+def _routers(
+    config: StackConfig,
+    state: DesiredState,
+    lab_eips: Sequence[IpNetwork] | None,
+    addresses: Mapping[str, str],
+    router_address: Mapping[str, str],
+    passwords: Mapping[str, str],
+    faults: Faults,
+) -> dict[str, RouterTexts]:
+    """Leaf -> its router's configurations as router-config prints them for this stack, at the
+    lab's addresses, with the lab's passwords and the faults."""
+    lab_state, _ = _lab_state(state, router_address, faults)
+    lab_config = config.model_copy(
+        update={"eips": None if lab_eips is None else [str(net) for net in lab_eips]}
+    )
+    out = {}
+    for router in configs.leaf_routers(lab_config, lab_state, dict(addresses)):
+        router_passwords = dict(passwords)
+        if router.leaf in faults.router_password and router.password_secret is None:
+            router = dataclasses.replace(router, password_secret=f"fault.{router.leaf}")
+        if router.password_secret is not None and router.leaf in faults.router_password:
+            router_passwords[router.password_secret] = faults.router_password[router.leaf]
+        if router.leaf in faults.router_remote_as:
+            router = dataclasses.replace(
+                router,
+                neighbors=tuple(
+                    dataclasses.replace(n, remote_as=faults.router_remote_as[router.leaf])
+                    for n in router.neighbors
+                ),
+            )
+        out[router.leaf] = RouterTexts(
+            router,
+            # Standalone files: the lab's routers have no configuration of their own.
+            configs.render_frr(router, router_passwords, whole=True),
+            configs.render_bird(router, router_passwords, whole=True),
+            configs.render_frr(router, router_passwords),
+        )
+    return out
+
+
 def build_layout(
     stack: str,
     config: StackConfig,
     state: DesiredState,
     pid: int,
     faults: Faults | None = None,
+    initial: tuple[StackConfig, DesiredState] | None = None,
 ) -> Layout:
+    """The lab for ``config``; with ``initial``, the lab starts as that stack had it (its
+    speakers running, its router configurations), for a scenario that then changes to
+    ``config``. Addresses are planned for ``config``: a node that joins keeps its address."""
     faults = faults or Faults()
     prefix = namespace_prefix(pid)
     eip_ranges, eip_map, notes = _lab_eips(config)
@@ -224,27 +325,15 @@ def build_layout(
         router_address[leaf] = str(hosts[0])
         for offset, node in enumerate(racks.get(leaf, ()), start=1):
             addresses[node] = str(hosts[offset])
-    # The state as the lab applies it: each BgpPeer points at the lab's router.
-    lab_peers = {
-        p.peer.name: openelb.LeafPeer(
-            p.leaf,
-            _with_neighbor(p.peer, router_address[p.leaf], faults.peer_selector.get(p.leaf)),
-        )
-        for p in peers
-    }
-    lab_state = dataclasses.replace(
-        state,
-        objects=tuple(
-            lab_peers[obj.name].peer if obj.kind == "BgpPeer" else obj for obj in state.objects
-        ),
-    )
-    lab_config = config.model_copy(
-        update={"eips": None if config.eips is None else [str(net) for net in eips]}
-    )
-    lab_peer_list = list(lab_peers.values())
+    lab_state, lab_peer_list = _lab_state(state, router_address, faults)
     conf = openelb.bgp_conf(lab_state, lab_peer_list)
     labels = openelb.node_labels(lab_state)
-    running = {node for nodes in openelb.speaker_nodes(config, state).values() for node in nodes}
+    start_config, start_state = initial or (config, state)
+    eligible = _speaker_eligible(config, state)
+    eligible_at_start = _speaker_eligible(start_config, start_state)
+    running = {
+        n for nodes in openelb.speaker_nodes(start_config, start_state).values() for n in nodes
+    }
     secret_names = sorted(
         {n.password_secret for p in lab_peer_list if (n := openelb.neighbor(p)).password_secret}
     )
@@ -257,12 +346,40 @@ def build_layout(
             continue  # a node of a leaf without a peer: not in the lab
         leaf = node_labels.get(names.RACK_LABEL, "")
         model_node = openelb.Node(name, node_labels, address)
-        speaker = openelb.speaker(model_node, conf, lab_peer_list) if name in running else None
+        speaker = openelb.speaker(model_node, conf, lab_peer_list) if name in eligible else None
         nodes.append(
-            LabNode(name, leaf, address, f"{prefix}-n{index}" if speaker else None, speaker)
+            LabNode(
+                name,
+                leaf,
+                address,
+                f"{prefix}-n{index}" if speaker else None,
+                speaker,
+                starts=speaker is not None and name in running,
+                joins=speaker is not None and name not in eligible_at_start,
+            )
         )
 
-    routers = configs.leaf_routers(lab_config, lab_state, addresses)
+    routers = _routers(
+        config,
+        state,
+        eips if config.eips is not None else None,
+        addresses,
+        router_address,
+        passwords,
+        faults,
+    )
+    initial_routers = (
+        routers
+        if initial is None
+        else _routers(
+            *initial,
+            eips if initial[0].eips is not None else None,
+            addresses,
+            router_address,
+            passwords,
+            faults,
+        )
+    )
     if conf.assumed:
         notes.append(
             f"the stack does not manage the BgpConf: the lab's speakers use AS {conf.spec['as']} "
@@ -270,20 +387,11 @@ def build_layout(
             "BgpConf made by hand from OpenELB's sample would"
         )
     leaves: list[LabLeaf] = []
-    for index, router in enumerate(routers):
-        router_passwords = dict(passwords)
-        if router.leaf in faults.router_password and router.password_secret is None:
-            router = dataclasses.replace(router, password_secret=f"fault.{router.leaf}")
-        if router.password_secret is not None and router.leaf in faults.router_password:
-            router_passwords[router.password_secret] = faults.router_password[router.leaf]
-        if router.leaf in faults.router_remote_as:
-            router = dataclasses.replace(
-                router,
-                neighbors=tuple(
-                    dataclasses.replace(n, remote_as=faults.router_remote_as[router.leaf])
-                    for n in router.neighbors
-                ),
-            )
+    for index, leaf_name in enumerate(leaf_names):
+        if leaf_name not in routers:
+            continue
+        texts = routers[leaf_name]
+        router = texts.router
         version = 4 if router.family == "ipv4-unicast" else 6
         own = [networks for networks in eip_ranges if networks[0].version == version]
         other = [
@@ -291,26 +399,29 @@ def build_layout(
             for value in (config.eips or [])
             if all(net.version != version for net in eip_networks(value))
         ]
-        members = tuple(racks.get(router.leaf, ()))
-        speakers = tuple(
-            sorted(node.name for node in nodes if node.speaker and node.leaf == router.leaf)
-        )
+        members = tuple(racks.get(leaf_name, ()))
+        mine = [node for node in nodes if node.leaf == leaf_name]
+        at_start = initial_routers.get(leaf_name, texts)
         leaves.append(
             LabLeaf(
-                name=router.leaf,
-                index=index,
-                namespace=f"{prefix}-r{index}",
-                subnet=subnets[leaf_names.index(router.leaf)],
-                router_address=router_address[router.leaf],
-                # Standalone files: the lab's routers have no configuration of their own.
-                frr_config=configs.render_frr(router, router_passwords, whole=True),
-                bird_config=configs.render_bird(router, router_passwords, whole=True),
+                name=leaf_name,
+                index=len(leaves),
+                namespace=f"{prefix}-r{len(leaves)}",
+                subnet=subnets[index],
+                router_address=router_address[leaf_name],
+                frr_config=texts.frr,
+                bird_config=texts.bird,
                 members=members,
-                speakers=speakers,
+                speakers=tuple(sorted(n.name for n in mine if n.starts)),
                 announced=tuple(_announced(own, link)) if version == 4 else (),
                 expected_next_hops=tuple(addresses[m] for m in members),
                 not_carried=tuple(other),
                 bird_protocols=dict(configs.router_bird_symbols(router).protocols),
+                candidates=tuple(sorted(n.name for n in mine if n.speaker)),
+                initial_frr_config=at_start.frr,
+                initial_bird_config=at_start.bird,
+                frr_merge=texts.frr_merge,
+                password=router.password_secret is not None,
             )
         )
     return Layout(
@@ -322,9 +433,17 @@ def build_layout(
         passwords=passwords,
         assumed_bgp_conf=conf.assumed,
         eip_map=eip_map,
-        rollout=openelb.rollout(state),
+        rollout=openelb.rollout(state if initial is None else initial[1]),
         notes=tuple(notes),
     )
+
+
+def _speaker_eligible(config: StackConfig, state: DesiredState) -> set[str]:
+    """Nodes that may run a speaker: 0.6 every listed node (the DaemonSet's); 0.5 every listed
+    node of a leaf (the manager's pods may land on any: its nodeSelector is the HA label)."""
+    if config.openelb.version == "0.6":
+        return {n for nodes in openelb.speaker_nodes(config, state).values() for n in nodes}
+    return {n for nodes in state.nodes_by_leaf.values() for n in nodes} or set(state.nodes)
 
 
 def gobgpd_toml(speaker: openelb.Speaker, passwords: Mapping[str, str]) -> str:

@@ -1,23 +1,87 @@
-"""Run a lab scenario on a stack file, and print its result as text or JSON."""
+"""Run a lab scenario on a stack file, with overrides, and return its result.
+
+A run first removes what earlier runs that were killed left (``leftovers``), records everything
+it creates, and builds its fabric(s) through the scenario's ``Session``. Configurations are
+compared by running the same scenario on the same stack with other ``--set`` overrides: the
+result's ``settings`` say exactly what each run used.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import time
+from collections.abc import Sequence
+from typing import Any
 
+import yaml
+
+from openelb_component.config.errors import ConfigError, Problem
 from openelb_component.desired import desired_state
-from openelb_component.lab import changes, leftovers, scenarios
-from openelb_component.lab.fabric import Fabric, check_host
+from openelb_component.lab import leftovers
+from openelb_component.lab.fabric import check_host
 from openelb_component.lab.layout import Faults, Layout, build_layout
-from openelb_component.lab.scenarios import Lab, LabResult, Sampler
+from openelb_component.lab.report import Progress
+from openelb_component.lab.scenarios import RUNNERS, LabOptions, LabResult, Session
+from openelb_component.lab.scenarios.base import CONVERGE_TIMEOUT
 from openelb_component.plan.build import load_stack_config
 from openelb_component.plan.stackfile import StackFile
+from openelb_component.routers import openelb
 
-RUNNERS = {
-    **scenarios.RUNNERS,
-    "membership-change": changes.membership_change,
-    "bgpconf-change": changes.bgpconf_change,
-}
+OVERRIDE = re.compile(
+    r"^(?P<key>[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)*)=(?P<value>.*)$", re.S
+)
+"""``--set`` syntax: a dotted path of stack keys (without ``openelb-ha:``), ``=``, a YAML value."""
+
+
+def apply_overrides(stack: StackFile, overrides: Sequence[str]) -> StackFile:
+    """The stack file with ``KEY=VALUE`` overrides (``openelb.minReadySeconds=0``); the value
+    is read as YAML. ``ConfigError`` naming every malformed override; the result is then
+    validated like any stack file."""
+    config: dict[str, Any] = _copy(stack.config)
+    problems = []
+    for index, text in enumerate(overrides):
+        match = OVERRIDE.match(text)
+        value: Any = None
+        if match is not None:
+            try:
+                value = yaml.safe_load(match.group("value"))
+            except yaml.YAMLError:
+                match = None
+        if match is None:
+            problems.append(
+                Problem(
+                    ("--set", index),
+                    "expected KEY=VALUE with KEY a dotted path of stack keys (e.g. "
+                    "openelb.minReadySeconds=0) and VALUE a YAML value",
+                    text,
+                )
+            )
+            continue
+        *parents, last = match.group("key").split(".")
+        node = config
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                problems.append(
+                    Problem(("--set", index), f"{part} is not a map in this stack", text)
+                )
+                break
+            node = child
+        else:
+            node[last] = value
+    if problems:
+        raise ConfigError(problems)
+    return dataclasses.replace(stack, config=config)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
 
 def lab_layout(stack: StackFile, faults: Faults | None = None) -> Layout:
@@ -25,22 +89,34 @@ def lab_layout(stack: StackFile, faults: Faults | None = None) -> Layout:
     return build_layout(stack.name, config, desired_state(config), os.getpid(), faults)
 
 
+def settings(options: LabOptions, overrides: Sequence[str], version: str) -> dict[str, Any]:
+    """What a run used, for its report: comparing two runs means comparing these."""
+    return {
+        "openelb": f"{version} as modelled (GoBGP configured as OpenELB configures it)",
+        "router": options.router,
+        **options.timing.as_json(),
+        **({"overrides": list(overrides)} if overrides else {}),
+    }
+
+
 def run_lab(
     stack: StackFile,
     scenario: str = "steady",
     faults: Faults | None = None,
-    converge_timeout: float = scenarios.CONVERGE_TIMEOUT,
+    converge_timeout: float = CONVERGE_TIMEOUT,
     router: str = "frr",
+    options: LabOptions | None = None,
+    overrides: Sequence[str] = (),
 ) -> LabResult:
-    """``ConfigError`` for an invalid stack, ``LabUnavailable`` when this machine cannot run the
-    lab, ``LabError`` when the stack does not fit in it."""
+    """``ConfigError`` for an invalid stack or override, ``LabUnavailable`` when this machine
+    cannot run the lab, ``LabError`` when the stack does not fit in it."""
     started = time.monotonic()
-    layout = lab_layout(stack, faults)
-    if scenario == "wrong-password" and faults is None and layout.leaves:
-        # The scenario's fault: the first leaf's router (the one it then expects down).
-        faults = Faults(router_password={layout.leaves[0].name: "wrong-lab-password"})
-        layout = lab_layout(stack, faults)
-    if not layout.leaves:
+    if options is None:
+        options = LabOptions(router=router, faults=faults, converge_timeout=converge_timeout)
+    stack = apply_overrides(stack, overrides)
+    config = load_stack_config(stack)
+    state = desired_state(config)
+    if not openelb.bgp_peers(state):
         return LabResult(
             stack=stack.name,
             scenario=scenario,
@@ -54,55 +130,24 @@ def run_lab(
     check_host()
     # Whatever earlier runs killed mid-way left (their owner is gone): never a live run's.
     cleaned = leftovers.cleanup_dead_runs()
-    with leftovers.run_record("lab") as record, Fabric(layout, record, router) as fabric:
-        fabric.build()
-        with Sampler(fabric) as sampler:
-            config = load_stack_config(stack)
-            lab = Lab(layout, fabric, sampler, converge_timeout, config, desired_state(config))
-            result = RUNNERS[scenario](lab)
+    progress = Progress(options.progress) if options.progress else None
+    if progress:
+        options = dataclasses.replace(options, progress=progress.say)
+    with leftovers.run_record("lab") as record:
+        session = Session(stack.name, config, state, options, record)
+        if progress:
+            progress.session = session
+            with progress:
+                result = RUNNERS[scenario](session)
+        else:
+            result = RUNNERS[scenario](session)
     if cleaned.removed_anything:
         result.notes.append("before this run: " + cleaned.render().replace("\n", "; "))
-    if router == "bird":
+    if options.router == "bird":
         result.notes.append(
             "BIRD routers: BIRD drops a path whose next hop is off its link when it receives it, "
             "so next hops sent off the link are not visible here (run with FRR to see them)"
         )
-    result.details["router"] = router
+    result.settings = settings(options, overrides, config.openelb.version)
     result.details["runSeconds"] = round(time.monotonic() - started, 2)
     return result
-
-
-def render_text(result: LabResult) -> str:
-    names = result.node_of_address
-
-    def named(address: str) -> str:
-        return f"{address} ({names[address]})" if address in names else address
-
-    status = "ok" if result.ok else "MISMATCH"
-    lines = [f"lab: stack {result.stack}, scenario {result.scenario}: {status}"]
-    for leaf_name, leaf in result.leaves.items():
-        lines.append(
-            f"leaf {leaf_name}: sessions {len(leaf.established)}/{len(leaf.expected)} established"
-            + (f" ({', '.join(leaf.established)})" if leaf.established else "")
-        )
-        for address, hops in leaf.paths.items():
-            wrong = leaf.wrong_next_hops.get(address, [])
-            text = f"  {address}: {len(hops)} path(s)"
-            if hops:
-                text += " via " + ", ".join(named(h) for h in hops)
-            if wrong:
-                text += f"; next hops not on {leaf_name}'s link: " + ", ".join(
-                    named(h) for h in wrong
-                )
-            lines.append(text)
-        if leaf.min_paths is not None:
-            lines.append(
-                f"  during the scenario: at least {leaf.min_paths} usable path(s); longest time "
-                f"without one {leaf.longest_gap:.2f} s"
-            )
-    details = {k: v for k, v in result.details.items() if v is not None}
-    if details:
-        lines.append("scenario: " + ", ".join(f"{k} {v}" for k, v in details.items()))
-    lines += [f"problem: {p}" for p in result.problems]
-    lines += [f"note: {n}" for n in result.notes]
-    return "\n".join(lines) + "\n"

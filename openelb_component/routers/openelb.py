@@ -112,6 +112,9 @@ class Rollout:
     min_ready_seconds: int
     """0 until the workload patch sets ``minReadySeconds`` (issue 11): the next pod then stops
     as soon as the new one passes its readiness probe."""
+    max_surge: int | str | None = None
+    """As set (a number or a percentage), None when unset: the API's default then applies
+    (a Deployment's 25%, a DaemonSet's 0)."""
 
 
 @dataclass(frozen=True)
@@ -328,11 +331,12 @@ def rollout(state: DesiredState) -> Rollout:
         if obj.kind == "DaemonSet" or (obj.kind == "Deployment" and obj.name == "openelb-manager"):
             spec = obj.manifest.get("spec", {})
             strategy = spec.get("updateStrategy") or spec.get("strategy") or {}
-            max_unavailable = strategy.get("rollingUpdate", {}).get("maxUnavailable", 1)
+            rolling = strategy.get("rollingUpdate", {})
             return Rollout(
                 kind="DaemonSet" if obj.kind == "DaemonSet" else "Deployment",
-                max_unavailable=int(max_unavailable),
+                max_unavailable=int(rolling.get("maxUnavailable", 1)),
                 min_ready_seconds=int(spec.get("minReadySeconds", 0)),
+                max_surge=rolling.get("maxSurge"),
             )
     return Rollout(kind="Deployment", max_unavailable=1, min_ready_seconds=0)
 

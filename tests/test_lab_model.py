@@ -1,0 +1,294 @@
+"""The lab's models and instruments without a fabric (run by `make test`): the Kubernetes
+rollout model driving fake speakers, the figures computed from router samples, the verdicts,
+and the text a person reads."""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+
+import pytest
+
+from openelb_component.lab import kube
+from openelb_component.lab.fabric import RouterView
+from openelb_component.lab.layout import LabLeaf
+from openelb_component.lab.measure import LeafStats, PowerLoss, Sample, leaf_stats
+from openelb_component.lab.report import render_text
+from openelb_component.lab.scenarios.base import LabResult, LeafResult, Phase
+from openelb_component.lab.verdicts import Allowance, outages
+
+# --- the rollout model, on fake speakers, in fast time -----------------------------------------
+
+FAST = kube.KubeTiming(pod_start_seconds=0.2, probe_period_seconds=0.3, first_probe_seconds=0.05)
+
+
+class FakeSpeakers:
+    """Records what the pods do to the speakers, in order; a speaker answers its readiness
+    probe ``answers_after`` seconds after its start."""
+
+    def __init__(self, answers_after: float = 0.0) -> None:
+        self.log: list[tuple[str, str]] = []
+        self.started: dict[str, float] = {}
+        self.answers_after = answers_after
+        self.lock = threading.Lock()
+
+    def start_pod(self, node: str) -> None:
+        with self.lock:
+            self.log.append(("start", node))
+            self.started[node] = time.monotonic()
+
+    def stop_pod(self, node: str) -> None:
+        with self.lock:
+            self.log.append(("stop", node))
+            self.started.pop(node, None)
+
+    def probe(self, node: str) -> bool:
+        started = self.started.get(node)
+        return started is not None and time.monotonic() - started >= self.answers_after
+
+
+def workload(
+    kind: str, pods: FakeSpeakers, leaves: dict[str, list[str]], running: list[str], **kw: float
+) -> kube.Workload:
+    return kube.Workload(
+        kind=kind,  # type: ignore[arg-type]
+        pods_of=pods,
+        leaves=leaves,
+        running=running,
+        min_ready_seconds=kw.get("min_ready", 0.0),
+        max_unavailable=int(kw.get("max_unavailable", 1)),
+        max_surge=int(kw.get("max_surge", 0)),
+        timing=FAST,
+        event=lambda _: None,
+    )
+
+
+def test_a_daemonset_replaces_one_pod_at_a_time_each_after_the_last_is_available() -> None:
+    pods = FakeSpeakers()
+    ds = workload("DaemonSet", pods, {"l1": ["a1", "a2"], "l2": ["b1"]}, ["a1", "a2", "b1"])
+    ds.roll(deadline=20)
+    assert pods.log == [
+        ("stop", "a1"),
+        ("start", "a1"),
+        ("stop", "a2"),
+        ("start", "a2"),
+        ("stop", "b1"),
+        ("start", "b1"),
+    ]
+    assert ds.running_nodes == ["a1", "a2", "b1"]
+
+
+def test_a_daemonset_waits_min_ready_seconds_and_a_second_before_the_next_pod() -> None:
+    """daemon_controller.go:664-670@v1.37.2: requeued minReadySeconds + 1 s after Ready."""
+    pods = FakeSpeakers()
+    ds = workload("DaemonSet", pods, {"l1": ["a1", "a2"]}, ["a1", "a2"], min_ready=0.5)
+    times: dict[str, float] = {}
+    original = pods.stop_pod
+
+    def stop(node: str) -> None:
+        times[node] = time.monotonic()
+        original(node)
+
+    pods.stop_pod = stop  # type: ignore[method-assign]
+    ds.roll(deadline=20)
+    # a1: stop, 0.2 s start, 0.05 s first probe, then 0.5 + 1 s before a2 stops
+    assert times["a2"] - times["a1"] >= 0.2 + 0.05 + 0.5 + kube.DAEMONSET_REQUEUE_SECONDS
+
+
+def test_readiness_is_probed_every_period_until_the_speaker_answers() -> None:
+    pods = FakeSpeakers(answers_after=0.4)  # the first probe (0.05 s) and one more fail
+    ds = workload("DaemonSet", pods, {"l1": ["a1"]}, ["a1"])
+    ds.roll(deadline=20)
+    (pod,) = ds.pods
+    assert pod.ready_at is not None
+    started = pods.started["a1"]
+    # probes at +0.05, +0.35, +0.65 s: Ready at the third
+    assert 0.6 <= pod.ready_at - started <= 0.9
+
+
+def test_a_deployment_surges_onto_a_free_node_and_scales_down_in_the_same_sync() -> None:
+    """replicas 2 on a leaf of three nodes, maxSurge 1, maxUnavailable 1: the first sync both
+    creates a new pod, which lands on the free node (deployment_util.go:817-836@v1.37.2), and
+    deletes an old one, since 2 available leave 1 to spare (rolling.go:193-221)."""
+    pods = FakeSpeakers()
+    deploy = workload("Deployment", pods, {"l1": ["a1", "a2", "a3"]}, ["a1", "a2"], max_surge=1)
+    deploy.roll(deadline=20)
+    assert pods.log[:2] == [("stop", "a1"), ("start", "a3")]
+    assert len(deploy.running_nodes) == 2
+
+
+def test_a_deployment_without_a_free_node_deletes_before_it_starts() -> None:
+    pods = FakeSpeakers()
+    deploy = workload("Deployment", pods, {"l1": ["a1", "a2"]}, ["a1", "a2"], max_surge=1)
+    deploy.roll(deadline=20)
+    assert pods.log[0][0] == "stop"
+    assert sorted(deploy.running_nodes) == ["a1", "a2"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "replicas", "value", "surge"),
+    [
+        ("Deployment", 4, None, 1),
+        ("Deployment", 5, None, 2),
+        ("Deployment", 4, "50%", 2),
+        ("DaemonSet", 4, None, 0),
+        ("Deployment", 4, 0, 0),
+    ],
+    ids=["deployment-25%-of-4", "deployment-25%-of-5-rounds-up", "50%", "daemonset", "set-0"],
+)
+def test_max_surge_resolves_as_the_controllers_do(
+    kind: str, replicas: int, value: int | str | None, surge: int
+) -> None:
+    assert kube.max_surge_of(kind, replicas, value) == surge
+
+
+# --- figures from samples ----------------------------------------------------------------------
+
+LEAF = LabLeaf(
+    name="leaf1",
+    index=0,
+    namespace="oelab1-r0",
+    subnet=ipaddress.IPv4Network("192.0.2.0/29"),
+    router_address="192.0.2.1",
+    frr_config="",
+    bird_config="",
+    members=("a1", "a2"),
+    speakers=("a1", "a2"),
+    announced=("198.51.100.1",),
+    expected_next_hops=("192.0.2.2", "192.0.2.3"),
+)
+A1, A2 = "192.0.2.2", "192.0.2.3"
+
+
+def sample(at: float, hops: set[str], sessions: set[str] | None = None) -> Sample:
+    view = RouterView(
+        frozenset(sessions if sessions is not None else hops),
+        {"198.51.100.1": frozenset(hops)},
+    )
+    return Sample(at, {"leaf1": view})
+
+
+def test_a_gap_and_its_recovery_are_measured_between_samples() -> None:
+    samples = [sample(0, {A1, A2}), sample(1, {A2}), sample(2, set()), sample(6.5, {A1})]
+    assert leaf_stats(samples, LEAF, 2) == LeafStats(2, min_paths=0, longest_gap=4.5)
+
+
+def test_a_next_hop_to_a_node_without_power_is_a_blackhole_not_a_path() -> None:
+    """a1 loses power at 1 s: its next hop is installed until 91 s; usable paths are a2's."""
+    loss = PowerLoss("a1", A1, start=1.0)
+    samples = [
+        sample(0, {A1, A2}),
+        sample(1, {A1, A2}),
+        sample(50, {A1, A2}),
+        sample(91, {A2}, sessions={A2}),
+        sample(95, {A2}, sessions={A2}),
+    ]
+    stats = leaf_stats(samples, LEAF, 2, [loss])
+    assert stats == LeafStats(2, min_paths=1, blackhole=90.0, session_down_after={"a1": 90.0})
+
+
+def test_a_blackhole_still_there_at_the_end_is_said() -> None:
+    loss = PowerLoss("a1", A1, start=0.0)
+    stats = leaf_stats([sample(0, {A1, A2}), sample(100, {A1, A2}, {A2})], LEAF, 2, [loss])
+    assert (stats.blackhole, stats.blackhole_open) == (100.0, True)
+
+
+# --- verdicts ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stats", "allowance", "problems"),
+    [
+        (LeafStats(2, min_paths=1), Allowance(), []),
+        (
+            LeafStats(2, min_paths=0, longest_gap=4.97),
+            Allowance(),
+            ["leaf leaf1 (2 speakers): no path for 4.97 s, allowed 0 s"],
+        ),
+        (LeafStats(1, min_paths=0, longest_gap=4.97), Allowance(), []),
+        (LeafStats(2, min_paths=0, longest_gap=3.0), Allowance(gap_seconds=5), []),
+        (
+            LeafStats(2, min_paths=1, blackhole=89.7),
+            Allowance(0, 10),
+            [
+                "leaf leaf1 (2 speakers): forwarded to a node without power for 89.70 s, "
+                "allowed 10 s"
+            ],
+        ),
+        (
+            LeafStats(3, min_paths=2, blackhole=100.0, blackhole_open=True),
+            Allowance(0, 10),
+            [
+                "leaf leaf1 (3 speakers): forwarded to a node without power for 100.00 s "
+                "(still at the end), allowed 10 s"
+            ],
+        ),
+        (
+            LeafStats(2, min_paths=0, longest_gap=0.04),
+            Allowance(),
+            ["leaf leaf1 (2 speakers): no path for 0.04 s, allowed 0 s"],
+        ),
+    ],
+    ids=[
+        "a-path-throughout",
+        "a-gap",
+        "one-speaker-not-judged",
+        "within-an-allowance",
+        "blackhole",
+        "blackhole-still-open",
+        "the-shortest-gap-is-an-outage",
+    ],
+)
+def test_ok_is_never_given_over_an_outage(
+    stats: LeafStats, allowance: Allowance, problems: list[str]
+) -> None:
+    assert outages({"leaf1": stats}, allowance) == problems
+
+
+# --- the text a person reads -------------------------------------------------------------------
+
+
+def result_with(stats: LeafStats, allowance: Allowance, password: bool = True) -> LabResult:
+    phase = Phase({"leaf1": stats}, allowance, 12.0, {"minReadySeconds": 0})
+    phase.problems = outages(phase.leaves, allowance)
+    return LabResult(
+        stack="prod",
+        scenario="rolling-restart",
+        ok=not phase.problems,
+        leaves={
+            "leaf1": LeafResult(
+                expected=["a1", "a2"],
+                established=["a1", "a2"],
+                paths={"198.51.100.1": [A1, A2]},
+                wrong_next_hops={},
+                password=password,
+                router_address="192.0.2.1",
+            )
+        },
+        measured=phase,
+        events=[(0.0, "rollout of the DaemonSet"), (5.2, "a1: new pod's container started")],
+        problems=phase.problems,
+        node_of_address={A1: "a1", A2: "a2"},
+    )
+
+
+def test_the_text_says_how_long_a_leaf_was_without_a_path_and_that_it_recovered() -> None:
+    text = render_text(result_with(LeafStats(2, min_paths=0, longest_gap=4.97), Allowance()))
+    assert text.splitlines()[0] == (
+        "lab: stack prod, scenario rolling-restart (the announcing workload's rollout): NOT OK"
+    )
+    assert "leaf leaf1 (router 192.0.2.1, sessions with TCP MD5): 2 of 2 expected" in text
+    assert "  during the scenario: lost every usable path; recovered after 4.97 s" in text
+    assert "      5.2 s  a1: new pod's container started" in text
+    assert "problem: leaf leaf1 (2 speakers): no path for 4.97 s, allowed 0 s" in text
+    assert "{" not in text  # no raw Python dict
+
+
+def test_the_text_never_says_ok_over_an_outage() -> None:
+    ok = render_text(result_with(LeafStats(2, min_paths=1), Allowance(), password=False))
+    assert "scenario rolling-restart (the announcing workload's rollout): ok" in ok
+    assert "TCP MD5" not in ok
+    assert "at least 1 usable path(s), never without one" in ok
+    outage = render_text(result_with(LeafStats(2, min_paths=0, longest_gap=0.1), Allowance()))
+    assert ": ok" not in outage

@@ -447,9 +447,10 @@ def test_a_power_loss_leaves_the_dead_node_in_every_router_until_the_hold_timer(
         assert leaf["stillForwardingToDeadNode"] is True
 
 
-def one_leaf(min_ready: int | None = None) -> StackFile:
-    """One leaf router, two 0.6 speakers; minReadySeconds the default (30) unless given."""
-    openelb: dict[str, Any] = {"version": "0.6"}
+def leaves_stack(name: str, version: str, leaves: int, min_ready: int | None = None) -> StackFile:
+    """``leaves`` leaf routers of two nodes each, a BgpConf (so asPerRack), one announced
+    range; minReadySeconds the default (30) unless given."""
+    openelb: dict[str, Any] = {"version": version}
     if min_ready is not None:
         openelb["minReadySeconds"] = min_ready
     config: dict[str, Any] = {
@@ -460,21 +461,22 @@ def one_leaf(min_ready: int | None = None) -> StackFile:
             "kind": "multi-leaf",
             "leaves": [
                 {
-                    "name": "leaf1",
-                    "nodes": ["a1", "a2"],
-                    "peer": {"address": "10.1.0.1", "asn": 65001},
+                    "name": f"leaf{i}",
+                    "nodes": [f"{letter}1", f"{letter}2"],
+                    "peer": {"address": f"10.{i}.0.1", "asn": 65001},
                 }
+                for i, letter in enumerate("ab"[:leaves], start=1)
             ],
         },
     }
-    return stack_file("lab-one-leaf", config)
+    return stack_file(name, config)
 
 
 def test_with_a_5_s_pod_start_min_ready_seconds_0_leaves_a_gap_that_the_default_closes() -> None:
     """The rollout with the default minReadySeconds (30), then the same with 0 (the baseline):
     a replaced speaker is Ready at its first probe, 1 s after its start, long before its session
     is back (FRR has backed off while nothing listened; GoBGP dials 5 to 10 s after start)."""
-    result = run_lab(one_leaf(), "rolling-restart")
+    result = run_lab(leaves_stack("lab-one-leaf", "0.6", 1), "rolling-restart")
     no_lab_namespaces_left()
     assert result.ok, result.problems
     assert result.settings["podStartSeconds"] == 5.0
@@ -501,28 +503,7 @@ after its start, FRR has backed off)."""
 
 
 def two_leaves(version: str) -> StackFile:
-    """Two leaves of two nodes, a BgpConf (so asPerRack), one announced range."""
-    config: dict[str, Any] = {
-        "openelb": {"version": version, "minReadySeconds": MIN_READY},
-        "bgp": {"as": 64600},
-        "eips": ["198.51.100.0/24"],
-        "topology": {
-            "kind": "multi-leaf",
-            "leaves": [
-                {
-                    "name": "leaf1",
-                    "nodes": ["a1", "a2"],
-                    "peer": {"address": "10.1.0.1", "asn": 65001},
-                },
-                {
-                    "name": "leaf2",
-                    "nodes": ["b1", "b2"],
-                    "peer": {"address": "10.2.0.1", "asn": 65001},
-                },
-            ],
-        },
-    }
-    return stack_file(f"lab-changes-{version}", config)
+    return leaves_stack(f"lab-changes-{version}", version, 2, MIN_READY)
 
 
 def run_changes(version: str, scenario: str) -> LabResult:

@@ -5,7 +5,7 @@ Allowances: 0 s for the product's own procedures (rollouts, membership and BgpCo
 for a pod failure: with two speakers on a leaf, an outage there is a defect. A power loss allows
 no gap either (the leaf's other speakers keep announcing) and ``POWER_LOSS_BLACKHOLE`` seconds
 of forwarding to the dead node: the product's goal for detecting a dead node. Baselines (the
-manual guide, the release before issue 11, a rollout without ``minReadySeconds``) are judged by
+manual guide, the earlier design, a rollout without ``minReadySeconds``) are judged by
 the same allowances and marked ``baseline``: they are what the product is compared with, and an
 outage there is shown as one, never as ``ok``.
 """
@@ -20,7 +20,7 @@ from openelb_component.lab.measure import LeafStats
 
 POWER_LOSS_BLACKHOLE = 10.0
 """Seconds a router may keep forwarding to a node that lost power: the availability goal
-"every router stops forwarding to a dead node within 10 s" (the project's next issue, 20)."""
+"every router stops forwarding to a dead node within 10 s"."""
 VERDICT_FROM_SPEAKERS = 2
 """A leaf with one speaker cannot keep a path while that one restarts: reported, not judged."""
 

@@ -117,7 +117,7 @@ def with_bgp_conf_changed(config: StackConfig) -> tuple[StackConfig, str] | None
 
 
 def earlier_design(state: DesiredState) -> DesiredState:
-    """The desired state as the release before issue 11 made it: each BgpPeer also listed its
+    """The desired state as the earlier design made it: each BgpPeer also listed its
     leaf's members by name (``openelb-ha/node In [...]``), each member carrying that label."""
     leaf_of = {name: leaf for leaf, name in state.peer_by_leaf.items()}
     objects = []
@@ -161,7 +161,7 @@ def _join(lab: Lab, before: DesiredState, after: DesiredState, baseline: bool) -
     speakers = lab.speakers_by_leaf()
     effects = openelb.change_effects(lab.layout.version, before, after)
     if baseline:
-        # The release before issue 11 had no membership hash in the pod template: no roll.
+        # The earlier design had no membership hash in the pod template: no roll.
         effects = [e for e in effects if e.kind == "neighbor-reset"]
     since = lab.begin()
     routers = reconfigure_routers(lab)
@@ -188,7 +188,7 @@ def _join(lab: Lab, before: DesiredState, after: DesiredState, baseline: bool) -
 
 def membership_change(session: Session) -> LabResult:
     """A node joins the first leaf, the whole change, on a fresh fabric for each design: the
-    release before issue 11 (each BgpPeer listed its leaf's members: that leaf's sessions all
+    earlier design (each BgpPeer listed its leaf's members: that leaf's sessions all
     reset at once), a baseline; then this program (no BgpPeer changes; the workload rolls)."""
     before_config, before_state = session.config, session.state
     after_config = with_joined_node(before_config)

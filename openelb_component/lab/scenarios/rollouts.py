@@ -26,7 +26,7 @@ BgpConf or a BgpPeer and saving it). An assumption: give yours with ``--edit-sec
 def rolling_restart(session: Session) -> LabResult:
     """Every speaker replaced as the workload's rollout does (``maxUnavailable`` and, for a
     Deployment, ``maxSurge``, each new pod available after ``minReadySeconds``); when that is
-    not 0, the same roll follows with 0 (before issue 11), a baseline for comparison."""
+    not 0, the same roll follows with 0 (the earlier default), a baseline for comparison."""
     with session.lab() as lab:
         failed = converged_first(lab, "rolling-restart")
         if failed:

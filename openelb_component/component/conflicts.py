@@ -12,6 +12,7 @@ information, since ``up`` resolves it by design.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -46,20 +47,12 @@ Read = k8s.core.v1.Node | k8s.apps.v1.Deployment | k8s.apps.v1.DaemonSet
 """What ``Node.get`` / ``Deployment.get`` / ``DaemonSet.get`` return."""
 
 
-def report_conflicts(
-    component: pulumi.Resource, obj: DesiredObject, read: Read
-) -> pulumi.Output[list[str]]:
-    """Log every field of ``obj``'s patch that conflicts on the object ``read`` found, and
-    return the unforced ones' messages."""
-    # Each converted on its own first: Output.all would walk the typed values, and an output
-    # type with a field named ``values`` (a selector requirement's) breaks that walk.
-    live = pulumi.Output.all(metadata=read.metadata.apply(wire), spec=read.spec.apply(wire))
-
-    def report(values: dict[str, Any]) -> list[str]:
-        found = conflicts(obj, wire(values))
-        for conflict in found:
-            log = pulumi.log.info if conflict.forced else pulumi.log.warn
-            log(conflict.message(), resource=component)
-        return [conflict.message() for conflict in found if not conflict.forced]
-
-    return live.apply(report)
+def report(component: pulumi.Resource, obj: DesiredObject, live: Mapping[str, Any]) -> list[str]:
+    """Log every field of ``obj``'s patch that conflicts on the live object (``live``: the
+    read's outputs the patch applies to, ``metadata`` with its ``managedFields`` and, for a
+    workload, ``spec``), and return the unforced ones' messages."""
+    found = conflicts(obj, wire(dict(live)))
+    for conflict in found:
+        log = pulumi.log.info if conflict.forced else pulumi.log.warn
+        log(conflict.message(), resource=component)
+    return [conflict.message() for conflict in found if not conflict.forced]

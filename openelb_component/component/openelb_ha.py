@@ -8,14 +8,15 @@ No ``from __future__ import annotations``: Pulumi's analyzer reads this class's 
 """
 
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from openelb_component.component.args import OpenElbHaArgs, checked_password, validated
-from openelb_component.component.conflicts import Read, report_conflicts
+from openelb_component.component.conflicts import Read
 from openelb_component.component.continuity import aliases, secret_outputs
+from openelb_component.component.reads import Findings, field, findings, gathered
 from openelb_component.config.models import StackConfig
 from openelb_component.desired import DesiredObject, DesiredState, desired_state
 from openelb_component.desired.addressing import eips_warning, node_addresses
@@ -60,20 +61,6 @@ OUTPUTS: tuple[tuple[str, str], ...] = (
     ("routerConfigs", "router_configs"),
 )
 """(stack output name, component attribute) of every output, in the order they are exported."""
-
-
-def _field(value: Any, name: str) -> Any:
-    # A read's status is the SDK's typed output object, or a plain dict (mocks, other hosts).
-    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
-
-
-def internal_ip(status: Any) -> str | None:
-    """A Node status's first InternalIP, the address OpenELB uses (routers/openelb.py)."""
-    for entry in _field(status, "addresses") or []:
-        if _field(entry, "type") == "InternalIP":
-            address = _field(entry, "address")
-            return None if address is None else str(address)
-    return None
 
 
 def _secret_password(
@@ -126,15 +113,16 @@ class OpenElbHa(pulumi.ComponentResource):
             for leaf, password in passwords.items()
         }
         self.resources: dict[str, pulumi.CustomResource] = {}
-        self._node_reads: dict[str, pulumi.CustomResource] = {}
-        self._conflicts: list[pulumi.Output[list[str]]] = []
         self.reads: dict[str, pulumi.CustomResource] = {}
+        # One callback per read does all the read is needed for (component/reads.py).
+        self._findings: dict[str, pulumi.Output[Findings]] = {}
+        self._openelb_version = config.openelb.version
         for obj in self.state.objects:
             self.resources[obj.key] = self._register(obj)
         # What the stack gets wrong without an error, for any program that uses the component.
         for warning in self.state.warnings:
             pulumi.log.warn(warning, resource=self)
-        self._warn_when_the_bgp_conf_changes(config.openelb.version)
+        self._found = gathered(list(self._findings.values()))
 
         state = self.state
         self.nodes = pulumi.Output.from_input(list(state.nodes))
@@ -150,32 +138,33 @@ class OpenElbHa(pulumi.ComponentResource):
         self._warn_when_eips_contain_node_addresses(config, addresses)
         outputs = {output: getattr(self, attribute) for output, attribute in OUTPUTS}
         # Not a stack output; registered so the engine waits for the reads' conflict reports.
-        outputs["fieldConflicts"] = pulumi.Output.all(*self._conflicts).apply(
-            lambda found: [message for messages in found for message in messages]
-        )
+        outputs["fieldConflicts"] = self._found.apply(_unforced)
         self.register_outputs(outputs)
 
     def _node_addresses(self) -> pulumi.Output[dict[str, str]]:
-        """Node -> InternalIP, as the Node reads find them."""
-        statuses = pulumi.Output.all(
-            **{name: read.status for name, read in self._node_reads.items()}  # type: ignore[attr-defined]
-        )
-        return statuses.apply(
-            lambda found: {
-                name: address
-                for name, status in found.items()
-                if (address := internal_ip(status)) is not None
+        """Node -> InternalIP, as the node reads find them: taken from each read's findings,
+        never from whole statuses; unknown while a node's status is."""
+        names = {obj.key: obj.name for obj in self.state.objects if obj.key in self.reads}
+
+        def addresses(found: list[Findings]) -> Any:
+            if not all(read.address_known for read in found):
+                return pulumi.UNKNOWN  # a node's status is not known yet (a preview)
+            return {
+                names[key]: read.address
+                for key, read in zip(self._findings, found, strict=True)
+                if read.address is not None
             }
-        )
+
+        result: pulumi.Output[dict[str, str]] = self._found.apply(addresses)
+        return result
 
     def _router_configs(
         self, config: StackConfig, addresses: pulumi.Output[dict[str, str]]
     ) -> pulumi.Output[dict[str, dict[str, str]]]:
-        """Rendered once the Node reads and passwords resolve; passwords stay Pulumi secrets."""
+        """Rendered once the node reads and passwords resolve; passwords stay Pulumi secrets."""
         passwords = pulumi.Output.all(**self._secrets)
 
-        def render(values: list[Any]) -> dict[str, dict[str, str]]:
-            addresses, texts = values
+        def render(addresses: dict[str, str], texts: Any) -> dict[str, dict[str, str]]:
             routers = leaf_routers(config, self.state, addresses)
             # A Node's status is the cluster's text: an address no router can take is named,
             # never rendered.
@@ -186,7 +175,10 @@ class OpenElbHa(pulumi.ComponentResource):
                 for router in routers
             }
 
-        configs = pulumi.Output.all(addresses, passwords).apply(render)
+        # Chained, not Output.all: that would lift the addresses one by one.
+        configs: pulumi.Output[dict[str, dict[str, str]]] = passwords.apply(
+            lambda texts: addresses.apply(lambda found: render(found, texts))
+        )
         return pulumi.Output.secret(configs) if self._secrets else configs
 
     def _warn_when_eips_contain_node_addresses(
@@ -204,22 +196,15 @@ class OpenElbHa(pulumi.ComponentResource):
 
         addresses.apply(warn)
 
-    def _warn_when_the_bgp_conf_changes(self, version: str) -> None:
+    def _bgp_conf_warning(self, metadata: Any) -> None:
         """Compare the BgpConf this run applies with the one the last run recorded on the
         announcing workload (read anyway before it is patched): a change restarts BGP on every
         replica at once, which a reviewer of the preview must see."""
-        read = self.reads.get(WORKLOAD_KEY)
-        if read is None:
-            return
-        applied = self.state.bgp_conf_digest
-
-        def warn(metadata: Any) -> None:
-            message = bgp_conf_change_warning(version, applied, _annotation(metadata))
-            if message is not None:
-                pulumi.log.warn(message, resource=self)
-
-        workload = cast("k8s.apps.v1.Deployment | k8s.apps.v1.DaemonSet", read)
-        workload.metadata.apply(warn)
+        message = bgp_conf_change_warning(
+            self._openelb_version, self.state.bgp_conf_digest, _annotation(metadata)
+        )
+        if message is not None:
+            pulumi.log.warn(message, resource=self)
 
     def _register(self, obj: DesiredObject) -> pulumi.CustomResource:
         resource_name = f"{self._name}-{obj.key}"
@@ -233,9 +218,8 @@ class OpenElbHa(pulumi.ComponentResource):
             )
             self.reads[obj.key] = read
             depends_on.append(read)
-            if obj.kind == "Node":
-                self._node_reads[obj.name] = read
-            self._conflicts.append(report_conflicts(self, obj, read))
+            on_metadata = self._bgp_conf_warning if obj.key == WORKLOAD_KEY else None
+            self._findings[obj.key] = findings(self, obj, read, on_metadata)
         # No additional secret outputs. The BgpPeer's status stays readable: OpenELB copies
         # only GoBGP's PeerState and timers into status.nodesPeerStatus
         # (api/v1alpha2/bgppeer_types.go:220-244@v0.5.1 and @v0.6.0), and GoBGP v2.23.0 never
@@ -274,6 +258,13 @@ class OpenElbHa(pulumi.ComponentResource):
 
 def _annotation(metadata: Any) -> str | None:
     """``openelb-ha/bgpconf`` of a read object's metadata (a typed output or a plain dict)."""
-    annotations = _field(metadata, "annotations")
+    annotations = field(metadata, "annotations")
     value = annotations.get(BGP_CONF_ANNOTATION) if isinstance(annotations, Mapping) else None
     return value if isinstance(value, str) else None
+
+
+def _unforced(found: list[Findings]) -> Any:
+    """Every read's unforced conflict messages; unknown while a read's patched parts are."""
+    if any(read.unforced is None for read in found):
+        return pulumi.UNKNOWN
+    return [message for read in found for message in read.unforced or ()]

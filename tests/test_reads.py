@@ -105,6 +105,6 @@ def test_a_node_read_without_a_status_leaves_router_configs_unknown_in_a_preview
     assert (configs if configs == rpc.UNKNOWN else "known") == expected
     assert run.registered_outputs["fieldConflicts"] == []
     if not preview:
-        # Outside a preview a node without an InternalIP gets a placeholder to fill in.
-        assert "neighbor 198.51.100.12 peer-group OPENELB" in configs["leaf1"]["frr"]
-        assert "neighbor NODE-IP-worker-003 peer-group OPENELB" in configs["leaf2"]["frr"]
+        # Outside a preview a node without an InternalIP is rendered without one.
+        assert "neighbor 198.51.100.11 peer-group OPENELB" in configs["leaf2"]["frr"]
+        assert "198.51.100.13" not in configs["leaf2"]["frr"]

@@ -148,3 +148,44 @@ def test_required_node_affinity_checks_names_and_labels(
         }
     }
     assert admits(pod_spec, node, labels) is admitted
+
+
+def _named(node: str) -> dict[str, Any]:
+    return {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}
+
+
+@pytest.mark.parametrize(
+    ("node", "labels", "admitted"),
+    [
+        ("worker-1", {}, True),
+        ("worker-2", {"gpu": "yes"}, True),
+        ("worker-3", {"rack": "a"}, True),
+        ("worker-3", {}, False),
+        ("worker-4", {"rack": "b"}, False),
+    ],
+    ids=[
+        "first-named-term",
+        "second-named-term-labels-ignored",
+        "unnamed-but-label-term-matches",
+        "unnamed-and-no-term-matches",
+        "unnamed-label-term-refuses",
+    ],
+)
+def test_node_affinity_terms_are_ored_one_node_per_term(
+    node: str, labels: dict[str, str], admitted: bool
+) -> None:
+    """The API server takes one value per metadata.name requirement, so a node list is one
+    term per node (desired/workloads.py); any term admitting the node is enough."""
+    terms = [
+        _named("worker-1"),
+        _named("worker-2"),
+        {"matchExpressions": [{"key": "rack", "operator": "In", "values": ["a"]}]},
+    ]
+    pod_spec = {
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}
+            }
+        }
+    }
+    assert admits(pod_spec, node, labels) is admitted

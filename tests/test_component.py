@@ -80,12 +80,14 @@ def membership_of(workload: dict[str, Any]) -> str:
 
 
 def listed_nodes_only(nodes: list[str]) -> dict[str, Any]:
-    term = {"key": "metadata.name", "operator": "In", "values": nodes}
+    """One term per node: the API server takes one value per ``metadata.name`` requirement."""
+    terms = [
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}
+        for node in nodes
+    ]
     return {
         "nodeAffinity": {
-            "requiredDuringSchedulingIgnoredDuringExecution": {
-                "nodeSelectorTerms": [{"matchFields": [term]}]
-            }
+            "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}
         }
     }
 

@@ -214,14 +214,13 @@ def test_a_dropped_node_cannot_get_a_rolled_pod_although_its_labels_go_last() ->
     leaves = edited(leave)
     after = run(leaves)
     affinity = after.named("openelb-ha-workload").inputs["spec"]["template"]["spec"]["affinity"]
-    (term,) = affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+    terms = affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
         "nodeSelectorTerms"
     ]
-    assert term == {
-        "matchFields": [
-            {"key": "metadata.name", "operator": "In", "values": sorted(all_nodes(leaves))}
-        ]
-    }
+    assert terms == [
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}
+        for node in sorted(all_nodes(leaves))
+    ]
 
 
 def test_adding_a_node_back_rolls_the_workload_to_the_same_pod_template() -> None:

@@ -110,13 +110,20 @@ def membership_template(
       (pkg/controllers/lb/controller.go:87-197@v0.5.1), and the rack spread re-places replicas
       only when they start;
     - a node affinity on the listed node names (``matchFields metadata.name``, the field the
-      DaemonSet controller itself uses; no label involved): a Deployment keeps a pod whose
+      DaemonSet controller itself uses; no label involved), one term per node: the API server
+      allows exactly one value in a ``metadata.name`` requirement ("must be only one value when
+      `operator` is 'In' or 'NotIn' for node field selector",
+      pkg/apis/core/validation/validation.go:5153-5161@v1.37.2; a real API server refused the
+      one-term list), and terms are ORed. A Deployment keeps a pod whose
       nodeSelector stops matching (IgnoredDuringExecution), and Pulumi removes a dropped node's
       labels only after every update, i.e. after the roll, so without it a rolled pod could land
       on the dropped node again and keep announcing. Because it lists the nodes, a join rolls
       the manager too, which also makes every replica announce the new node.
     """
-    term = {"key": "metadata.name", "operator": "In", "values": sorted(rack_of_node)}
+    terms = [
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [name]}]}
+        for name in sorted(rack_of_node)
+    ]
     return {
         "metadata": {
             "annotations": {
@@ -126,9 +133,7 @@ def membership_template(
         "spec": {
             "affinity": {
                 "nodeAffinity": {
-                    "requiredDuringSchedulingIgnoredDuringExecution": {
-                        "nodeSelectorTerms": [{"matchFields": [term]}]
-                    }
+                    "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}
                 }
             }
         },

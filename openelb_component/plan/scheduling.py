@@ -59,6 +59,15 @@ def _expression_admits(expression: Mapping[str, Any], labels: Mapping[str, str])
     return _expression_test(expression)(labels)
 
 
+def _names_one_node(fields: Sequence[Mapping[str, Any]]) -> bool:
+    return (
+        len(fields) == 1
+        and fields[0].get("key") == "metadata.name"
+        and fields[0].get("operator") == "In"
+        and len(fields[0].get("values") or []) == 1
+    )
+
+
 def node_filter(pod_spec: Mapping[str, Any]) -> Callable[[str, Mapping[str, str]], bool]:
     """The scheduler's node filter for ``pod_spec`` (nodeSelector, required node affinity: its
     ``matchExpressions`` on labels and ``matchFields`` on ``metadata.name``), read once and
@@ -70,18 +79,26 @@ def node_filter(pod_spec: Mapping[str, Any]) -> Callable[[str, Mapping[str, str]
         )
         or {}
     ).get("nodeSelectorTerms")
-    terms = [
-        (
-            [_expression_test(e) for e in term.get("matchExpressions") or []],
-            [_expression_test(e) for e in term.get("matchFields") or []],
+    # A term that only names one node (the API server allows one value per metadata.name
+    # requirement, so a node list is one such term per node): a set, not a scan per node.
+    named: set[str] = set()
+    terms = []
+    for term in required or []:
+        fields = term.get("matchFields") or []
+        if not term.get("matchExpressions") and _names_one_node(fields):
+            named.add(str(fields[0]["values"][0]))
+            continue
+        terms.append(
+            (
+                [_expression_test(e) for e in term.get("matchExpressions") or []],
+                [_expression_test(e) for e in fields],
+            )
         )
-        for term in required or []
-    ]
 
     def admit(node: str, labels: Mapping[str, str]) -> bool:
         if any(labels.get(key) != value for key, value in selector):
             return False
-        if not required:
+        if not required or node in named:
             return True
         fields = {"metadata.name": node}
         return any(

@@ -222,8 +222,6 @@ def _is_output(value: Any) -> bool:
     return isinstance(value, pulumi.Output)
 
 
-AN_OUTPUT = "(an Output)"
-"""How an Output is shown where a plain value belongs."""
 PLAIN_VALUE_NEEDED = (
     "a plain value is needed here, not an Output: this value decides which resources exist, and "
     "resources registered inside an apply are invisible to pulumi preview; pass the value itself "
@@ -249,6 +247,15 @@ def _outputs_in_plain_fields(raw: Any, loc: Loc = ()) -> list[Loc]:
             for path in _outputs_in_plain_fields(item, (*loc, index))
         ]
     return []
+
+
+def output_problems(raw: Any) -> list[Problem]:
+    """One problem per Output where a plain value belongs, in stack keys (as given by a Python
+    program, or as sent by another language), the value shown as ``(an Output)``."""
+    return [
+        Problem(loc, PLAIN_VALUE_NEEDED, shown_as="(an Output)")
+        for loc in _outputs_in_plain_fields(raw)
+    ]
 
 
 def _split_lifted_secret(passwords: "pulumi.Output[Any]") -> dict[str, pulumi.Input[str]]:
@@ -330,14 +337,14 @@ def validated(
     known = _known_passwords(args.get("bgp_passwords"))
     if known is not None:
         raw[PASSWORDS_KEY] = known
-    outputs = _outputs_in_plain_fields(raw)
+    outputs = output_problems(raw)
     parsed, problems = validate_raw(raw, None)
     if outputs:
         # The models' complaint about an Output ("should be a valid list") says less than ours.
-        problems = [Problem(loc, PLAIN_VALUE_NEEDED, shown_as=AN_OUTPUT) for loc in outputs] + [
+        problems = outputs + [
             problem
             for problem in problems
-            if not any(problem.loc[: len(loc)] == loc for loc in outputs)
+            if not any(problem.loc[: len(output.loc)] == output.loc for output in outputs)
         ]
     if parsed is None or problems:
         raise pulumi.RunError(ConfigError(problems).render())

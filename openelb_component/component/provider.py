@@ -17,8 +17,6 @@ required input 'topology.kind'". It is reported as what it is: an Output where a
 needed, the message a Python program gets for the same mistake.
 """
 
-from typing import Any
-
 import pulumi
 from pulumi.errors import InputPropertiesError
 from pulumi.output import Inputs
@@ -27,20 +25,8 @@ from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.provider import ConstructResult
 from pulumi.provider.server import ComponentInitError
 
-from openelb_component.component.args import AN_OUTPUT, PLAIN_VALUE_NEEDED
-from openelb_component.config.errors import ConfigError, Loc, Problem
-from openelb_component.config.secrets import PASSWORDS_KEY
-
-
-def _outputs(value: Any, loc: Loc) -> list[Loc]:
-    """Key paths of the Outputs in ``value`` (the inputs as the engine sent them)."""
-    if isinstance(value, pulumi.Output):
-        return [loc]
-    if isinstance(value, dict):
-        return [path for key, item in value.items() for path in _outputs(item, (*loc, key))]
-    if isinstance(value, list):
-        return [path for index, item in enumerate(value) for path in _outputs(item, (*loc, index))]
-    return []
+from openelb_component.component.args import output_problems
+from openelb_component.config.errors import ConfigError
 
 
 class OpenElbHaProvider(ComponentProvider):
@@ -49,14 +35,9 @@ class OpenElbHaProvider(ComponentProvider):
 
     def map_inputs(self, inputs: Inputs, component_def: ComponentDefinition) -> Inputs:
         # The passwords may be Outputs (secrets from config arrive as one); nothing else may.
-        found = [
-            loc
-            for key, value in inputs.items()
-            if key != PASSWORDS_KEY
-            for loc in _outputs(value, (key,))
-        ]
-        if found:
-            problems = [Problem(loc, PLAIN_VALUE_NEEDED, shown_as=AN_OUTPUT) for loc in found]
+        # The inputs carry the schema's names, which are the stack keys.
+        problems = output_problems(inputs)
+        if problems:
             raise InputPropertiesError(ConfigError(problems).render())
         return super().map_inputs(inputs, component_def)
 

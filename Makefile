@@ -76,8 +76,9 @@ typecheck: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(BIN)/pytest -n auto -m "not slow and not lab"
 
-## test-slow: the generated cases (Hypothesis, profile ci), the benchmark's smoke run and the
-## add-a-stack checklist in a copy; CI runs it after `make test`.
+## test-slow: the generated cases (Hypothesis, profile ci), the benchmark's smoke run, the
+## add-a-stack checklist in a copy and `make test` in a fresh clone without GitHub; CI runs it
+## after `make test`.
 test-slow: $(VENV)/.installed
 	$(BIN)/pytest -n auto -m slow
 

@@ -254,7 +254,7 @@ def _lab(args: argparse.Namespace) -> int:
             "openelb-ha: lab interrupted; its namespaces and processes are removed", file=sys.stderr
         )
         return 130
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, ValueError, yaml.YAMLError) as error:
         print(f"cannot run the lab for stack {args.stack!r}: {error}", file=sys.stderr)
         return 1
     if args.json:
@@ -400,7 +400,7 @@ def _policy_config(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"{path}: {error.render()}", file=sys.stderr)
         return 1
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, ValueError, yaml.YAMLError) as error:
         print(f"cannot read stack {args.stack!r}: {error}", file=sys.stderr)
         return 1
     target = policy_config_path(args.stack)
@@ -416,7 +416,7 @@ def _summary(path: Path) -> tuple[bool, str]:
         config = load_stack_config(stack)
     except ConfigError as error:
         return False, f"{path}: {error.render()}"
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, ValueError, yaml.YAMLError) as error:
         return False, f"{path}: cannot read it: {error}"
     state = desired_state(config)
     warnings = f"; {len(state.warnings)} warning(s): " + " ".join(state.warnings)

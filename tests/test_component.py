@@ -306,7 +306,7 @@ def test_an_unknown_stack_key_stops_the_program() -> None:
     """A typo of a key the program reads (``adpot``) must not be silently ignored."""
     run, error = run_program_capturing({**DEV, "adpot": True})
     assert isinstance(error, pulumi.RunError)
-    assert "adpot = True: unknown key; did you mean 'adopt'?" in str(error)
+    assert "adpot = (a boolean, not shown): unknown key; did you mean 'adopt'?" in str(error)
     assert run.registrations == []
 
 

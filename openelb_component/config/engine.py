@@ -9,13 +9,14 @@ Both apply these functions, so ``validate`` and ``pulumi up`` judge a stack the 
   and is refused (the engine parses stack files with ``gopkg.in/yaml.v3``, YAML 1.2, where
   ``yes`` is not a boolean);
 - an object reaches the program as JSON, its values keeping their YAML types (``"2"`` stays text);
-- keys are ``<namespace>:<name>``; this project's are ``openelb-ha:<name>``. A key the program
-  cannot see (no prefix, a misspelt prefix) is reported, naming the key and the fix.
+- keys are ``<namespace>:<name>``; this project's are ``openelb-ha:<name>``, and the CLI makes a
+  key written without a namespace the project's (``stackConfigNamespacedWithProject``, sdk
+  ``go/common/workspace/loaders.go:61-90@v3.276.0``). A key the program cannot see (a misspelt
+  namespace) is reported, naming the key and the fix.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -54,33 +55,23 @@ STACK_KEYS = tuple(sorted(field.alias or name for name, field in StackConfig.mod
 def misplaced_keys(entries: Mapping[str, Any]) -> list[Problem]:
     """Keys of a stack's ``config:`` that the program never reads but were meant for it.
 
-    ``topology`` (no prefix) and ``openelb_ha:topology`` (a misspelt prefix) are otherwise
-    silently ignored, and the user only sees "topology is missing". ``entries``: key -> value as
-    shown (secure values already redacted by the caller).
+    ``openelb_ha:topology`` (a misspelt namespace) is otherwise silently ignored, and the user
+    only sees "topology is missing". ``entries``: namespaced key -> value as shown (secure values
+    already redacted by the caller). A key without a namespace is the project's already.
     """
-    known = list(STACK_KEYS)
     problems: list[Problem] = []
     for key, value in sorted(entries.items()):
         namespace, colon, name = key.rpartition(":")
-        if key.startswith(PREFIX):
+        if key.startswith(PREFIX) or not colon:
             continue
-        if not colon and (name in known or difflib.get_close_matches(name, known, n=1)):
-            problems.append(
-                Problem(
-                    ("config", key),
-                    "ignored: a stack key needs the project prefix (the Pulumi CLI reads keys as "
-                    f"<namespace>:<name>); write it as {PREFIX}{name} (pulumi config set {name} "
-                    "... adds the prefix itself)",
-                    value,
-                )
-            )
-        elif colon and namespace != PROJECT and _squashed(namespace) == _squashed(PROJECT):
+        if namespace != PROJECT and _squashed(namespace) == _squashed(PROJECT):
             problems.append(
                 Problem(
                     ("config", key),
                     f"ignored: the prefix {namespace!r} is not this project's name; write it as "
                     f"{PREFIX}{name}",
                     value,
+                    kind_only=True,
                 )
             )
     return problems

@@ -7,7 +7,8 @@ file (``topology.leaves[1].nodes[0]``), the value received and how to fix it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,9 +44,76 @@ def value_at_or_none(value: Any, loc: Loc) -> Any:
         return None
 
 
+_SHOWN = 80
+_SECRET_LOOKING = re.compile(r"pass(word|wd|phrase)?|pwd|secret|token|credential", re.IGNORECASE)
+
+
+def looks_secret(key: object) -> bool:
+    """A key whose value may be a password (``bgpPassword``, ``password``, ``authPassword``,
+    ``secret``...), wherever it is: its value is never shown."""
+    return isinstance(key, str) and _SECRET_LOOKING.search(key) is not None
+
+
+class _Full(Exception):
+    """Enough text to show: stop walking the value (it may be large)."""
+
+
 def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    """``repr(value)``, shortened to 80 characters, every value under a secret-looking key
+    replaced by ``[secret]``; only as much of the value is walked as is shown."""
+    parts: list[str] = []
+    size = 0
+
+    def emit(text: str) -> None:
+        nonlocal size
+        parts.append(text)
+        size += len(text)
+        if size > _SHOWN:
+            raise _Full
+
+    def walk(item: Any) -> None:
+        if isinstance(item, Mapping):
+            emit("{")
+            for index, (key, inner) in enumerate(item.items()):
+                emit(f"{', ' if index else ''}{key!r}: ")
+                if looks_secret(key):
+                    emit(repr(REDACTED))
+                else:
+                    walk(inner)
+            emit("}")
+        elif isinstance(item, list | tuple):
+            emit("[")
+            for index, inner in enumerate(item):
+                if index:
+                    emit(", ")
+                walk(inner)
+            emit("]")
+        else:
+            emit(repr(item))
+
+    try:
+        walk(value)
+    except _Full:
+        pass
+    text = "".join(parts)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+def kind_of(value: Any) -> str:
+    """What a value is, in the stack file's words, for a problem that must not show it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return type(value).__name__
 
 
 @dataclass(frozen=True)
@@ -61,6 +129,9 @@ class Problem:
     shown_as: str | None = None
     """How the value is shown when it is neither missing nor printable as it is (an Output,
     whose value is not known yet)."""
+    kind_only: bool = False
+    """Show what kind of value it is, never the value: a key no model knows (its value may be a
+    password under a misspelt key)."""
 
     @property
     def path(self) -> str:
@@ -74,7 +145,11 @@ class Problem:
             return self.shown_as
         if not self.has_value:
             return "(missing)"
-        return REDACTED if self.secret else _show(self.value)
+        if self.secret or any(looks_secret(part) for part in self.loc):
+            return REDACTED
+        if self.kind_only:
+            return f"({kind_of(self.value)}, not shown)"
+        return _show(self.value)
 
     def render(self) -> str:
         return f"{self.path} = {self.shown}: {self.message}"

@@ -146,10 +146,12 @@ def _described(error: ErrorDetails) -> Problem:
                 f"this key belongs to kind: {owner[0]}, and this topology is kind: {under}; "
                 f"use kind: {owner[0]}, {owner[1]}",
                 value,
+                kind_only=True,
             )
         close = difflib.get_close_matches(key, _KNOWN_KEYS, n=1)
         suggestion = f"did you mean {close[0]!r}? " if close else ""
-        return Problem(loc, f"unknown key; {suggestion}remove or rename it", value)
+        # Never its value: a misspelt key may hold a password (bgpPassword, leaves[].password).
+        return Problem(loc, f"unknown key; {suggestion}remove or rename it", value, kind_only=True)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         tag_loc = (*loc, "kind")
         if kind == "union_tag_not_found":

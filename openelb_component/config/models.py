@@ -11,6 +11,7 @@ only ever extended, never renamed.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -22,6 +23,9 @@ from openelb_component.config import addresses, names
 from openelb_component.config.secrets import password_problem
 
 MAX_ASN = 4_294_967_295
+MAX_INT32 = 2_147_483_647
+"""The largest value of a Kubernetes int32 field (``replicas``, ``minReadySeconds``): the API
+server refuses a larger one, after the plan's own checks would have passed it."""
 DEFAULT_MIN_READY_SECONDS = 30
 """A replacement speaker passes OpenELB's readiness probe (``gobgp global``) as soon as GoBGP's
 API listens, before any BGP session is up; 30 s covers GoBGP's first connect (a random 5 to 10 s
@@ -55,7 +59,7 @@ def _object_name(error: str, what: str, message: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         _too_long(error, what, value, 253)
         if not names.is_dns1123_subdomain(value):
-            raise PydanticCustomError(error, message)
+            raise PydanticCustomError(error, message + _date_hint(value))
         return value
 
     return check
@@ -75,6 +79,19 @@ _peer_name = _object_name(
 )
 
 
+_GO_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)? \S+ \S+")
+"""How Pulumi passes on an unquoted date (``2024-01-01``): Go's time text (plan/stackyaml.py)."""
+
+
+def _date_hint(value: str) -> str:
+    if _GO_TIME.fullmatch(value):
+        return (
+            "; YAML read an unquoted date here and Pulumi passes it on as this text: write the "
+            "name in quotes ('2024-01-01')"
+        )
+    return ""
+
+
 def _label_value(value: str) -> str:
     if len(value) > 63:
         raise PydanticCustomError(
@@ -87,7 +104,7 @@ def _label_value(value: str) -> str:
             "label_value",
             "not a valid Kubernetes label value, and leaf names become the value of the "
             f"{names.RACK_LABEL} label; use 1-63 letters, digits, '-', '_' or '.', starting and "
-            "ending with a letter or digit (e.g. leaf1)",
+            "ending with a letter or digit (e.g. leaf1)" + _date_hint(value),
         )
     return value
 
@@ -199,11 +216,11 @@ class OpenElbSettings(_Model):
     version: Annotated[Literal["0.5", "0.6"], BeforeValidator(_version_text)] = "0.5"
     namespace: Namespace = "openelb-system"
     mode: Literal["bgp", "layer2", "vip"] = "bgp"
-    controller_replicas: Annotated[int, Field(ge=1)] = 2
+    controller_replicas: Annotated[int, Field(ge=1, le=MAX_INT32)] = 2
     """v0.6 only: replicas of the leader-elected ``openelb-controller`` Deployment."""
     pod_disruption_budget: bool = True
     """A PodDisruptionBudget (maxUnavailable 1) for the replicated Deployment."""
-    min_ready_seconds: Annotated[int, Field(ge=0)] = DEFAULT_MIN_READY_SECONDS
+    min_ready_seconds: Annotated[int, Field(ge=0, le=MAX_INT32)] = DEFAULT_MIN_READY_SECONDS
     """``minReadySeconds`` of the announcing workload (v0.5 manager, v0.6 speaker): how long a
     new replica must stay ready before the rollout stops the next one."""
 
@@ -249,7 +266,7 @@ class SingleRouterTopology(_Model):
 
     kind: Literal["single-router"]
     nodes: NodeList
-    replicas: Annotated[int, Field(ge=1)] | None = None
+    replicas: Annotated[int, Field(ge=1, le=MAX_INT32)] | None = None
 
     @property
     def effective_replicas(self) -> int:
@@ -260,7 +277,7 @@ class MultiLeafTopology(_Model):
     """Nodes spread over several leaf routers (BGP mode only)."""
 
     kind: Literal["multi-leaf"]
-    replicas_per_leaf: Annotated[int, Field(ge=1)] = 2
+    replicas_per_leaf: Annotated[int, Field(ge=1, le=MAX_INT32)] = 2
     leaves: Annotated[list[Leaf], Field(min_length=1)]
 
 

@@ -99,7 +99,9 @@ class PatchedWorkload:
         self.pod_spec: dict[str, Any] = template.get("spec") or {}
         self.pod_labels: dict[str, str] = (template.get("metadata") or {}).get("labels") or {}
         nodes = simulated_nodes(state)
-        self.listed = sorted(node for node in nodes if node != UNLISTED)
+        # The nodes that run OpenELB; a leaf's otherNodes carry the rack label only, and the
+        # nodeSelector rightly rejects them.
+        self.listed = sorted(state.nodes)
         admit = node_filter(self.pod_spec)
         self.admitted = sorted(n for n, labels in nodes.items() if admit(n, labels))
         # The nodes the replicas can run on: listed (simulated) nodes the filter admits.

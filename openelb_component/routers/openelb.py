@@ -462,7 +462,9 @@ def _template(state: DesiredState) -> Any:
 def internal_ips(document: Any) -> dict[str, str]:
     """Node name -> first ``InternalIP`` (``util.GetNodeIP``, pkg/util/util.go:44-52@v0.5.1) of
     ``kubectl get nodes -o json`` output (a List), or of one Node. ``ValueError`` when the
-    document is neither."""
+    document is neither. The addresses are the cluster's text, unchecked (a kubelet writes its
+    own Node's status): ``routers/configs.py`` takes only plain ones; a null field counts as
+    absent."""
     if not isinstance(document, Mapping):
         raise ValueError("not a JSON object; give the output of `kubectl get nodes -o json`")
     items = document.get("items") if document.get("kind") != "Node" else [document]
@@ -474,9 +476,17 @@ def internal_ips(document: Any) -> dict[str, str]:
     for item in items:
         if not isinstance(item, Mapping) or item.get("kind", "Node") != "Node":
             continue
-        name = item.get("metadata", {}).get("name")
-        for entry in item.get("status", {}).get("addresses", []) or []:
+        name = _mapping(item.get("metadata")).get("name")
+        entries = _mapping(item.get("status")).get("addresses")
+        for entry in entries if isinstance(entries, list) else []:
+            entry = _mapping(entry)
             if isinstance(name, str) and entry.get("type") == "InternalIP":
-                addresses[name] = str(entry.get("address"))
+                address = entry.get("address")
+                if address is not None:  # any other type: not a plain address, named later
+                    addresses[name] = address if isinstance(address, str) else repr(address)
                 break
     return addresses
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}

@@ -21,7 +21,7 @@ PRODUCTION ?=
 # GitHub").
 
 .PHONY: test test-slow lint actionlint typecheck unit plan validate schema bench preview up clean manifests goldens \
-	stack-files lab lab-test tools
+	stack-files lab lab-test tools cluster-test
 
 # Setup speaks on stderr only, so `make plan ... > plan.sh` is a clean file even on first use.
 $(BIN)/activate:
@@ -74,7 +74,7 @@ typecheck: $(VENV)/.installed
 # -n auto: one worker per core (pytest-xdist). The budget of `make test` is 60 s on 2 cores;
 # the tests marked slow run in `make test-slow`, the lab's in `make lab-test`; CI runs all.
 unit: $(VENV)/.installed
-	$(BIN)/pytest -n auto -m "not slow and not lab"
+	$(BIN)/pytest -n auto -m "not slow and not lab and not cluster"
 
 ## test-slow: the generated cases (Hypothesis, profile ci), the benchmark's smoke run, the
 ## add-a-stack checklist in a copy and `make test` in a fresh clone without GitHub; CI runs it
@@ -129,6 +129,13 @@ lab: $(VENV)/.installed
 lab-test: $(VENV)/.installed
 	$(BIN)/python -m openelb_component lab --cleanup
 	$(BIN)/pytest -p no:xdist -m lab
+
+## cluster-test: the tests against a real control plane (etcd, kube-apiserver, controller manager,
+## scheduler, kwok; the real kubectl), built by `make tools` first. One at a time (no xdist): each
+## test module starts a control plane of its own. CI runs them.
+cluster-test: $(VENV)/.installed
+	$(BIN)/python -m openelb_component.lab.gotools build etcd kubernetes kwok
+	$(BIN)/pytest -p no:xdist -m cluster
 
 ## tools: build the real infrastructure the end-to-end tests and the real lab run (Go modules in
 ## e2e/tools/<tool>/, binaries cached outside the repository keyed by go.mod, go.sum and the Go

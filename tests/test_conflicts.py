@@ -328,3 +328,77 @@ def test_the_plan_docs_show_the_real_conflict_line(
     text = (ROOT / "docs" / "plan.md").read_text()
     (shown,) = re.findall(r"```text\n(fail: Node node-a1, ownership: .*?)\n```", text)
     assert shown in errors
+
+
+# --- where the API server compares item by item, and objects without managedFields -------------
+# (structure.py; each of these disagreed with a real API server before, DESIGN.md §8, and is
+# replayed against one in tests/test_conflicts_replay.py)
+
+
+def test_a_label_map_first_created_empty_conflicts_with_no_label_added_to_it() -> None:
+    """The owner of ``"f:labels": {}`` owns the map itself; labels are a granular map, compared
+    key by key, so adding a key changes nothing that manager owns."""
+    node = live.node(
+        "node-a1", {}, live.entry("node-tool", "Update", {"f:metadata": {"f:labels": {}}})
+    )
+    assert conflicts(racks_state().by_key("node-node-a1"), node) == []
+
+
+def test_a_label_map_owned_as_an_empty_leaf_conflicts_when_it_appears() -> None:
+    """No labels at all (the owner applied ``labels: {}``, which the stored Node drops): the
+    apply makes the map appear, a change of the path that manager owns."""
+    tool = live.entry("node-tool", "Apply", {"f:metadata": {"f:labels": {}}})
+    metadata = {"name": "node-a1", "managedFields": [tool]}
+    node = {"apiVersion": "v1", "kind": "Node", "metadata": metadata}
+    found = conflicts(racks_state().by_key("node-node-a1"), node)
+    assert [(c.path, c.manager, c.value) for c in found] == [
+        (".metadata.labels", "node-tool", None)
+    ]
+
+
+def test_a_keyed_list_first_created_empty_conflicts_with_no_item_added_to_it() -> None:
+    """As structured-merge-diff compares a granular list (on a Deployment the API server keeps
+    no owner of an empty list at all: tests/test_conflicts_replay.py, spread-created-empty)."""
+    obj = racks_state().by_key("workload")
+    workload = manager_installed()
+    workload["spec"]["template"]["spec"]["topologySpreadConstraints"] = []
+    installer = workload["metadata"]["managedFields"][0]["fieldsV1"]
+    installer["f:spec"]["f:template"]["f:spec"]["f:topologySpreadConstraints"] = {}
+    paths = [c.path for c in conflicts(obj, workload)]
+    assert paths == [".spec.replicas", ".spec.template.spec.nodeSelector"]
+
+
+def test_an_atomic_map_owned_whole_conflicts_with_any_other_value() -> None:
+    """The pod's nodeSelector is atomic (x-kubernetes-map-type): an added key is a change."""
+    obj = racks_state().by_key("workload")
+    (conflict,) = [c for c in conflicts(obj, manager_installed()) if "nodeSelector" in c.path]
+    assert conflict.value == {"kubernetes.io/os": "linux"}
+
+
+def test_an_object_without_managed_fields_is_owned_by_before_first_apply() -> None:
+    obj = racks_state().by_key("node-node-a1")
+    bare = labelled_by_hand("node-a1", "rack-z")
+    del bare["metadata"]["managedFields"]
+    (conflict,) = conflicts(obj, bare)
+    assert (conflict.path, conflict.manager, conflict.operation, conflict.value) == (
+        f".metadata.labels.{RACK}",
+        "before-first-apply",
+        "Update",
+        "rack-z",
+    )
+    assert "first apply gives every field it has" in conflict.message()
+    # A label it already has with the stack's value is co-owned; the others are added.
+    same = live.node("node-a1", {RACK: "rack-a"})
+    del same["metadata"]["managedFields"]
+    assert conflicts(obj, same) == []
+
+
+def test_a_workload_without_managed_fields_conflicts_on_every_value_it_changes() -> None:
+    obj = racks_state().by_key("workload")
+    bare = manager_installed()
+    del bare["metadata"]["managedFields"]
+    found = conflicts(obj, bare)
+    assert [(c.path, c.manager, c.forced) for c in found] == [
+        (".spec.replicas", "before-first-apply", True),
+        (".spec.template.spec.nodeSelector", "before-first-apply", True),
+    ]

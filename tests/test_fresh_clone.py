@@ -129,3 +129,15 @@ def test_the_manifests_placed_by_hand_as_the_readme_shows_make_the_plan_checked(
     checked = run_in(fresh_clone, readme_command("make plan STACK=dev "), env)
     assert checked.returncode == 0, checked.stderr
     assert "UNCHECKED" not in checked.stdout + checked.stderr
+
+
+def test_make_stack_files_without_the_manifests_fails_saying_why(fresh_clone: Path) -> None:
+    """The golden plans are checked plans: without the manifests none is written, and the
+    command fails with the reason instead of passing with nothing done."""
+    goldens = fresh_clone / "tests" / "golden"
+    before = {path.name: path.read_text() for path in goldens.glob("dev.*")}
+    done = run_in(fresh_clone, ["make", "stack-files", "STACK=dev"], without_github())
+    assert done.returncode == 2
+    assert "the golden plans of stack dev need OpenELB's install manifests: " in done.stdout
+    assert f"cannot download {URL.format(tag='v0.5.1')} (" in done.stdout
+    assert {path.name: path.read_text() for path in goldens.glob("dev.*")} == before

@@ -1,83 +1,95 @@
 """The checklist "Add a stack for your cluster" (docs/operations.md), followed in a copy.
 
-A newcomer copies an example stack, puts in a password the way the Pulumi CLI writes it, runs the
-checklist's commands, and the suite then tests the new stack like the examples. Without the
-checklist's ``make stack-files`` the suite fails, naming that command. The commands are the
-docs' own, run by ``make`` in the copy (which uses this checkout's ``.venv``).
+A newcomer copies an example stack and makes it their own: three racks with names of their own
+(none called ``leaf1``), nodes of theirs, ``otherNodes`` in one rack, and a BGP password on the
+second rack only, written as the checklist says to when the Pulumi CLI is not at hand. They run
+the checklist's commands, exactly as the docs write them (``make`` in the copy, which shares this
+checkout's ``.venv``). Before ``make stack-files`` the tests of the new stack fail, naming that
+command; after the checklist ``make test`` passes, as step 5 asks.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
-import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from openelb_component.plan import upstream
-from tests.support.clone import copy_of_the_repository
+from tests.support.clone import copy_of_the_repository, run_in, users_environment
 from tests.support.harness import ROOT
+from tests.support.manifests import require_manifests
 
-# Runs make and pytest in a copy: `make test-slow` (CI runs it), not `make test`.
+# Runs make and the whole suite in a copy: `make test-slow` (CI runs it), not `make test`.
 pytestmark = pytest.mark.slow
 
 CHECKLIST = (ROOT / "docs" / "operations.md").read_text().split("## Add a stack", 1)[1]
 CHECKLIST = CHECKLIST.split("\n## ", 1)[0]
 STACK = "mycluster"
-# What `pulumi config set --secret --path 'bgpPasswords.leaf1' ...` writes (ciphertext format).
-CIPHERTEXT = "v1:Q2hlY2tsaXN0VGVzdA==:bmV3IHN0YWNrIHBhc3N3b3JkIGNpcGhlcnRleHQ="
+
+# The user's racks: none is named leaf1, the second has a password, the third otherNodes.
+RACKS: list[dict[str, Any]] = [
+    {"name": "east", "nodes": ["cp-1", "w-e1"], "peer": {"address": "10.10.0.1", "asn": 65010}},
+    {"name": "west", "nodes": ["w-w1", "w-w2"], "peer": {"address": "10.20.0.1", "asn": 65020}},
+    {
+        "name": "north",
+        "nodes": ["w-n1", "w-n2"],
+        "otherNodes": ["gpu-n3"],
+        "peer": {"address": "10.30.0.1", "asn": 65030},
+    },
+]
+SECOND_RACK = RACKS[1]["name"]  # the rack with a password
+
+
+# `make test`'s tests (the lab's need root and real routers; the slow ones are these).
+SUITE = [".venv/bin/pytest", "-p", "no:cacheprovider", "-m", "not slow and not lab", "tests/"]
+
+
+def checklist_block(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", CHECKLIST, flags=re.DOTALL)
 
 
 def checklist_commands() -> list[str]:
-    return [
-        line.strip()
-        for block in re.findall(r"```sh\n(.*?)```", CHECKLIST, flags=re.DOTALL)
-        for line in block.splitlines()
-        if line.strip()
-    ]
+    lines = [line.strip() for block in checklist_block("sh") for line in block.splitlines()]
+    return [line for line in lines if line]
 
 
-def run(copy: Path, command: str) -> subprocess.CompletedProcess[str]:
-    words = shlex.split(command)
-    if words[0] == "make":
-        # The copy shares this checkout's .venv: never reinstall into it from here.
-        words = ["make", "-s", "-o", ".venv/.installed", *words[1:]]
-    env = {key: value for key, value in os.environ.items() if key != "CI"}  # a user's machine
-    env[upstream.ENV_VAR] = str(upstream.manifests_dir().resolve())
-    return subprocess.run(
-        words, cwd=copy, env=env, capture_output=True, text=True, timeout=600, check=False
-    )
+def password_without_the_cli(leaf: str) -> dict[str, Any]:
+    """The checklist's placeholder entry, for this leaf instead of the docs' ``leaf1``."""
+    (block,) = checklist_block("yaml")
+    entries: dict[str, Any] = yaml.safe_load(block)["openelb-ha:bgpPasswords"]
+    (value,) = entries.values()
+    return {leaf: value}
 
 
 def the_users_edits(stack_file: Path) -> None:
-    """Step 1's edits (other node names, the example's password removed) and step 2's password
-    as the Pulumi CLI writes it."""
+    """Step 1's edits (the example's password removed, the user's racks) and step 2's password
+    as the checklist writes it without the Pulumi CLI."""
     document = yaml.safe_load(stack_file.read_text())
     config = document["config"]
     del config["openelb-ha:bgpPasswords"]
-    for leaf in config["openelb-ha:topology"]["leaves"]:
-        leaf["nodes"] = [f"{STACK}-{node}" for node in leaf["nodes"]]
-    config["openelb-ha:bgpPasswords"] = {"leaf1": {"secure": CIPHERTEXT}}
+    config["openelb-ha:eips"] = ["198.51.100.0/24"]
+    config["openelb-ha:topology"] = {"kind": "multi-leaf", "replicasPerLeaf": 2, "leaves": RACKS}
+    config["openelb-ha:bgpPasswords"] = password_without_the_cli(SECOND_RACK)
     stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
-# The tests that need something per stack (goldens, a policy config, expectations); every other
-# test over stacks/ takes a new file as it is.
-PER_STACK_TESTS = "tests/test_plan.py tests/test_policy.py tests/test_stacks.py"
-
-
-def suite_on_the_new_stack(copy: Path) -> subprocess.CompletedProcess[str]:
-    return run(
-        copy, f".venv/bin/pytest -p no:xdist -p no:cacheprovider -k {STACK} {PER_STACK_TESTS}"
-    )
+def run(copy: Path, command: str) -> str:
+    """A checklist command as a user runs it; its stdout, after exit status 0."""
+    env = users_environment(**{upstream.ENV_VAR: str(upstream.manifests_dir().resolve())})
+    done = run_in(copy, shlex.split(command), env)
+    assert done.returncode == 0, f"{command}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not on PATH")
 def test_the_checklist_adds_a_stack_the_suite_tests(tmp_path: Path) -> None:
+    for version in sorted(upstream.RELEASES):
+        require_manifests(version)  # the golden plans are checked plans
     commands = checklist_commands()
     assert commands == [
         f"cp stacks/Pulumi.prod.yaml stacks/Pulumi.{STACK}.yaml",
@@ -89,26 +101,37 @@ def test_the_checklist_adds_a_stack_the_suite_tests(tmp_path: Path) -> None:
     ]
     copy = copy_of_the_repository(tmp_path)
     stack_file = copy / "stacks" / f"Pulumi.{STACK}.yaml"
+    env = users_environment(**{upstream.ENV_VAR: str(upstream.manifests_dir().resolve())})
     for command in commands:
         if command.startswith("pulumi "):
-            continue  # needs the Pulumi CLI: the edit below writes what it writes
-        done = run(copy, command)
-        assert done.returncode == 0, f"{command}: {done.stderr}"
-        if command.startswith("cp "):
+            continue  # needs the Pulumi CLI: the edits below are the checklist's way without it
+        if command == "make validate":
             the_users_edits(stack_file)
-            # Before step 3 the suite fails on the new stack, and says what to run.
-            before = suite_on_the_new_stack(copy)
+            # Before step 3 the tests of the new stack fail, and say what to run.
+            before = run_in(copy, [*SUITE, "-k", STACK], env)
             assert before.returncode != 0
             assert f"create it with `make stack-files STACK={STACK}`" in before.stdout
+        output = run(copy, command)
+        if command == "make validate":
+            line = next(line for line in output.splitlines() if STACK in line)
+            assert line.startswith(f"stacks/Pulumi.{STACK}.yaml: ok (OpenELB 0.5, multi-leaf, ")
     assert (copy / "policy" / "config" / f"{STACK}.json").read_text() == (
         '{\n  "openelb-ha-production-replicas": {"production": true},\n'
         '  "openelb-ha-no-patch-force": {"adopt": false}\n}\n'
     )
     goldens = sorted(p.name for p in (copy / "tests" / "golden").glob(f"{STACK}.*"))
     assert goldens == [f"{STACK}.kubectl", f"{STACK}.markdown", f"{STACK}.yaml"]
-    assert f"{STACK}-master1" in (copy / "tests" / "golden" / f"{STACK}.yaml").read_text()
-    # Step 5: the suite now tests the new stack like the examples, and passes.
-    after = suite_on_the_new_stack(copy)
-    assert after.returncode == 0, after.stdout[-3000:]
-    passed = int(re.search(r"(\d+) passed", after.stdout).group(1))  # type: ignore[union-attr]
-    assert passed >= 10
+    plan = (copy / "tests" / "golden" / f"{STACK}.yaml").read_text()
+    assert "gpu-n3" in plan and "OPENELB_HA_BGPPASSWORDS_WEST" in plan
+    # Step 5: the whole suite now tests the new stack like the examples, and passes.
+    output = run(copy, "make test")
+    summary = output.rstrip().splitlines()[-1]
+    assert re.fullmatch(r"\d+ passed(, \d+ skipped)? in .*", summary), summary
+    # ... as the examples are: every test over stacks/ has a case of its own for it.
+    collected = run_in(copy, [*SUITE, "--co", "-k", STACK], env).stdout
+    cases = [
+        line
+        for line in collected.splitlines()
+        if "::" in line and STACK in line and not line.startswith("tests/test_docs.py")
+    ]
+    assert len(cases) >= 15, collected[-2000:]

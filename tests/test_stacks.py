@@ -123,7 +123,11 @@ def test_stack_runs_and_exports_what_it_declares(stack: Path) -> None:
     # One router per BgpPeer (their contents: tests/test_routers.py).
     assert len(router_configs) == len(outputs["bgp_peers"])
     assert all(sorted(texts) == ["bird", "frr"] for texts in router_configs.values())
-    assert run.warnings == []
+    # The examples warn about nothing; a stack added for a cluster warns what `validate` says.
+    if stack_name(stack) in EXPECTED:
+        assert run.warnings == []
+    else:
+        assert run.warnings == list(desired_state(loaded_config(config)).warnings)
 
 
 OTHER_LINE = {"0.5": "0.6", "0.6": "0.5"}

@@ -347,15 +347,25 @@ def test_a_whole_password_map_as_an_output_is_refused_before_registering() -> No
 # --- The package other languages add -------------------------------------------------------
 
 
+def _numbers(value: Any, convert: Callable[[int | float], int | float]) -> Any:
+    """``value`` with every number (not a bool) converted."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return convert(value)
+    if isinstance(value, Mapping):
+        return {key: _numbers(item, convert) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_numbers(item, convert) for item in value]
+    return value
+
+
 def as_doubles(value: Any) -> Any:
     """A value as it crosses the wire: every number a double."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, Mapping):
-        return {key: as_doubles(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [as_doubles(item) for item in value]
-    return value
+    return _numbers(value, float)
+
+
+def as_ints(value: Any) -> Any:
+    """A value as the stack file holds it: whole numbers back to ints."""
+    return _numbers(value, lambda n: int(n) if float(n).is_integer() else n)
 
 
 ENGINE_INPUTS: dict[str, Any] = {
@@ -445,22 +455,16 @@ def what_the_engine_gets(error: Exception) -> str:
     pytest.fail("Construct returned although construct failed")
 
 
+def with_bad_node_and_router() -> dict[str, Any]:
+    inputs: dict[str, Any] = as_doubles(ONE_LEAF_STACK_KEYS)
+    (leaf,) = inputs["topology"]["leaves"]
+    leaf["nodes"][0] = "Worker_1"
+    leaf["peer"]["address"] = "192.168.0.300"
+    return inputs
+
+
 INVALID_FROM_ANOTHER_LANGUAGE: dict[str, tuple[dict[str, Any], dict[str, list[str]]]] = {
-    "bad-node-and-router": (
-        {
-            "topology": {
-                "kind": "multi-leaf",
-                "leaves": [
-                    {
-                        "name": "leaf1",
-                        "nodes": ["Worker_1", "w2"],
-                        "peer": {"address": "192.168.0.300", "asn": 65001.0},
-                    }
-                ],
-            }
-        },
-        {},
-    ),
+    "bad-node-and-router": (with_bad_node_and_router(), {}),
     "bad-password": (
         {
             **ENGINE_INPUTS,
@@ -525,17 +529,6 @@ def test_without_the_packages_provider_the_caller_would_get_a_traceback() -> Non
 
     assert isinstance(error, ComponentInitError)
     assert 'File "' in what_the_engine_gets(error)
-
-
-def as_ints(value: Any) -> Any:
-    """The inverse of ``as_doubles`` for whole numbers."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, Mapping):
-        return {key: as_ints(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [as_ints(item) for item in value]
-    return value
 
 
 def test_the_plugin_serves_the_packages_provider() -> None:

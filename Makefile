@@ -152,6 +152,7 @@ schema: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.bench
 	$(BIN)/python -m bench.state
+	$(BIN)/python -m bench.untrusted
 
 ## preview / up: the main job, on a stack in stacks/ (needs the Pulumi CLI and a kubeconfig).
 ## Both refresh first: releasing a removed patch is an apply without a read, which would

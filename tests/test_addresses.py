@@ -1,5 +1,5 @@
 """Addresses as OpenELB reads them (Go's ``net.ParseIP``/``ParseCIDR``), and what the stack's
-address keys refuse: every case of issue 18 that Python's ``ipaddress`` alone lets through."""
+address keys refuse: every case that Python's ``ipaddress`` alone lets through."""
 
 from __future__ import annotations
 

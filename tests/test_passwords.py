@@ -193,7 +193,7 @@ def test_the_fill_command_refuses_an_unset_password(tmp_path: Path) -> None:
     assert fed == ""  # kubectl never ran
 
 
-# Issue 18: a newline or a quote in the value would end the YAML scalar and add fields.
+# A newline or a quote in the value would end the YAML scalar and add fields.
 NOT_PASSWORDS = {
     "newline-adds-a-field": 'x"\n    peerAs: 666\n    y: "z',
     "quote": 'x"y',

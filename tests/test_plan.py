@@ -274,7 +274,7 @@ def test_the_runbook_takes_passwords_from_the_environment_and_refuses_without(
     }
 
 
-# Issue 18: in the runbook's here-document, a line break or a quote would end the YAML scalar
+# In the runbook's here-document, a line break or a quote would end the YAML scalar
 # and add fields to the BgpPeer.
 RUNBOOK_NOT_PASSWORDS = {
     "newline-adds-a-field": 'x"\n    peerAs: 666\n    y: "z',

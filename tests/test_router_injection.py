@@ -1,8 +1,9 @@
 """Router configurations from hostile input: nothing a node, a stack or a password says becomes
 another statement, and what cannot be carried is refused or left out, named.
 
-The hostile texts are issue 18's: a kubelet writes its own Node's status, so an InternalIP is
-the cluster's text; a password comes from a stack or from the environment.
+The hostile texts are those an attack on the tools used: a kubelet writes its own Node's
+status, so an InternalIP is the cluster's text; a password comes from a stack or from the
+environment.
 """
 
 from __future__ import annotations

@@ -194,7 +194,7 @@ def test_rollback_without_any_backup_refuses_before_changing_anything(tmp_path: 
     assert mutating_calls(tmp_path) == []
 
 
-# --- issue 18 and 23: what the runbook carries, and the BgpConf step --------------------------
+# --- what the runbook carries, and the BgpConf step -------------------------------------------
 
 LONG_NODE = "n" * 253  # the longest valid node name: its backup file name must still fit
 

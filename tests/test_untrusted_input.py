@@ -1,5 +1,5 @@
 """Stack files, nodes files and cluster text as an attacker or a slip of the keyboard writes
-them: the cases of issue 18 not covered by the address, router, runbook and loader tests
+them: the cases not covered by the address, router, runbook and loader tests
 (tests/test_addresses.py, test_router_injection.py, test_runbook.py, test_stack_loader.py).
 
 Each either reads as the CLI reads it and plans, or ends in one clear error naming the key,

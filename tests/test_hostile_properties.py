@@ -25,7 +25,7 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -98,27 +98,14 @@ SLOTS = {
 """Every string slot and its valid value; an example makes up to three of them hostile."""
 
 
-@st.composite
-def stacks(draw: st.DrawFn) -> dict[str, Any]:
-    """The two-leaf example, some slots hostile: {config, addresses}. Passwords are drawn from
-    everything a password may hold (every character a shell, YAML, FRR or BIRD treats
-    specially) unless hostile."""
-    chosen = draw(st.sets(st.sampled_from(sorted(SLOTS)), max_size=3))
-
-    def value(name: str) -> str:
-        return draw(hostile(SLOTS[name])) if name in chosen else SLOTS[name]
-
-    def password(name: str) -> str:
-        if name in chosen:
-            return MARK + draw(hostile(SLOTS[name]))
-        return MARK + draw(st.text(alphabet=PRINTABLE, min_size=1, max_size=60))
-
-    nodes = [value(f"node{index}") for index in range(len(NODES))]
-    leaves = [value("leaf0"), value("leaf1")]
+def example_of(values: Mapping[str, str], passwords: tuple[str, str]) -> dict[str, Any]:
+    """The two-leaf example with the given slot values: {config, addresses}."""
+    nodes = [values[f"node{index}"] for index in range(len(NODES))]
+    leaves = [values["leaf0"], values["leaf1"]]
     config: dict[str, Any] = {
-        "openelb": {"namespace": value("namespace")},
-        "bgp": {"as": 64600, "routerId": value("routerId")},
-        "eips": [value("eips0"), value("eips1")],
+        "openelb": {"namespace": values["namespace"]},
+        "bgp": {"as": 64600, "routerId": values["routerId"]},
+        "eips": [values["eips0"], values["eips1"]],
         "topology": {
             "kind": "multi-leaf",
             "replicasPerLeaf": 1,
@@ -126,19 +113,37 @@ def stacks(draw: st.DrawFn) -> dict[str, Any]:
                 {
                     "name": leaves[0],
                     "nodes": nodes[:2],
-                    "peer": {"address": value("peer0"), "asn": 65001},
+                    "peer": {"address": values["peer0"], "asn": 65001},
                 },
                 {
                     "name": leaves[1],
                     "nodes": nodes[2:],
-                    "peer": {"address": value("peer1"), "asn": 65001, "name": value("peerName")},
+                    "peer": {"address": values["peer1"], "asn": 65001, "name": values["peerName"]},
                 },
             ],
         },
-        "bgpPasswords": {leaves[0]: password("password0"), leaves[1]: password("password1")},
+        "bgpPasswords": dict(zip(leaves, passwords, strict=True)),
     }
-    addresses = {node: value(f"address{index}") for index, node in enumerate(nodes)}
+    addresses = {node: values[f"address{index}"] for index, node in enumerate(nodes)}
     return {"config": config, "addresses": addresses}
+
+
+@st.composite
+def stacks(draw: st.DrawFn) -> dict[str, Any]:
+    """The two-leaf example, up to three slots hostile. Passwords are drawn from everything a
+    password may hold (every character a shell, YAML, FRR or BIRD treats specially) unless
+    hostile."""
+    chosen = draw(st.sets(st.sampled_from(sorted(SLOTS)), max_size=3))
+    values = {
+        name: draw(hostile(valid)) if name in chosen else valid for name, valid in SLOTS.items()
+    }
+
+    def password(name: str) -> str:
+        if name in chosen:
+            return MARK + values[name]
+        return MARK + draw(st.text(alphabet=PRINTABLE, min_size=1, max_size=60))
+
+    return example_of(values, (password("password0"), password("password1")))
 
 
 # --- the runbook, under sh, with nothing but kubectl ------------------------------------------
@@ -358,34 +363,11 @@ def test_hostile_text_gives_a_clean_error_or_exact_artifacts_at_length(
 
 
 def test_the_valid_example_itself_makes_every_artifact(tmp_path: Path) -> None:
-    """The examples above start from it: its artifacts pass every check."""
-    raw = {
-        "openelb": {"namespace": "openelb-system"},
-        "bgp": {"as": 64600, "routerId": "192.0.2.250"},
-        "eips": ["198.51.100.0/24", "203.0.113.10-203.0.113.20"],
-        "topology": {
-            "kind": "multi-leaf",
-            "replicasPerLeaf": 1,
-            "leaves": [
-                {
-                    "name": "leaf1",
-                    "nodes": NODES[:2],
-                    "peer": {"address": "192.0.2.1", "asn": 65001},
-                },
-                {
-                    "name": "leaf2",
-                    "nodes": NODES[2:],
-                    "peer": {"address": "192.0.2.2", "asn": 65001, "name": "bgppeer-leaf2"},
-                },
-            ],
-        },
-        "bgpPasswords": {
-            "leaf1": MARK + PRINTABLE[:77],
-            "leaf2": MARK + "$(touch${IFS}PWNED)`x`;'#",
-        },
-    }
-    addresses = {node: f"192.0.2.{11 + index}" for index, node in enumerate(NODES)}
-    check(
-        {"config": raw, "addresses": {**addresses, "master1": "fe80::1%$(touch PWNED)"}}, tmp_path
+    """The examples above start from it: its artifacts pass every check, with a node address
+    that must be left out and passwords full of shell and YAML syntax."""
+    example = example_of(
+        {**SLOTS, "address0": "fe80::1%$(touch PWNED)"},
+        (MARK + PRINTABLE[:77], MARK + "$(touch${IFS}PWNED)`x`;'#"),
     )
+    check(example, tmp_path)
     assert (tmp_path / "applied.yaml").exists()  # valid: every artifact was made and checked

@@ -127,6 +127,29 @@ def test_a_deployment_without_a_free_node_deletes_before_it_starts() -> None:
 
 
 @pytest.mark.parametrize(
+    ("l2_free", "placed"),
+    [(True, "b2"), (False, None)],
+    ids=["the-emptier-leaf-takes-it", "it-waits-rather-than-skew-the-leaves"],
+)
+def test_a_pending_pod_goes_only_where_the_rack_spread_allows(
+    l2_free: bool, placed: str | None
+) -> None:
+    """l1 runs two pods and has spare nodes, l2 runs one: a pod in l1 would make the skew 2
+    (filtering.go:346-360@v1.37.2), so the pod goes to l2's free node, or waits for one."""
+    pods = FakeSpeakers()
+    deploy = workload(
+        "Deployment", pods, {"l1": ["a1", "a2", "a3"], "l2": ["b1", "b2"]}, ["a1", "a2", "b1"]
+    )
+    if not l2_free:
+        deploy.pods.append(kube.Pod("terminating", 0, "b2", "terminating", 0.0, deleted=True))
+    pending = kube.Pod("new", 1, None, "pending", time.monotonic())
+    deploy.pods.append(pending)
+    deploy._schedule(time.monotonic())
+    assert pending.node == placed
+    pending.deleted = True  # its start thread, if any, ends without starting anything
+
+
+@pytest.mark.parametrize(
     ("kind", "replicas", "value", "surge"),
     [
         ("Deployment", 4, None, 1),

@@ -60,6 +60,8 @@ NODE_MONITOR_GRACE_SECONDS = 50.0
 DAEMONSET_REQUEUE_SECONDS = 1.0
 """The DaemonSet controller looks again ``minReadySeconds`` plus this after a pod turns Ready
 (daemon_controller.go:664-670@v1.37.2: "Add a second to avoid milliseconds skew")."""
+MAX_SKEW = 1
+"""The 0.5 manager's rack spread constraint (``desired/workloads.py``, ``rack_spread``)."""
 CONTROLLER_LOOP = 0.1
 """How often the lab's controllers look at the pods (a watch reacts within milliseconds)."""
 ROLL_TIMEOUT = 1800.0
@@ -241,16 +243,22 @@ class Workload:
         return done
 
     def _schedule(self, now: float) -> None:
-        """Pending pods onto free nodes: one manager per node, the leaf with fewest pods."""
+        """Pending pods onto free nodes, as the scheduler's filters allow: one manager per node
+        (the required pod anti-affinity; a node whose old pod still terminates holds its host
+        ports) and the rack spread constraint, maxSkew 1 over the leaves, counting no
+        terminating pod (podtopologyspread/filtering.go:346-360, common.go:150-154@v1.37.2).
+        Among the nodes left, the leaf with the fewest pods, then by name (the scores')."""
         for pod in [p for p in self.pods if p.phase == "pending" and p.node is None]:
             taken = {p.node for p in self.pods if p.node is not None}
             counts = {
                 leaf: sum(1 for p in self.pods if p.node in nodes and not p.deleted)
                 for leaf, nodes in self.leaves.items()
             }
+            low = min(counts.values(), default=0)
             free = [
                 (counts[leaf], node)
                 for leaf, nodes in self.leaves.items()
+                if len(self.leaves) < 2 or counts[leaf] + 1 - low <= MAX_SKEW
                 for node in nodes
                 if node not in taken
             ]
@@ -258,9 +266,11 @@ class Workload:
                 return
             _, node = min(free)
             pod.node = node
-            # Created before: it starts pod_start_seconds after creation, or at once if that
-            # has passed (it waited for a node, not for its start).
-            self._run(pod, max(0.0, pod.created + self.timing.pod_start_seconds - now))
+            # It starts pod_start_seconds after its creation if it found a node at once, else
+            # after the node it waited for was freed (now).
+            waited = now - pod.created > 2 * CONTROLLER_LOOP
+            start = self.timing.pod_start_seconds
+            self._run(pod, start if waited else max(0.0, pod.created + start - now))
 
     def _deployment_step(self, now: float) -> bool:
         """One sync of the Deployment controller (rolling update) and its ReplicaSets."""

@@ -5,7 +5,10 @@ readiness probe and announces.
 embedded GoBGP, from the model of OpenELB (``routers/openelb.py``): the BgpConf's global settings,
 one neighbor per selected BgpPeer, and the paths OpenELB's decisions give (the scenarios pass
 them). Real OpenELB speakers (``lab --openelb real``) are another implementation of the same
-methods; scenarios only ever call these.
+methods, given to a run as ``LabOptions(speakers=factory)`` (``factory(fabric, layout)``); the
+scenarios only ever call these. Such an implementation starts its process with
+``fabric.spawn`` (recorded for the cleanup), stops it with ``fabric.stop`` and may ignore
+``paths`` (real OpenELB decides its own).
 """
 
 from __future__ import annotations

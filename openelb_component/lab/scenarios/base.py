@@ -69,6 +69,8 @@ class LabOptions:
     """The scenario's allowance instead of its own (to judge another target)."""
     progress: Callable[[str], None] | None = None
     """Called with a line whenever something happens, and every few seconds."""
+    speakers: Callable[[Fabric, Layout], Speakers] | None = None
+    """What runs on a node as its speaker (``speakers.py``); None: ``ModelledSpeakers``."""
 
 
 @dataclass
@@ -559,7 +561,10 @@ class Session:
         with Fabric(layout, self.record, self.options.router) as fabric:
             fabric.build()
             with Sampler(fabric) as sampler:
-                self.current = Lab(layout, fabric, sampler, self.options, config, state)
+                make = self.options.speakers or ModelledSpeakers
+                self.current = Lab(
+                    layout, fabric, sampler, self.options, config, state, make(fabric, layout)
+                )
                 try:
                     yield self.current
                 finally:

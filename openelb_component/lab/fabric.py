@@ -73,6 +73,9 @@ class RouterView:
     FIB): the ECMP set the router forwards over."""
     received: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """Announced address -> the next hops of every path received, valid or not."""
+    queued: frozenset[str] = frozenset()
+    """Announced addresses whose route zebra is still writing to the kernel ("queued"): the
+    kernel forwards as before until it is written, so the sampler keeps the previous hops."""
 
 
 class Fabric:
@@ -431,7 +434,12 @@ class Fabric:
                 for hop in route.get("nexthops", [])
                 if hop.get("fib") and hop.get("ip")
             )
-        return RouterView(established, forwarding, received)
+        queued = frozenset(
+            address
+            for address in leaf.announced
+            if any(route.get("queued") for route in fib.get(f"{address}/32", []))
+        )
+        return RouterView(established, forwarding, received, queued)
 
 
 class Vty:

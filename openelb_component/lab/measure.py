@@ -71,6 +71,11 @@ class Sampler:
             started = time.monotonic()
             names = [leaf.name for leaf in leaves]
             views = dict(zip(names, self._pool.map(self._read, leaves), strict=True))
+            previous = self.samples[-1] if self.samples else None
+            if previous is not None:
+                views = {
+                    name: _carry_queued(view, previous.views[name]) for name, view in views.items()
+                }
             self.samples.append(Sample(time.monotonic(), views))
             self._stop.wait(max(0.0, SAMPLE_INTERVAL - (time.monotonic() - started)))
 
@@ -115,6 +120,16 @@ class Sampler:
     def longest_interval(self, since: float) -> float:
         times = [s.at for s in self.samples if s.at >= since]
         return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+
+
+def _carry_queued(view: RouterView, previous: RouterView) -> RouterView:
+    """A route zebra is still writing keeps the kernel's previous next hops."""
+    if not view.queued:
+        return view
+    hops = dict(view.next_hops)
+    for address in view.queued:
+        hops[address] = previous.next_hops.get(address, hops.get(address, frozenset()))
+    return RouterView(view.established, hops, view.received, view.queued)
 
 
 @dataclass

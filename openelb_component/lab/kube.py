@@ -131,7 +131,6 @@ class Workload:
     pods: list[Pod] = field(default_factory=list)
     revision: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _threads: list[threading.Thread] = field(default_factory=list)
     _count: int = 0
 
     def __post_init__(self) -> None:
@@ -148,9 +147,7 @@ class Workload:
     # --- one pod's life ------------------------------------------------------------------
 
     def _spawn(self, action: Callable[[], None]) -> None:
-        thread = threading.Thread(target=action, daemon=True)
-        self._threads.append(thread)
-        thread.start()
+        threading.Thread(target=action, daemon=True).start()
 
     def delete(self, pod: Pod) -> None:
         """The pod is deleted: its speaker stops (as the version does on SIGTERM), then it is
@@ -356,10 +353,6 @@ class Workload:
     @property
     def running_nodes(self) -> list[str]:
         return sorted(p.node for p in self.pods if p.node and p.phase == "running")
-
-    def join(self) -> None:
-        for thread in self._threads:
-            thread.join(timeout=0)
 
 
 def max_surge_of(kind: str, replicas: int, value: int | str | None) -> int:

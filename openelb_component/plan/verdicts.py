@@ -106,7 +106,8 @@ def _constrained(shape: Skeleton, schema: Schema, first: int, out: list[int]) ->
             relative: list[int] = []
             walked[child] = relative, _constrained(child, items, 0, relative)
         relative, width = walked[child]
-        out.extend(first + position for position in relative)
+        if relative:
+            out.extend(first + position for position in relative)
         first += width
     return first
 

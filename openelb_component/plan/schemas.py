@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import operator
 import re
 from collections.abc import Sequence
 from importlib import resources
@@ -116,22 +117,22 @@ def _root(version: str, api_version: str, kind: str) -> verdicts.Schema:
 
 
 @functools.cache
-def _constrained(version: str, api_version: str, kind: str, shape: int) -> tuple[int, ...]:
-    return verdicts.constrained(_SKELETONS[shape], _root(version, api_version, kind))
+def _looks(version: str, api_version: str, kind: str, shape: int) -> verdicts.Looks:
+    return verdicts.looks(_SKELETONS[shape], _root(version, api_version, kind))
+
+
+@functools.cache
+def _looks_in_any(
+    versions: tuple[str, ...], api_version: str, kind: str, shape: int
+) -> verdicts.Looks:
+    return functools.reduce(
+        operator.or_, (_looks(version, api_version, kind, shape) for version in versions)
+    )
 
 
 _SKELETONS: list[verdicts.Skeleton] = []
 _SKELETON_IDS: dict[verdicts.Skeleton, int] = {}
 """Each skeleton seen, numbered: hashed once per object, not once per release and lookup."""
-
-
-@functools.cache
-def _constrained_in_any(
-    versions: tuple[str, ...], api_version: str, kind: str, shape: int
-) -> tuple[int, ...]:
-    positions = (_constrained(version, api_version, kind, shape) for version in versions)
-    return tuple(sorted(set().union(*positions)))
-
 
 _VALID_EVERYWHERE: set[tuple[tuple[str, ...], str, str, int, tuple[Any, ...]]] = set()
 """Like ``_VALID``, for objects valid in every release of a tuple of releases."""
@@ -158,25 +159,35 @@ def kubernetes_errors_by_release(
     if unknown:
         raise ValueError(f"Kubernetes {unknown[0]} is not one of {upstream.KUBERNETES_VERSIONS}")
     # Valid in every release like an object seen before: one lookup, not one per release.
-    constrained = _constrained_in_any(tuple(versions), api_version, kind, shape)
-    everywhere = (tuple(versions), api_version, kind, shape, tuple(leaves[i] for i in constrained))
+    seen = _looks_in_any(tuple(versions), api_version, kind, shape)
+    everywhere = (tuple(versions), api_version, kind, shape, _at(leaves, seen.constrained))
     if everywhere in _VALID_EVERYWHERE:
         return {version: [] for version in versions}
+    # The object with its lists reduced, for every release at once (see verdicts.reduced).
+    reduced = verdicts.reduced(obj, skeleton, leaves, seen)
     errors: dict[str, list[str]] = {}
     for version in versions:
-        constrained = _constrained(version, api_version, kind, shape)
-        key = (version, api_version, kind, shape, tuple(leaves[i] for i in constrained))
-        errors[version] = [] if key in _VALID else _errors(obj, version, api_version, kind)
-        if not errors[version]:
+        constrained = _looks(version, api_version, kind, shape).constrained
+        key = (version, api_version, kind, shape, _at(leaves, constrained))
+        if key not in _VALID:
+            errors[version] = _errors(obj, reduced, version, api_version, kind)
+            if errors[version]:
+                continue
             _VALID.add(key)
+        errors[version] = []
     if not any(errors.values()):
         _VALID_EVERYWHERE.add(everywhere)
     return errors
 
 
-def _errors(obj: dict[str, Any], version: str, api_version: str, kind: str) -> list[str]:
+def _at(leaves: Sequence[Any], positions: Sequence[int]) -> tuple[Any, ...]:
+    return tuple(leaves[i] for i in positions)
+
+
+def _errors(
+    obj: dict[str, Any], reduced: dict[str, Any], version: str, api_version: str, kind: str
+) -> list[str]:
     validator = kubernetes_validator(version, api_version, kind)
-    _, reduced = verdicts.reduced(obj, _root(version, api_version, kind))
     if validator.is_valid(reduced):
         return []
     error = jsonschema.exceptions.best_match(validator.iter_errors(obj))

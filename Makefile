@@ -148,9 +148,11 @@ tools: $(VENV)/.installed
 schema: $(VENV)/.installed
 	$(BIN)/python -m openelb_component schema --output schema/stack-config.schema.json
 
-## bench: the scale benchmark (docs/benchmarks.md): the program under mocks against bare resources.
+## bench: the scale benchmark (docs/benchmarks.md): the program under mocks against the bare
+## program, plan and validate on large generated stacks, and the state each node brings.
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.bench
+	$(BIN)/python -m bench.plan
 	$(BIN)/python -m bench.state
 	$(BIN)/python -m bench.untrusted
 

@@ -9,9 +9,9 @@ directory, and each command is the real command line (``python -m openelb_compon
 there, interpreter start and imports included: ``plan`` in each of its formats (markdown, the
 default, is the one reviewers run) and ``validate``. The figure is the best of ``--rounds``, the
 commands alternating within a round; wall time and the child's CPU time (user + system, from
-``resource.getrusage(RUSAGE_CHILDREN)``). The upstream manifests come from ``OPENELB_MANIFESTS``
-as for ``make plan``; without them the plan's checks of the result are skipped, which the
-output says.
+``resource.getrusage(RUSAGE_CHILDREN)``). The upstream manifests are found as ``make plan``
+finds them (``plan/upstream.py``); without them the plan's checks of the result are skipped,
+which the output says.
 """
 
 from __future__ import annotations
@@ -140,9 +140,12 @@ def main(argv: Sequence[str]) -> None:
     parser.add_argument("--rows", type=_row, nargs="+", default=ROWS, help="nodes/leaves/eips")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, best kept")
     args = parser.parse_args(argv)
-    manifests = os.environ.get("OPENELB_MANIFESTS", "(not set: checks of the result skipped)")
+    from openelb_component.plan import upstream
+
+    folder = upstream.manifests_dir()
+    present = all(upstream.manifest_path(version).is_file() for version in upstream.RELEASES)
     print(header("plan and validate on generated stacks"))
-    print(f"upstream manifests: {manifests}")
+    print(f"upstream manifests: {folder}" + ("" if present else " (absent: checks skipped)"))
     print("\n".join(table(args.rows, args.rounds)))
     print(f"load average after: {load()}")
 

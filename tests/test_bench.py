@@ -15,21 +15,36 @@ from tests.support.harness import ROOT
 pytestmark = pytest.mark.slow
 
 
-def test_the_benchmark_runs_at_its_smallest_size() -> None:
-    output = subprocess.run(
-        [sys.executable, "-m", "bench.bench", "--nodes", "10", "--leaves", "1", "--rounds", "1"],
+def _run(*args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", *args],
         cwd=ROOT,
         check=True,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     ).stdout
+
+
+def test_the_benchmark_runs_at_its_smallest_size() -> None:
+    output = _run("bench.bench", "--nodes", "10", "--leaves", "1", "--rounds", "1", "--images", "2")
     # nodes, leaves, then registrations: 10 node reads and patches, the workload's read and
-    # patch, the PodDisruptionBudget, one BgpPeer and the component.
-    assert re.search(
-        r"^\| 10 \| 1 \| 25 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|", output, re.M
-    )
-    assert "worst program/baseline CPU ratio" in output
+    # patch, the PodDisruptionBudget, one BgpPeer and the component; then both programs' CPU
+    # seconds and their ratio.
+    assert re.search(r"^\| 10 \| 1 \| 25 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|", output, re.M)
+    assert "program/bare CPU:" in output
+    assert "load average" in output
+
+
+def test_the_plan_benchmark_runs_every_command_on_a_small_stack() -> None:
+    output = _run("bench.plan", "--rounds", "1", "--rows", "20/2/5")
+    # nodes, leaves, eips, then wall (CPU) seconds of plan in its three formats and validate:
+    # none failed.
+    row = re.search(r"^\| 20 \| 2 \| 5 \|(.*)\|$", output, re.M)
+    assert row is not None
+    cells = [cell.strip() for cell in row[1].split("|")]
+    assert len(cells) == 4
+    assert all(re.fullmatch(r"[0-9.]+ \([0-9.]+\)", cell) for cell in cells), cells
 
 
 def test_the_state_benchmark_records_each_nodes_read_whole() -> None:

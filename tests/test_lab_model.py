@@ -291,6 +291,7 @@ def result_with(stats: LeafStats, allowance: Allowance, password: bool = True) -
         },
         measured=phase,
         events=[(0.0, "rollout of the DaemonSet"), (5.2, "a1: new pod's container started")],
+        details={"longestSampleIntervalSeconds": 0.06, "runSeconds": 61.2},
         problems=phase.problems,
         node_of_address={A1: "a1", A2: "a2"},
     )
@@ -305,6 +306,7 @@ def test_the_text_says_how_long_a_leaf_was_without_a_path_and_that_it_recovered(
     assert "  during the scenario: lost every usable path; recovered after 4.97 s" in text
     assert "      5.2 s  a1: new pod's container started" in text
     assert "problem: leaf leaf1 (2 speakers): no path for 4.97 s, allowed 0 s" in text
+    assert "also: routers sampled at worst every 0.06 s; the run took 61.2 s" in text
     assert "{" not in text  # no raw Python dict
 
 

@@ -83,6 +83,36 @@ def _allowance(allowance: Allowance) -> str:
     return text + (" (a baseline: shown for comparison)" if allowance.baseline else "")
 
 
+DETAILS = {
+    "longestSampleIntervalSeconds": "routers sampled at worst every {} s",
+    "runSeconds": "the run took {} s",
+    "convergedAfterSeconds": "converged {} s after the routers started",
+    "settledAfterSeconds": "settled {} s after the last step",
+    "settledAfterLastSeconds": "settled {} s after the last step",
+    "settledAfterScaleUpSeconds": "settled {} s after the last pod was Ready",
+    "podEnded": "pods ended on {}",
+    "powerLost": "lost power: {}",
+    "watchedSeconds": "watched for {} s",
+    "announcementsBack": "announcements back: {}",
+    "change": "the change: {}",
+    "minReadySeconds": "minReadySeconds {}",
+}
+"""How the scenario's extra figures read in the text (the JSON keeps the keys)."""
+
+
+def _details(details: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in details.items():
+        if key in ("refusedSpeakers", "faultedLeaf") or value is None:
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        parts.append(DETAILS.get(key, key + " {}").format(value))
+    return "; ".join(parts)
+
+
 def _settings(settings: Mapping[str, Any]) -> str:
     skip = {"leaves", "problems", "ok"}
     parts = []
@@ -154,7 +184,7 @@ def render_text(result: LabResult) -> str:
         lines.append("the change: " + _settings(measured.settings))
     if result.events:
         lines.append("what happened (seconds after the change began):")
-        lines += [f"  {at:7.1f} s  {what}" for at, what in result.events]
+        lines += [f"  {round(at, 1) + 0.0:7.1f} s  {what}" for at, what in result.events]
     for name, phase in result.comparisons.items():
         kind = "baseline" if phase.allowance.baseline else "comparison"
         lines.append(
@@ -163,13 +193,9 @@ def render_text(result: LabResult) -> str:
         lines += _phase_lines(phase)
         if phase.problems:
             lines += [f"  outage: {p}" for p in phase.problems]
-    extra = {
-        k: v
-        for k, v in result.details.items()
-        if k not in ("refusedSpeakers", "faultedLeaf") and v is not None
-    }
+    extra = _details(result.details)
     if extra:
-        lines.append("also: " + _settings(extra))
+        lines.append("also: " + extra)
     verdict = "ok" if result.ok else "NOT OK"
     if measured:
         within = not measured.problems

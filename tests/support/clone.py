@@ -51,8 +51,9 @@ def copy_of_the_repository(tmp_path: Path) -> Path:
 
 def users_environment(**extra: str) -> dict[str, str]:
     """This process's environment as a user's shell has it: not CI, no test run's own
-    variables, no manifests folder chosen."""
-    dropped = {"CI", "OPENELB_MANIFESTS", UNAVAILABLE_VAR}
+    variables, no manifests folder chosen, and not inside a make (under `make test-slow` make's
+    own variables would make the inner make print its directory and take the outer's flags)."""
+    dropped = {"CI", "OPENELB_MANIFESTS", UNAVAILABLE_VAR, "MAKELEVEL", "MAKEFLAGS", "MFLAGS"}
     env = {
         key: value
         for key, value in os.environ.items()

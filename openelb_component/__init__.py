@@ -31,8 +31,10 @@ from openelb_component.config.errors import ConfigError, Problem
 if TYPE_CHECKING:
     from openelb_component.component.args import (
         BgpSettingsArgs,
+        BgpTimersArgs,
         LeafArgs,
         Mode,
+        NextHops,
         OpenElbHaArgs,
         OpenElbSettingsArgs,
         PeerArgs,
@@ -53,6 +55,8 @@ _LAZY = {
             "LeafArgs",
             "PeerArgs",
             "BgpSettingsArgs",
+            "BgpTimersArgs",
+            "NextHops",
             "Version",
             "Mode",
             "TopologyKind",
@@ -63,9 +67,11 @@ _LAZY = {
 
 __all__ = [
     "BgpSettingsArgs",
+    "BgpTimersArgs",
     "ConfigError",
     "LeafArgs",
     "Mode",
+    "NextHops",
     "OpenElbHa",
     "OpenElbHaArgs",
     "OpenElbSettingsArgs",

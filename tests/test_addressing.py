@@ -222,22 +222,24 @@ def test_the_program_warns_with_its_node_reads(preview: bool) -> None:
 
 def test_the_component_warns_for_any_program_that_uses_it() -> None:
     """A library user's program gets the same warnings as this project's own program."""
+    leaves = [
+        {"name": "leaf1", "nodes": ["n1a", "n1b"], "peer": {"address": "10.0.0.5", "asn": 65001}},
+        {"name": "leaf2", "nodes": ["n2a", "n2b"]},
+    ]
     args = {
-        "topology": {
-            "kind": TopologyKind.MULTI_LEAF,
-            "leaves": [
-                {
-                    "name": "leaf1",
-                    "nodes": ["n1a", "n1b"],
-                    "peer": {"address": "10.0.0.5", "asn": 65001},
-                },
-                {"name": "leaf2", "nodes": ["n2a", "n2b"]},
-            ],
-        },
+        "topology": {"kind": TopologyKind.MULTI_LEAF, "leaves": leaves},
         "bgp": {"as_": 64600},
         "eips": ["10.0.0.0/16"],
     }
-    run, error = run_under_mocks(lambda: OpenElbHa("lib", cast(OpenElbHaArgs, args)), {})
+    # The cluster is at this BgpConf already (a first run needs acceptBgpConfChange).
+    stack = {
+        "topology": {"kind": "multi-leaf", "leaves": leaves},
+        "bgp": {"as": 64600},
+        "eips": ["10.0.0.0/16"],
+    }
+    run, error = run_under_mocks(
+        lambda: OpenElbHa("lib", cast(OpenElbHaArgs, args)), {}, bgp_conf_of=stack
+    )
     assert error is None
     assert [w.split(":", 1)[0] for w in run.warnings if NO_PEER in w] == [
         "no peer for leaf leaf2 (topology.leaves[1])"

@@ -29,6 +29,7 @@ PEER_TYPE = "kubernetes:network.kubesphere.io/v1alpha2:BgpPeer"
 
 
 SINGLE = {"topology": {"kind": "single-router", "nodes": ["master1", "worker-p002"]}}
+PER_NODE = {"openelb-ha/per-node-racks": 64600}
 
 
 def same_local_asn() -> dict[str, Any]:
@@ -47,15 +48,31 @@ def bgp_conf(run: Run) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("config", "spec"),
     [
-        ({**SINGLE, "bgp": {"as": 64600}}, {"as": 64600}),
+        # One rack per node (the default): one asPerRack entry no rack label can match, so
+        # every speaker learns its rack (its node) and keeps bgp.as.
+        ({**SINGLE, "bgp": {"as": 64600}}, {"as": 64600, "asPerRack": PER_NODE}),
         (
-            {**SINGLE, "bgp": {"as": 64600, "listenPort": 17900, "routerId": "10.0.0.1"}},
+            {
+                **SINGLE,
+                "bgp": {
+                    "as": 64600,
+                    "listenPort": 17900,
+                    "routerId": "10.0.0.1",
+                    "nextHops": "rack",
+                },
+            },
             {"as": 64600, "listenPort": 17900, "routerId": "10.0.0.1"},
         ),
-        # Every leaf, its own ASN or bgp.as: a speaker learns its rack only from asPerRack.
-        (multi_leaf(), {"as": 64600, "asPerRack": {"leaf1": 64601, "leaf2": 64600}}),
+        # ... whatever the leaves: a leaf's own ASN is its BgpPeer's localAs.
+        (multi_leaf(), {"as": 64600, "asPerRack": PER_NODE}),
+        # The guide's racks: every leaf, its own ASN or bgp.as (a speaker learns its rack only
+        # from asPerRack).
+        (
+            multi_leaf(bgp={"as": 64600, "nextHops": "rack"}),
+            {"as": 64600, "asPerRack": {"leaf1": 64601, "leaf2": 64600}},
+        ),
     ],
-    ids=["defaults", "port-and-router-id", "per-leaf-asn"],
+    ids=["defaults", "port-and-router-id-racks", "per-leaf-asn", "per-leaf-asn-racks"],
 )
 def test_bgp_conf_default_carries_the_stack_settings(
     config: dict[str, Any], spec: dict[str, Any]
@@ -83,8 +100,9 @@ def test_without_bgp_no_bgp_conf_is_touched() -> None:
 def test_bgp_conf_waits_for_rack_labels_and_peers_wait_for_it() -> None:
     run = run_program(multi_leaf())
     conf = run.named("openelb-ha-bgpconf")
-    node_patches = sorted(r.urn for r in run.of_type("kubernetes:core/v1:NodePatch"))
-    assert conf.dependencies == node_patches
+    node_patches = [r.urn for r in run.of_type("kubernetes:core/v1:NodePatch")]
+    (gate,) = [r.urn for r in run.reads if r.name == "openelb-ha-workload-existing"]
+    assert conf.dependencies == sorted([*node_patches, gate])
     for peer in run.of_type(PEER_TYPE):
         assert conf.urn in peer.dependencies
     # Taken over, not created: it may exist already, so it is never read first either.
@@ -298,6 +316,14 @@ def test_the_racks_example_stack_manages_its_bgp_conf() -> None:
     assert bgp_conf(run)["spec"] == {
         "as": 64600,
         "listenPort": 17900,
-        # rack-c has no localAsn: bgp.as, so its speakers too keep only their own rack's nodes.
-        "asPerRack": {"rack-a": 64601, "rack-b": 64602, "rack-c": 64600},
+        # Every node its own rack: one entry no rack label can match, so every speaker keeps
+        # bgp.as and learns its rack.
+        "asPerRack": {"openelb-ha/per-node-racks": 64600},
     }
+    # rack-a's and rack-b's own ASNs are their BgpPeers' localAs; rack-c keeps bgp.as.
+    specs = [peer.inputs["spec"] for peer in run.of_type(PEER_TYPE)]
+    local_as = {
+        spec["nodeSelector"]["matchLabels"]["openelb-ha/leaf"]: spec["conf"].get("localAs")
+        for spec in specs
+    }
+    assert local_as == {"rack-a": 64601, "rack-b": 64602, "rack-c": None}

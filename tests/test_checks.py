@@ -56,7 +56,8 @@ def test_the_stacks_pass_every_check() -> None:
             "schedulable": "pass",
             "rollout": "pass",
         }
-    assert "per openelb.kubesphere.io/rack: leaf1 2, leaf2 2" in checks["schedulable"].detail
+    # One rack per node (bgp.nextHops: node): the spread is over the leaf label.
+    assert "per openelb-ha/leaf: leaf1 2, leaf2 2" in checks["schedulable"].detail
 
 
 def test_a_workload_without_the_ha_label_or_the_node_list_admits_unlisted_nodes() -> None:

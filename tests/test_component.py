@@ -212,11 +212,14 @@ def test_every_child_is_parented_to_the_component() -> None:
 def test_patches_wait_for_the_read_of_their_target_and_peers_for_their_rack_labels() -> None:
     run = run_program(PROD)
     node_patch_urn = urn("kubernetes:core/v1:NodePatch", "openelb-ha-node-master1")
-    assert run.named("openelb-ha-node-master1").dependencies == [
-        urn("kubernetes:core/v1:Node", "openelb-ha-node-master1-existing")
-    ]
+    # Everything also waits for the announcing workload's read: the BgpConf gate
+    # (desired/bgpconf_change.py) decides from it whether up may apply anything.
+    gate = urn("kubernetes:apps/v1:Deployment", "openelb-ha-workload-existing")
+    assert run.named("openelb-ha-node-master1").dependencies == sorted(
+        [urn("kubernetes:core/v1:Node", "openelb-ha-node-master1-existing"), gate]
+    )
     assert run.named("openelb-ha-bgppeer-192-168-0-5").dependencies == sorted(
-        [node_patch_urn, urn("kubernetes:core/v1:NodePatch", "openelb-ha-node-worker-p001")]
+        [node_patch_urn, urn("kubernetes:core/v1:NodePatch", "openelb-ha-node-worker-p001"), gate]
     )
     assert run.named("openelb-ha-workload").dependencies == sorted(
         [urn("kubernetes:apps/v1:Deployment", "openelb-ha-workload-existing")]
@@ -444,12 +447,17 @@ def test_v06_order_labels_then_workloads_then_the_budget() -> None:
     assert run.named("openelb-ha-workload").dependencies == sorted(
         [urn("kubernetes:apps/v1:DaemonSet", "openelb-ha-workload-existing"), *node_patches]
     )
+    gate = urn("kubernetes:apps/v1:DaemonSet", "openelb-ha-workload-existing")
     assert run.named("openelb-ha-controller").dependencies == sorted(
-        [urn("kubernetes:apps/v1:Deployment", "openelb-ha-controller-existing"), *node_patches]
+        [
+            urn("kubernetes:apps/v1:Deployment", "openelb-ha-controller-existing"),
+            *node_patches,
+            gate,
+        ]
     )
-    assert run.named("openelb-ha-pdb").dependencies == [
-        urn("kubernetes:apps/v1:DeploymentPatch", "openelb-ha-controller")
-    ]
+    assert run.named("openelb-ha-pdb").dependencies == sorted(
+        [urn("kubernetes:apps/v1:DeploymentPatch", "openelb-ha-controller"), gate]
+    )
     assert sorted((r.type, r.read_id) for r in run.reads if "apps" in r.type) == [
         ("kubernetes:apps/v1:DaemonSet", "openelb-system/openelb-speaker"),
         ("kubernetes:apps/v1:Deployment", "openelb-system/openelb-controller"),

@@ -34,10 +34,17 @@ MANAGER_ID = "openelb-system/openelb-manager"
 RACKS = ROOT / "stacks" / "Pulumi.racks.yaml"  # leaves rack-a, rack-b, rack-c; node-a1 ...
 
 
-def racks_state(adopt: bool = False) -> Any:
+def guide_racks(next_hops: str = "rack") -> dict[str, Any]:
+    """The racks stack keeping the guide's rack labels (``bgp.nextHops: rack``), so the rack
+    label a stack sets is the leaf; ``node`` is the stack as it is (each node its own rack)."""
+    config = stack_config(RACKS)
+    return {**config, "bgp": {**config["bgp"], "nextHops": next_hops}}
+
+
+def racks_state(adopt: bool = False, next_hops: str = "rack") -> Any:
     from openelb_component.config.loading import load_config
 
-    return desired_state(load_config({**stack_config(RACKS), "adopt": adopt}))
+    return desired_state(load_config({**guide_racks(next_hops), "adopt": adopt}))
 
 
 def labelled_by_hand(name: str, rack: str) -> dict[str, Any]:
@@ -58,10 +65,20 @@ def manager_installed() -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("live_node", "expected"),
+    ("live_node", "expected", "next_hops"),
     [
-        (labelled_by_hand("node-a1", "rack-z"), [(f".metadata.labels.{RACK}", "kubectl-label")]),
-        (labelled_by_hand("node-a1", "rack-a"), []),
+        (
+            labelled_by_hand("node-a1", "rack-z"),
+            [(f".metadata.labels.{RACK}", "kubectl-label")],
+            "rack",
+        ),
+        (labelled_by_hand("node-a1", "rack-a"), [], "rack"),
+        # The guide's label, under one rack per node: the stack sets the node's own name.
+        (
+            labelled_by_hand("node-a1", "rack-a"),
+            [(f".metadata.labels.{RACK}", "kubectl-label")],
+            "node",
+        ),
         (
             live.node(
                 "node-a1",
@@ -69,6 +86,7 @@ def manager_installed() -> dict[str, Any]:
                 live.entry("openelb-ha", "Apply", live.labels_fields(RACK)),
             ),
             [],
+            "rack",
         ),
         (
             live.node(
@@ -77,6 +95,7 @@ def manager_installed() -> dict[str, Any]:
                 live.entry("openelb-ha", "Update", live.labels_fields(RACK)),
             ),
             [(f".metadata.labels.{RACK}", "openelb-ha")],
+            "rack",
         ),
         (
             live.node(
@@ -85,12 +104,14 @@ def manager_installed() -> dict[str, Any]:
                 live.entry("pulumi-kubernetes-1a2b3c4d", "Apply", live.labels_fields(RACK)),
             ),
             [(f".metadata.labels.{RACK}", "pulumi-kubernetes-1a2b3c4d")],
+            "rack",
         ),
-        (live.node("node-a1", {"other": "x"}), []),
+        (live.node("node-a1", {"other": "x"}), [], "rack"),
     ],
     ids=[
         "kubectl-label-other-rack",
         "kubectl-label-same-rack-co-owned",
+        "kubectl-label-guide-rack-under-per-node-racks",
         "own-apply",
         "runbook-update-is-another-manager",
         "lost-state-random-manager",
@@ -98,9 +119,9 @@ def manager_installed() -> dict[str, Any]:
     ],
 )
 def test_a_node_label_conflicts_only_when_another_manager_owns_another_value(
-    live_node: dict[str, Any], expected: list[tuple[str, str]]
+    live_node: dict[str, Any], expected: list[tuple[str, str]], next_hops: str
 ) -> None:
-    obj = racks_state().by_key("node-node-a1")
+    obj = racks_state(next_hops=next_hops).by_key("node-node-a1")
     found = conflicts(obj, live_node)
     assert [(c.path, c.manager) for c in found] == expected
     assert all(not c.forced for c in found)
@@ -206,9 +227,7 @@ def test_preview_warns_for_every_field_up_would_stop_on_and_informs_of_takeovers
         name: labelled_by_hand(name, "rack-z" if name == "node-a1" else rack)
         for name, rack in racks.items()
     }
-    run = run_program(
-        stack_config(RACKS), cluster=cluster(nodes, manager_installed()), preview=True
-    )
+    run = run_program(guide_racks(), cluster=cluster(nodes, manager_installed()), preview=True)
     conflict_warnings = [w for w in run.warnings if "field manager" in w]
     assert conflict_warnings == [
         f'Node node-a1: field .metadata.labels.{RACK} is "rack-z", owned by field manager '
@@ -226,7 +245,7 @@ def test_preview_warns_for_every_field_up_would_stop_on_and_informs_of_takeovers
 
 def test_without_conflicts_the_program_is_silent_about_ownership() -> None:
     run = run_program(
-        stack_config(RACKS),
+        guide_racks(),
         cluster=cluster({"node-a1": labelled_by_hand("node-a1", "rack-a")}, None),
     )
     assert [w for w in run.warnings if "field manager" in w] == []
@@ -318,10 +337,10 @@ def test_router_config_reads_the_same_nodes_file(tmp_path: Path) -> None:
 def test_the_plan_docs_show_the_real_conflict_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """docs/plan.md's example: its nodes file, with node-a1 relabelled by hand."""
+    """docs/plan.md's example: its nodes file, with node-a1 labelled as OpenELB's guide says."""
     document = json.loads((ROOT / "docs" / "examples" / "racks-nodes.json").read_text())
     (node,) = [n for n in document["items"] if n["metadata"]["name"] == "node-a1"]
-    node["metadata"]["labels"][RACK] = "rack-z"
+    node["metadata"]["labels"][RACK] = "rack-a"
     nodes = write(tmp_path, "nodes.json", document)
     assert cli.main(["plan", "--stack", "racks", "--format", "yaml", "--nodes", nodes]) == 1
     errors = capsys.readouterr().err.splitlines()

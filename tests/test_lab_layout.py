@@ -107,20 +107,32 @@ def test_one_address_of_every_range_is_announced(
     assert leaf.not_carried == (("2001:db8::/64",) if eips and "2001:db8::/64" in eips else ())
 
 
-def test_a_speaker_announces_its_rack_s_nodes_with_openelb_s_path_ids() -> None:
-    layout = layout_of(leaves(2, 2))
+@pytest.mark.parametrize(
+    ("next_hops", "announced"),
+    [
+        ("rack", [("198.51.100.1", "192.0.2.2"), ("198.51.100.1", "192.0.2.3")]),
+        ("node", [("198.51.100.1", "192.0.2.2")]),
+    ],
+    ids=["its-rack", "its-own-node"],
+)
+def test_a_speaker_announces_its_rack_s_nodes_with_openelb_s_path_ids(
+    next_hops: str, announced: list[tuple[str, str]]
+) -> None:
+    layout = layout_of({**leaves(2, 2), "bgp": {"as": 64600, "nextHops": next_hops}})
     node = layout.node("n0-0")
-    assert announcements(layout, node) == [
-        ("198.51.100.1", "192.0.2.2"),
-        ("198.51.100.1", "192.0.2.3"),
-    ]
+    assert announcements(layout, node) == announced
     # getPathIdentifier is FNV-1a, 32 bits (the published test vector for "a")
     assert path_identifier("a") == 0xE40C292C
 
 
 def test_gobgpd_is_configured_as_openelb_configures_its_speaker() -> None:
     raw = leaves(2)
-    raw["bgp"] = {"as": 64600, "listenPort": 17900}
+    raw["bgp"] = {
+        "as": 64600,
+        "listenPort": 17900,
+        "timers": {"holdTime": 6, "keepaliveInterval": 2, "connectRetry": 7, "bgpPeers": True},
+    }
+    raw["topology"]["leaves"][0]["localAsn"] = 64601
     raw["bgpPasswords"] = {"leaf0": STACK_PASSWORD}
     layout = layout_of(raw)
     toml = gobgpd_toml(layout.node("n0-0").speaker, layout.passwords)
@@ -136,14 +148,22 @@ def test_gobgpd_is_configured_as_openelb_configures_its_speaker() -> None:
         "  [neighbors.config]",
         '    neighbor-address = "192.0.2.1"',
         "    peer-as = 65001",
+        "    local-as = 64601",
         f'    auth-password = "{password}"',
+        "  [neighbors.timers.config]",
+        "    hold-time = 6",
+        "    keepalive-interval = 2",
+        "    connect-retry = 7",
         "  [[neighbors.afi-safis]]",
         "    [neighbors.afi-safis.config]",
         '      afi-safi-name = "ipv4-unicast"',
         "    [neighbors.afi-safis.add-paths.config]",
         "      send-max = 10",
     ]
-    assert f" neighbor OPENELB password {password}" in layout.leaves[0].frr_config.splitlines()
+    frr = layout.leaves[0].frr_config.splitlines()
+    assert f" neighbor OPENELB password {password}" in frr
+    assert " neighbor OPENELB remote-as 64601" in frr
+    assert " neighbor OPENELB timers 2 6" in frr
 
 
 def test_faults_change_only_the_router_or_the_peer_they_name() -> None:

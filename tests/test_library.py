@@ -36,6 +36,7 @@ from pydantic import BaseModel
 from openelb_component.component.args import (
     PLAIN_VALUE_NEEDED,
     BgpSettingsArgs,
+    BgpTimersArgs,
     LeafArgs,
     Mode,
     OpenElbHaArgs,
@@ -81,6 +82,9 @@ def run_component(
             lambda values: outputs.update(zip(names, values, strict=True))
         )
 
+    # The cluster is at one_leaf()'s BgpConf, as after an earlier up (tests/test_bgpconf_change.py
+    # covers the change itself).
+    kwargs.setdefault("bgp_conf_of", ONE_LEAF_STACK_KEYS)
     run, error = run_under_mocks(program, config or {}, **kwargs)
     return run, error, outputs
 
@@ -256,7 +260,8 @@ def test_good_args_register_what_the_same_stack_registers() -> None:
     stack = {"openelb": {"version": "0.6", "controllerReplicas": 2}, **ONE_LEAF_STACK_KEYS}
     from_stack = run_program(stack)
     library, error, _ = run_component(
-        lambda: {"openelb": {"version": Version.V0_6, "controller_replicas": 2}, **one_leaf()}
+        lambda: {"openelb": {"version": Version.V0_6, "controller_replicas": 2}, **one_leaf()},
+        bgp_conf_of=stack,
     )
 
     assert error is None
@@ -390,7 +395,7 @@ def test_construct_from_another_language_keeps_the_password_secret() -> None:
         state.update(result.state)
         return pulumi.Output.all(*result.state.values()).apply(lambda _: None)
 
-    run, error = run_under_mocks(program, {})
+    run, error = run_under_mocks(program, {}, bgp_conf_of=ONE_LEAF_STACK_KEYS)
 
     assert error is None
     # The SDK lifts the nested secret to the whole map: the component has to split it.
@@ -596,6 +601,7 @@ ARGS_OF_MODELS: list[tuple[type, list[type[BaseModel]]]] = [
     (LeafArgs, [models.Leaf]),
     (PeerArgs, [models.Peer]),
     (BgpSettingsArgs, [models.BgpSettings]),
+    (BgpTimersArgs, [models.BgpTimers]),
 ]
 
 
@@ -688,6 +694,30 @@ def doc_block(info: str) -> str:
     return str(block)
 
 
+PRODUCTION_STACK_KEYS: dict[str, Any] = {
+    "openelb": {"version": "0.6", "controllerReplicas": 2},
+    "topology": {
+        "kind": "multi-leaf",
+        "replicasPerLeaf": 2,
+        "leaves": [
+            {
+                "name": "leaf1",
+                "nodes": ["prd-a1", "prd-a2"],
+                "peer": {"address": "192.0.2.1", "asn": 64601},
+            },
+            {
+                "name": "leaf2",
+                "nodes": ["prd-b1", "prd-b2"],
+                "peer": {"address": "198.51.100.1", "asn": 64602},
+            },
+        ],
+    },
+    "bgp": {"as": 64600},
+}
+"""The example's production cluster as a stack file writes it: the cluster is at its BgpConf,
+as after its first ``up`` (which needed ``acceptBgpConfChange``: tests/test_bgpconf_change.py)."""
+
+
 def test_the_two_environment_example_runs_under_mocks() -> None:
     code = doc_block('python title="__main__.py"')
     passwords = {"leaf1Password": PASSWORD, "leaf2Password": "s3cret-leaf2-md5"}
@@ -696,6 +726,7 @@ def test_the_two_environment_example_runs_under_mocks() -> None:
         lambda: exec(code, {"__name__": "__main__"}),  # noqa: S102 - the docs' example, verbatim
         passwords,
         secret_keys=list(passwords),
+        bgp_conf_of=PRODUCTION_STACK_KEYS,
     )
 
     assert error is None
@@ -820,7 +851,9 @@ def python_example_args() -> dict[str, dict[str, Any]]:
             assert openelb_component.OpenElbHa is original
 
     config = {"leaf1Password": PASSWORD, "leaf2Password": PASSWORD}
-    _, error = run_under_mocks(program, config, secret_keys=list(config))
+    _, error = run_under_mocks(
+        program, config, secret_keys=list(config), bgp_conf_of=PRODUCTION_STACK_KEYS
+    )
     assert error is None
     return captured
 

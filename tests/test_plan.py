@@ -487,7 +487,9 @@ def test_the_runbook_rolls_back_exactly_what_its_first_apply_changed(tmp_path: P
     calls = (tmp_path / "calls").read_text().splitlines()
     label = "label --overwrite --field-manager=openelb-ha node node-a1 "
     restore = [c for c in calls if c.startswith(label)]
-    assert restore[-1] == (f"{label}lb.kubesphere.io/v1alpha1=openelb openelb.kubesphere.io/rack-")
+    assert restore[-1] == (
+        f"{label}lb.kubesphere.io/v1alpha1=openelb openelb.kubesphere.io/rack- openelb-ha/leaf-"
+    )
     # The BgpConf did not exist before: rollback deletes it; workloads roll back and are awaited.
     assert "delete bgpconf.network.kubesphere.io default --ignore-not-found" in calls
     undo = calls.index("delete bgpconf.network.kubesphere.io default --ignore-not-found")

@@ -129,7 +129,11 @@ def test_prod_is_the_production_stack() -> None:
 
 
 def test_the_pack_reads_the_labels_and_secret_markers_the_project_writes() -> None:
-    assert (model.HA_LABEL, model.RACK_LABEL) == (names.HA_LABEL, names.RACK_LABEL)
+    assert (model.HA_LABEL, model.RACK_LABEL, model.LEAF_LABEL) == (
+        names.HA_LABEL,
+        names.RACK_LABEL,
+        names.LEAF_LABEL,
+    )
     assert (model.SECRET_SIG_KEY, model.SECRET_SIG) == (
         harness.SECRET_SIG,
         harness.SECRET_SIG_VALUE,
@@ -181,13 +185,14 @@ def test_without_the_rack_spread_nothing_guarantees_replicas_per_leaf() -> None:
         "under each leaf"
     )
     assert "DoNotSchedule topology spread constraint on openelb.kubesphere.io/rack" in message
+    assert "or openelb-ha/leaf" in message
 
 
 def test_a_leaf_short_of_nodes_gets_fewer_replicas() -> None:
     # Move worker-p003 to leaf1: the spread still asks 2 of leaf2, which has one node left.
     resources = example("prod")
     only(resources, model.NODE_PATCH, "worker-p003").props["metadata"]["labels"][
-        model.RACK_LABEL
+        model.LEAF_LABEL
     ] = "leaf1"
     (message,) = messages(rules.production_replicas(resources, PRODUCTION))
     assert message.startswith("production stack: leaf 'leaf2' gets 1 replica(s)")
@@ -259,7 +264,7 @@ def test_replicas_beyond_the_labelled_nodes_are_refused() -> None:
 def test_a_leaf_share_beyond_the_leaf_nodes_is_refused() -> None:
     resources = example("prod")
     only(resources, model.NODE_PATCH, "worker-p003").props["metadata"]["labels"][
-        model.RACK_LABEL
+        model.LEAF_LABEL
     ] = "leaf1"
     (message,) = messages(rules.replicas_fit_nodes(resources, {}))
     assert "puts 2 replicas under leaf 'leaf2', which has 1 eligible node(s)" in message

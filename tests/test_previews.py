@@ -155,8 +155,10 @@ SCENARIOS: dict[str, Scenario] = {
     "change-peer-asn": Scenario(
         MULTI_LEAF,
         lambda c: leaf(c, "leaf1")["peer"].update(asn=65010),
-        updated=("bgppeer-192-168-0-5",),
-        why="one leaf router's settings are in its BgpPeer only",
+        updated=("bgppeer-192-168-0-5", "workload"),
+        why="one leaf router's settings are in its BgpPeer, and the announcing workload records "
+        "its digest (annotation openelb-ha/bgppeers on the workload itself: nothing rolls) so "
+        "that the preview can name the leaf whose sessions the change resets",
     ),
     "reorder-nodes-and-leaves": Scenario(
         MULTI_LEAF,

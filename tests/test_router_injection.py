@@ -101,7 +101,9 @@ def one_leaf(nodes: list[str]) -> dict[str, Any]:
             {"name": "leaf1", "nodes": nodes, "peer": {"address": "192.0.2.1", "asn": 65001}}
         ],
     }
-    return {"topology": topology, "bgp": {"as": 64600}}
+    # The guide's racks: a node name over 63 characters cannot be a rack label value, which
+    # bgp.nextHops: node would make it.
+    return {"topology": topology, "bgp": {"as": 64600, "nextHops": "rack"}}
 
 
 LONG = "n" * 200 + ".example"

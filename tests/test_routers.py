@@ -65,6 +65,8 @@ router bgp 65001
  neighbor OPENELB remote-as 64601
  neighbor OPENELB password s3cret-md5
  neighbor OPENELB port 17900
+ neighbor OPENELB timers 3 9
+ neighbor OPENELB timers connect 5
  neighbor 10.0.0.11 peer-group OPENELB
  neighbor 10.0.0.11 description openelb-ha node master1
  neighbor 10.0.0.12 peer-group OPENELB
@@ -96,6 +98,9 @@ filter openelb_leaf1_import {
 }
 template bgp openelb_leaf1_speaker {
   local as 65001;
+  hold time 9;
+  keepalive time 3;
+  connect retry time 5;
   password "s3cret-md5";
   ipv4 { import filter openelb_leaf1_import; export none; add paths rx; };
 }
@@ -163,8 +168,35 @@ def test_ecmp_width_is_a_fixed_ceiling_not_the_rack_size(nodes: int) -> None:
 @pytest.mark.parametrize(
     ("raw", "leaf", "present", "absent"),
     [
-        # remote AS: the leaf's localAsn (asPerRack), else bgp.as
+        # remote AS: the leaf's localAsn (its BgpPeer's localAs), else bgp.as
         (stack(), "leaf1", [" neighbor OPENELB remote-as 64601"], []),
+        # ... the same through asPerRack with the leaves' own racks
+        (
+            {**stack(), "bgp": {"as": 64600, "nextHops": "rack"}},
+            "leaf1",
+            [" neighbor OPENELB remote-as 64601"],
+            [],
+        ),
+        # bgp.timers: the router's hold time is what both ends use
+        (
+            {
+                **stack(),
+                "bgp": {
+                    "as": 64600,
+                    "timers": {"holdTime": 6, "keepaliveInterval": 2, "connectRetry": 3},
+                },
+            },
+            "leaf1",
+            [" neighbor OPENELB timers 2 6", " neighbor OPENELB timers connect 3"],
+            [" neighbor OPENELB timers 3 9"],
+        ),
+        # without bgp: the default timers all the same
+        (
+            {"topology": {**LEAVES, "leaves": [{**LEAVES["leaves"][1]}]}},
+            "leaf2",
+            [" neighbor OPENELB timers 3 9", " neighbor OPENELB timers connect 5"],
+            [],
+        ),
         (stack(), "leaf2", [" neighbor OPENELB remote-as 64600"], [" neighbor OPENELB password"]),
         # no BgpConf in the stack: the cluster's own AS, unknown here
         (
@@ -185,7 +217,17 @@ def test_ecmp_width_is_a_fixed_ceiling_not_the_rack_size(nodes: int) -> None:
             ["EIPS seq 10", "EIPS seq 5 permit"],
         ),
     ],
-    ids=["local-asn", "bgp-as", "no-bgpconf", "port-179", "no-eips", "other-family-eips"],
+    ids=[
+        "local-asn",
+        "local-asn-rack",
+        "timers",
+        "timers-without-bgp",
+        "bgp-as",
+        "no-bgpconf",
+        "port-179",
+        "no-eips",
+        "other-family-eips",
+    ],
 )
 def test_frr_lines_follow_the_stack(
     raw: dict[str, Any], leaf: str, present: list[str], absent: list[str]

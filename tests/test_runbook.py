@@ -96,8 +96,13 @@ def test_apply_then_rollback_gives_back_the_live_cluster(tmp_path: Path) -> None
     keys = [
         c["topologyKey"] for c in manager["spec"]["template"]["spec"]["topologySpreadConstraints"]
     ]
-    assert keys == ["openelb.kubesphere.io/rack", "topology.kubernetes.io/zone"]
-    assert during["node//node-b1"]["metadata"]["labels"]["openelb.kubesphere.io/rack"] == "rack-b"
+    # One rack per node (bgp.nextHops: node): the leaves are named by openelb-ha/leaf.
+    assert keys == ["openelb-ha/leaf", "topology.kubernetes.io/zone"]
+    labels = during["node//node-b1"]["metadata"]["labels"]
+    assert (labels["openelb.kubesphere.io/rack"], labels["openelb-ha/leaf"]) == (
+        "node-b1",
+        "rack-b",
+    )
     peers = build_plan(read_stack(STACK)).state.bgp_peers
     assert sorted(key for key in during if key.startswith(("bgppeer/", "bgpconf/"))) == [
         "bgpconf//default",

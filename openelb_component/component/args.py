@@ -118,6 +118,28 @@ class TopologyArgs(TypedDict):
     """multi-leaf: the leaf routers and their nodes."""
 
 
+class NextHops(enum.Enum):
+    """Which next hops each speaker announces (stack key ``bgp.nextHops``)."""
+
+    NODE = "node"
+    """Only its own node: a dead node's paths leave with its own session."""
+    RACK = "rack"
+    """Every node of its rack (OpenELB's multi-router guide): a dead node stays a next hop."""
+
+
+class BgpTimersArgs(TypedDict, total=False):
+    """BGP session timers (stack key ``bgp.timers``), written to the leaf routers."""
+
+    hold_time: int
+    """Seconds without a message before a router drops a node's paths; default 9."""
+    keepalive_interval: int
+    """Seconds between keepalives, at most a third of hold_time; default 3."""
+    connect_retry: int
+    """Seconds between the router's attempts to reach a node; default 5."""
+    bgp_peers: bool
+    """Also write them into every BgpPeer (resets each leaf's sessions once); default false."""
+
+
 class BgpSettingsArgs(TypedDict):
     """OpenELB's global BGP settings, the BgpConf named default (stack key ``bgp``)."""
 
@@ -127,6 +149,10 @@ class BgpSettingsArgs(TypedDict):
     """The port OpenELB's BGP speaker listens on; not given: not written (OpenELB uses 179)."""
     router_id: NotRequired[str]
     """One IPv4 router ID for every replica; default: each node's own address."""
+    next_hops: NotRequired[NextHops]
+    """Which next hops each speaker announces; default node."""
+    timers: NotRequired[BgpTimersArgs]
+    """BGP session timers; default hold 9 s, keepalive 3 s, connect retry 5 s."""
 
 
 class OpenElbHaArgs(TypedDict):
@@ -151,6 +177,8 @@ class OpenElbHaArgs(TypedDict):
     """The address ranges OpenELB announces (Eip spec.address), for the leaf router configs."""
     bgp_passwords: NotRequired[dict[str, pulumi.Input[str]]]
     """Leaf name -> TCP MD5 password of its session; from any origin, it is made a secret."""
+    accept_bgp_conf_change: NotRequired[str]
+    """The digest the preview prints for a pending BgpConf change: up applies that change only."""
 
 
 # ---------------------------------------------------------------------------------------------

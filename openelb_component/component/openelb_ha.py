@@ -18,10 +18,17 @@ from openelb_component.component.conflicts import Read
 from openelb_component.component.continuity import aliases, secret_outputs
 from openelb_component.component.reads import Findings, field, findings, gathered
 from openelb_component.config.models import StackConfig
-from openelb_component.desired import DesiredObject, DesiredState, desired_state
+from openelb_component.desired import (
+    DesiredObject,
+    DesiredState,
+    bgpconf_change,
+    desired_state,
+    peer_resets,
+)
 from openelb_component.desired.addressing import eips_warning, node_addresses
-from openelb_component.desired.bgp import bgp_conf_change_warning, password_secret_name
-from openelb_component.desired.workloads import BGP_CONF_ANNOTATION, WORKLOAD_KEY
+from openelb_component.desired.bgp import password_secret_name
+from openelb_component.desired.bgpconf_change import BgpConfChange
+from openelb_component.desired.workloads import WORKLOAD_KEY
 from openelb_component.routers.configs import (
     address_warnings,
     leaf_routers,
@@ -113,10 +120,18 @@ class OpenElbHa(pulumi.ComponentResource):
             for leaf, password in passwords.items()
         }
         self.resources: dict[str, pulumi.CustomResource] = {}
-        self.reads: dict[str, pulumi.CustomResource] = {}
+        self.reads: dict[str, Read] = {}
         # One callback per read does all the read is needed for (component/reads.py).
         self._findings: dict[str, pulumi.Output[Findings]] = {}
-        self._openelb_version = config.openelb.version
+        # Read first: whether this run changes the BgpConf decides how the speakers roll, and
+        # whether ``up`` may apply anything at all.
+        workload_read = self._read(self.state.by_key(WORKLOAD_KEY))
+        self._gate = self._bgp_conf_gate(config, workload_read)
+        # One Output every resource depends on: it fails when the gate refuses, and then no
+        # resource is registered (their registration awaits it), at the cost of one apply.
+        self._gate_passed: pulumi.Output[pulumi.Resource] = self._gate.apply(
+            lambda _: workload_read
+        )
         for obj in self.state.objects:
             self.resources[obj.key] = self._register(obj)
         # What the stack gets wrong without an error, for any program that uses the component.
@@ -196,30 +211,75 @@ class OpenElbHa(pulumi.ComponentResource):
 
         addresses.apply(warn)
 
-    def _bgp_conf_warning(self, metadata: Any) -> None:
+    def _bgp_conf_gate(
+        self, config: StackConfig, workload: Read
+    ) -> "pulumi.Output[BgpConfChange | None]":
         """Compare the BgpConf this run applies with the one the last run recorded on the
-        announcing workload (read anyway before it is patched): a change restarts BGP on every
-        replica at once, which a reviewer of the preview must see."""
-        message = bgp_conf_change_warning(
-            self._openelb_version, self.state.bgp_conf_digest, _annotation(metadata)
-        )
-        if message is not None:
-            pulumi.log.warn(message, resource=self)
+        announcing workload (read anyway before it is patched). A change restarts BGP on every
+        replica at once: the preview names it; ``up`` applies it only when
+        ``acceptBgpConfChange`` holds its digest, and otherwise fails before any resource is
+        registered (every resource's inputs wait for this Output). A BgpPeer that changes
+        resets its leaf's sessions: said per leaf (``peer_resets``). Reads only the metadata's
+        annotations, and returns a small object: nothing is lifted (``component/reads.py``)."""
+        state, given = self.state, config.accept_bgp_conf_change
+        version, timers = config.openelb.version, config.timers
 
-    def _register(self, obj: DesiredObject) -> pulumi.CustomResource:
-        resource_name = f"{self._name}-{obj.key}"
-        depends_on: list[pulumi.Resource] = [self.resources[key] for key in obj.depends_on]
-        ref = (obj.api_version, obj.kind)
-        if obj.must_exist:
-            read = READ_FUNCTIONS[ref](
-                f"{resource_name}-existing",
+        def decide(metadata: Any) -> BgpConfChange | None:
+            annotations = field(metadata, "annotations")
+            for reset in peer_resets.reset_warnings(state, peer_resets.recorded_from(annotations)):
+                pulumi.log.warn(reset, resource=self)
+            recorded = bgpconf_change.recorded_from(annotations)
+            change = bgpconf_change.pending_change(
+                version, state, recorded, timers, bgpconf_change.speakers_by_leaf(state)
+            )
+            if change is None:
+                if given is not None:
+                    pulumi.log.warn(bgpconf_change.stale_acknowledgement(given), resource=self)
+                return None
+            acknowledged = bgpconf_change.is_acknowledged(change, given)
+            if not acknowledged and not pulumi.runtime.is_dry_run():
+                raise pulumi.RunError(bgpconf_change.refusal(change, given))
+            pulumi.log.warn(change.describe(), resource=self)
+            return change
+
+        return workload.metadata.apply(decide)
+
+    def _read(self, obj: DesiredObject) -> Read:
+        """The read proving ``obj``'s target exists (made once per object)."""
+        read = self.reads.get(obj.key)
+        if read is None:
+            read = READ_FUNCTIONS[(obj.api_version, obj.kind)](
+                f"{self._name}-{obj.key}-existing",
                 obj.object_id,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.reads[obj.key] = read
+        return read
+
+    def _gated(self, obj: DesiredObject, body: dict[str, Any]) -> dict[str, Any]:
+        """The announcing workload's spec as the pending BgpConf change requires (on 0.6 every
+        speaker replaced at once); every other body as it is."""
+        if obj.key != WORKLOAD_KEY:
+            return body
+        state = self.state
+        spec = self._gate.apply(
+            lambda change: (
+                bgpconf_change.carried_out(state, change).by_key(WORKLOAD_KEY).manifest["spec"]
+            )
+        )
+        return {**body, "spec": spec}
+
+    def _register(self, obj: DesiredObject) -> pulumi.CustomResource:
+        resource_name = f"{self._name}-{obj.key}"
+        depends_on: list[pulumi.Input[pulumi.Resource]] = [
+            self.resources[key] for key in obj.depends_on
+        ]
+        depends_on.append(self._gate_passed)
+        ref = (obj.api_version, obj.kind)
+        if obj.must_exist:
+            read = self._read(obj)
             depends_on.append(read)
-            on_metadata = self._bgp_conf_warning if obj.key == WORKLOAD_KEY else None
-            self._findings[obj.key] = findings(self, obj, read, on_metadata)
+            self._findings[obj.key] = findings(self, obj, read)
         # No additional secret outputs. The BgpPeer's status stays readable: OpenELB copies
         # only GoBGP's PeerState and timers into status.nodesPeerStatus
         # (api/v1alpha2/bgppeer_types.go:220-244@v0.5.1 and @v0.6.0), and GoBGP v2.23.0 never
@@ -236,7 +296,7 @@ class OpenElbHa(pulumi.ComponentResource):
         )
         # Each secret placeholder becomes the Pulumi secret, so the value is encrypted in state
         # and masked in every diff and log.
-        body = obj.with_secrets(obj.body, self._secrets)
+        body = self._gated(obj, obj.with_secrets(obj.body, self._secrets))
         if obj.action == "patch":
             patch = PATCH_CLASSES.get(ref)
             if patch is None:
@@ -254,13 +314,6 @@ class OpenElbHa(pulumi.ComponentResource):
                 resource_name, api_version=obj.api_version, kind=obj.kind, opts=opts, **body
             )
         return create(resource_name, opts=opts, **body)
-
-
-def _annotation(metadata: Any) -> str | None:
-    """``openelb-ha/bgpconf`` of a read object's metadata (a typed output or a plain dict)."""
-    annotations = field(metadata, "annotations")
-    value = annotations.get(BGP_CONF_ANNOTATION) if isinstance(annotations, Mapping) else None
-    return value if isinstance(value, str) else None
 
 
 def _unforced(found: list[Findings]) -> Any:

@@ -3,9 +3,9 @@
 The program reads every node and workload before patching it (the read proves the object
 exists). Each read is needed for a few fields: the conflict prediction reads ``metadata`` (its
 ``managedFields``) and the parts of the object the patch applies, a node's read gives its
-InternalIP for ``routerConfigs``, the announcing workload's read the BgpConf annotation the last
-run left. All of it is done in one callback that receives exactly those outputs and returns a
-small ``Findings``.
+InternalIP for ``routerConfigs``. All of it is done in one callback that receives exactly those
+outputs and returns a small ``Findings``. (The announcing workload's read also feeds the BgpConf
+gate, which reads its annotations in one more callback: ``OpenElbHa._bgp_conf_gate``.)
 
 Why not ``Output.all``: it lifts every value it is given (``Output.from_input``), and the SDK's
 typed outputs (``ObjectMeta``, ``NodeStatus``) are ``dict`` subclasses, so it walks each read's
@@ -77,21 +77,14 @@ def together(
     return result
 
 
-def findings(
-    component: pulumi.Resource,
-    obj: DesiredObject,
-    read: Read,
-    on_metadata: Callable[[Any], None] | None = None,
-) -> pulumi.Output[Findings]:
+def findings(component: pulumi.Resource, obj: DesiredObject, read: Read) -> pulumi.Output[Findings]:
     """Everything ``obj``'s read is needed for, in one callback: the conflicts of the patch
-    (logged), a node's address, and ``on_metadata`` (the announcing workload's BgpConf check)."""
+    (logged) and a node's address."""
     # The live parts the patch applies to: its metadata, and a workload's spec.
     applied = [part for part in obj.manifest if part not in ("apiVersion", "kind")]
     names = applied + (["status"] if obj.kind == "Node" else [])
 
     def done(values: Mapping[str, Any]) -> Findings:
-        if on_metadata is not None and values["metadata"] is not pulumi.UNKNOWN:
-            on_metadata(values["metadata"])
         unforced = None
         if all(values[part] is not pulumi.UNKNOWN for part in applied):
             unforced = tuple(report(component, obj, {part: values[part] for part in applied}))

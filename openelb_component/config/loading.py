@@ -53,6 +53,19 @@ _FIELD_HINTS: dict[str, str] = {
     "listenPort": "use a TCP port from 1 to 65535 (default 179; pick another when Calico "
     "already listens on 179)",
     "bgp": "give an object such as {as: 50000, listenPort: 17900}, or leave it out",
+    "nextHops": "use node (each speaker announces only its own node: a dead node leaves every "
+    "router with its session) or rack (every node of the speaker's rack, OpenELB's guide)",
+    "timers": "give an object such as {holdTime: 9, keepaliveInterval: 3, connectRetry: 5}",
+    "holdTime": f"use a whole number of seconds from 3 to {config.MAX_TIMER_SECONDS} (default "
+    f"{config.DEFAULT_HOLD_TIME}): a dead node's paths leave its router after at most this long",
+    "keepaliveInterval": "use a whole number of seconds, at most a third of holdTime (default "
+    f"{config.DEFAULT_KEEPALIVE_INTERVAL})",
+    "connectRetry": f"use a whole number of seconds from 1 to {config.MAX_TIMER_SECONDS} "
+    f"(default {config.DEFAULT_CONNECT_RETRY})",
+    "bgpPeers": "use true (also write the timers into every BgpPeer: resets each leaf's sessions "
+    "once) or false (default: the leaf routers only)",
+    "acceptBgpConfChange": "copy the digest pulumi preview prints for the pending BgpConf "
+    "change, or leave it out",
     "adopt": "use true or false (yes, no, on and off are text to Pulumi's YAML 1.2 parser)",
     "eips": "list the spec.address of every Eip object OpenELB announces from, e.g. "
     "[198.51.100.0/24, 203.0.113.10-203.0.113.20], or leave it out",
@@ -77,6 +90,7 @@ _KNOWN_KEYS: frozenset[str] = frozenset(
         config.Leaf,
         config.Peer,
         config.BgpSettings,
+        config.BgpTimers,
     )
     for key in _all_keys(model, set())
 )
@@ -167,6 +181,7 @@ def _described(error: ErrorDetails) -> Problem:
             "ipv4_address",
             "eip_range",
             "bgp_password",
+            "acknowledgement",
         )
     ):
         # Our own validators already say how to fix it.

@@ -27,6 +27,20 @@ MAX_ASN = 4_294_967_295
 MAX_INT32 = 2_147_483_647
 """The largest value of a Kubernetes int32 field (``replicas``, ``minReadySeconds``): the API
 server refuses a larger one, after the plan's own checks would have passed it."""
+MAX_TIMER_SECONDS = 65_535
+"""BGP's hold time is a 16-bit field of the OPEN message (RFC 4271 4.2); FRR's and BIRD's timer
+settings share that ceiling."""
+DEFAULT_HOLD_TIME = 9
+"""Seconds without a message from a node before its leaf router drops the node's paths. BGP uses
+the smaller of both sides' hold times (RFC 4271 4.2; GoBGP: pkg/server/fsm.go:1311-1322
+@v2.23.0), so the router's 9 s also applies to GoBGP's 90 s default
+(internal/pkg/config/default.go:19, :119-121@v2.23.0): a powered-off node leaves every router
+within 9 s (docs/behaviour.md#a-dead-node-leaves-the-routers)."""
+DEFAULT_KEEPALIVE_INTERVAL = 3
+"""A third of the hold time (RFC 4271 4.4's suggestion): two keepalives may be lost."""
+DEFAULT_CONNECT_RETRY = 5
+"""Seconds between the router's attempts to reach a node whose session is down (FRR and BIRD
+default to 120): a replaced speaker is reached once it listens, not up to 2 minutes later."""
 DEFAULT_MIN_READY_SECONDS = 30
 """A replacement speaker passes OpenELB's readiness probe (``gobgp global``) as soon as GoBGP's
 API listens, before any BGP session is up; 30 s covers GoBGP's first connect (a random 5 to 10 s
@@ -200,6 +214,20 @@ def _password(value: SecretStr) -> SecretStr:
     return value
 
 
+ACKNOWLEDGEMENT = re.compile(r"[0-9a-f]{16}")
+
+
+def _acknowledgement(value: str) -> str:
+    if not ACKNOWLEDGEMENT.fullmatch(value):
+        raise PydanticCustomError(
+            "acknowledgement",
+            "not a BgpConf change digest; copy the 16 hexadecimal digits pulumi preview (or "
+            "make plan with --workload) prints for the pending BgpConf change, e.g. "
+            "3f9c2a0b1d4e5f60",
+        )
+    return value
+
+
 def _version_text(value: Any) -> Any:
     # `version: 0.5` in YAML is a float; users should not have to know to quote it.
     if isinstance(value, float | int) and not isinstance(value, bool):
@@ -251,11 +279,34 @@ class Leaf(_Model):
     nodes: NodeList
     peer: Peer | None = None
     local_asn: Asn | None = None
-    """This rack's own local ASN (``BgpConf.spec.asPerRack``); default: ``bgp.as``."""
+    """This leaf's own local ASN; default: ``bgp.as``. With ``nextHops: node`` it is the
+    BgpPeer's ``conf.localAs`` (a per-neighbor local AS in GoBGP), with ``rack`` an entry of
+    ``BgpConf.spec.asPerRack``."""
     other_nodes: list[NodeName] = Field(default_factory=list)
     """Nodes cabled to this leaf that do not run OpenELB: they get the rack label only, so the
     leaf's speakers announce them as next hops once ``asPerRack`` makes speakers keep only their
     own rack's nodes; never a speaker, not counted as replicas."""
+
+
+class BgpTimers(_Model):
+    """``bgp.timers``: the BGP session timers. Written to the leaf routers (``router-config``,
+    ``routerConfigs``), which is enough: the smaller hold time wins on both ends. With
+    ``bgpPeers: true`` also to every BgpPeer, which resets every session of each leaf once."""
+
+    hold_time: Annotated[int, Field(ge=3, le=MAX_TIMER_SECONDS)] = DEFAULT_HOLD_TIME
+    keepalive_interval: Annotated[int, Field(ge=1, le=MAX_TIMER_SECONDS)] = (
+        DEFAULT_KEEPALIVE_INTERVAL
+    )
+    connect_retry: Annotated[int, Field(ge=1, le=MAX_TIMER_SECONDS)] = DEFAULT_CONNECT_RETRY
+    bgp_peers: bool = False
+    """Also write the timers into every BgpPeer's ``spec.timers``; a BgpPeer spec change resets
+    every session of its leaf once (``desired/bgp.py``)."""
+
+
+NextHops = Literal["node", "rack"]
+"""Which next hops each speaker announces (docs/behaviour.md#next-hops-that-die-with-their-node):
+``node``: only its own node, so a dead node's paths leave with its own session; ``rack``: every
+node of its rack (OpenELB's multi-router guide), which keeps announcing a dead node."""
 
 
 class BgpSettings(_Model):
@@ -268,6 +319,8 @@ class BgpSettings(_Model):
     not written, so a hand-made BgpConf keeps its port (OpenELB's default is 179)."""
     router_id: Ipv4Address | None = None
     """One router ID for every replica; default: each node's own address."""
+    next_hops: NextHops = "node"
+    timers: BgpTimers = BgpTimers()
 
 
 class SingleRouterTopology(_Model):
@@ -303,10 +356,24 @@ class StackConfig(_Model):
     """Take ownership of fields set by hand (``pulumi.com/patchForce`` on every patch)."""
     bgp_passwords: dict[LeafName, Password] = Field(default_factory=dict)
     """Leaf -> TCP MD5 password of its BGP session; a Pulumi secret, never printed."""
+    accept_bgp_conf_change: Annotated[str, AfterValidator(_acknowledgement)] | None = None
+    """The digest the preview prints for a pending BgpConf change: ``pulumi up`` applies that
+    change, and only that one (``desired/bgpconf_change.py``)."""
     eips: Annotated[list[EipRange], Field(min_length=1)] | None = None
     """The address ranges OpenELB announces (the ``spec.address`` of the cluster's Eip objects):
     the leaf routers' import filters accept only host routes inside them, and the lab announces
     one address of each. Not given: the routers accept any host route from the nodes."""
+
+    @property
+    def next_hops(self) -> NextHops:
+        """``bgp.nextHops``; without ``bgp`` the program writes no BgpConf, and the leaves keep
+        the rack label of OpenELB's guide (``rack``)."""
+        return "rack" if self.bgp is None else self.bgp.next_hops
+
+    @property
+    def timers(self) -> BgpTimers:
+        """``bgp.timers``, or their defaults when the stack has no ``bgp``."""
+        return BgpTimers() if self.bgp is None else self.bgp.timers
 
     @property
     def all_nodes(self) -> list[str]:

@@ -18,6 +18,10 @@ its own labels and annotations, the name of the objects it creates, and its fiel
 HA_LABEL = "lb.kubesphere.io/v1alpha1"
 HA_LABEL_VALUE = "openelb"
 RACK_LABEL = "openelb.kubesphere.io/rack"
+LEAF_LABEL = f"{PROJECT}/leaf"
+"""This project's label naming a node's leaf router, for ``bgp.nextHops: node``: there the rack
+label holds the node's own name (each speaker's rack is its node alone), so the BgpPeers and
+the spread constraints find a leaf's nodes by this label instead."""
 OS_LABEL = "kubernetes.io/os"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 

@@ -12,9 +12,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from openelb_component.config import names
 from openelb_component.config.addresses import parse_address
 from openelb_component.config.errors import Problem
 from openelb_component.config.models import (
+    BgpSettings,
+    BgpTimers,
     MultiLeafTopology,
     OpenElbSettings,
     eip_networks,
@@ -322,6 +325,74 @@ def check_bgp(
             )
 
 
+def check_timers(bgp: Mapping[str, Any]) -> Iterator[Problem]:
+    """Two keepalives may be lost before the hold time runs out (RFC 4271 4.4 suggests a third
+    of it); with less, one late keepalive drops every path of the node."""
+    timers = _mapping(bgp.get("timers"))
+    hold = _count(timers.get("holdTime", _default(BgpTimers, "hold_time")))
+    keepalive = _count(timers.get("keepaliveInterval", _default(BgpTimers, "keepalive_interval")))
+    if hold is not None and keepalive is not None and keepalive * 3 > hold:
+        yield Problem(
+            ("bgp", "timers", "keepaliveInterval"),
+            f"more than a third of holdTime ({hold} s): a session would drop after one lost "
+            f"keepalive; use at most {max(1, hold // 3)}, or raise holdTime",
+            keepalive,
+        )
+
+
+def _next_hops(bgp: Any) -> str | None:
+    """``bgp.nextHops`` as the model reads it (its default), None without ``bgp``."""
+    if not isinstance(bgp, Mapping):
+        return None
+    value = bgp.get("nextHops", _default(BgpSettings, "next_hops"))
+    return value if isinstance(value, str) else None
+
+
+def _nodes_of(topology: Mapping[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(key path, name) of every node that runs OpenELB, whatever the topology kind."""
+    if topology.get("kind") == "single-router":
+        for index, node in _strings(topology.get("nodes")):
+            yield ("topology", "nodes", index), node
+    for index, leaf, _ in _leaves(topology):
+        for node_index, node in _strings(leaf.get("nodes")):
+            yield ("topology", "leaves", index, "nodes", node_index), node
+
+
+def check_next_hops(bgp: Any, topology: Mapping[str, Any]) -> Iterator[Problem]:
+    """``nextHops: node`` puts each node's own name into its rack label, and leaves no place for
+    nodes without a speaker or for a per-leaf ASN without a BgpPeer to carry it."""
+    if _next_hops(bgp) != "node":
+        return
+    for loc, node in _nodes_of(topology):
+        if len(node) > 63 and names.is_dns1123_subdomain(node):
+            yield Problem(
+                loc,
+                f"with bgp.nextHops: node a node's name becomes the value of its rack label "
+                f"{names.RACK_LABEL}, at most 63 characters (this one has {len(node)}); set "
+                "bgp.nextHops: rack",
+                node,
+            )
+    for index, leaf, label in _leaves(topology):
+        leaf_loc: tuple[str | int, ...] = ("topology", "leaves", index)
+        other = leaf.get("otherNodes")
+        if isinstance(other, list) and other:
+            yield Problem(
+                (*leaf_loc, "otherNodes"),
+                f"with bgp.nextHops: node every speaker announces only its own node, so the "
+                f"nodes of leaf {label!r} without a speaker are never next hops; remove "
+                "otherNodes (list a node under nodes to make it a next hop), or set "
+                "bgp.nextHops: rack",
+                other,
+            )
+        if leaf.get("localAsn") is not None and leaf.get("peer") is None:
+            yield Problem(
+                (*leaf_loc, "localAsn"),
+                f"with bgp.nextHops: node a leaf's own ASN is its BgpPeer's conf.localAs, and "
+                f"leaf {label!r} has no peer; add its peer, or remove localAsn",
+                leaf.get("localAsn"),
+            )
+
+
 def check_eips(raw: Mapping[str, Any]) -> Iterator[Problem]:
     """Overlapping ranges: OpenELB's Eip webhook refuses an Eip that overlaps another
     (``IsOverlap``, api/v1alpha2/eip_types.go:159-187@v0.5.1), so two overlapping entries cannot
@@ -409,6 +480,9 @@ def cross_field_problems(
         # Under 0.5 controllerReplicas is ignored (with a warning): there is no controller.
         problems += check_controller(openelb, topology)
     problems += check_bgp(raw, openelb, topology)
+    if isinstance(raw.get("bgp"), Mapping):
+        problems += check_timers(raw["bgp"])
+    problems += check_next_hops(raw.get("bgp"), topology)
     problems += check_eips(raw)
     problems += check_passwords(raw, topology, stack_secret_keys)
     return problems

@@ -1,6 +1,13 @@
 """BGP objects: the global ``BgpConf``, and one ``BgpPeer`` per leaf router selecting only that
 leaf's OpenELB nodes (multi-router guide).
 
+``bgp.nextHops`` decides how a speaker learns its "rack", the nodes it announces as next hops
+(``nodes.py``): ``rack`` writes every leaf's ASN into ``asPerRack`` and the BgpPeer selects the
+rack label; ``node`` writes one ``asPerRack`` entry that no rack label can match (so every
+speaker learns its rack, its own node, and speaks as ``bgp.as``), moves a leaf's ``localAsn``
+to its BgpPeer's ``conf.localAs`` and selects the leaf by ``openelb-ha/leaf``: nodes joining,
+leaving or moving never change the BgpConf.
+
 A BgpPeer's spec never changes when nodes join, leave or move. Every spec change makes each
 matching speaker call GoBGP's ``UpdatePeer`` (pkg/speaker/bgp/peers.go:141-149@v0.5.1) with a
 peer config GoBGP v2.23.0 compares with its defaulted one (pkg/server/server.go:3031-3063); the
@@ -18,7 +25,15 @@ import ipaddress
 from collections.abc import Sequence
 
 from openelb_component.config import names
-from openelb_component.config.models import BgpSettings, Leaf, MultiLeafTopology, Peer, StackConfig
+from openelb_component.config.models import (
+    BgpSettings,
+    BgpTimers,
+    Leaf,
+    MultiLeafTopology,
+    NextHops,
+    Peer,
+    StackConfig,
+)
 from openelb_component.config.secrets import REDACTED, password_config_path
 from openelb_component.desired.model import DesiredObject, Manifest
 
@@ -71,9 +86,27 @@ def _address_family(peer: Peer) -> Manifest:
     }
 
 
-def peer_node_selector(leaf: str) -> Manifest:
-    """The leaf's rack label (the guide's selector) and the HA label: constant per leaf."""
-    return {"matchLabels": {names.RACK_LABEL: leaf, names.HA_LABEL: names.HA_LABEL_VALUE}}
+def peer_node_selector(leaf: str, next_hops: NextHops = "rack") -> Manifest:
+    """The label naming the leaf (the rack label, the guide's selector; with ``nextHops: node``
+    this project's leaf label, the rack label then holding each node's own name) and the HA
+    label: constant per leaf."""
+    leaf_label = names.LEAF_LABEL if next_hops == "node" else names.RACK_LABEL
+    return {"matchLabels": {leaf_label: leaf, names.HA_LABEL: names.HA_LABEL_VALUE}}
+
+
+def peer_timers(timers: BgpTimers) -> Manifest:
+    """``spec.timers`` of a BgpPeer: strings, as OpenELB's ``TimersConfig`` declares them
+    (api/v1alpha2/bgppeer_types.go:115-120@v0.5.1) and its CRD requires; GoBGP's JSON decoding
+    reads them as its uint64 fields (``ToGoBgpPeer``, bgppeer_types.go:207-218; gobgp.proto
+    ``TimersConfig``@v2.23.0). GoBGP dials again no sooner than every 5 s whatever
+    ``connectRetry`` says (pkg/server/fsm.go:496-499@v2.23.0)."""
+    return {
+        "config": {
+            "holdTime": str(timers.hold_time),
+            "keepaliveInterval": str(timers.keepalive_interval),
+            "connectRetry": str(timers.connect_retry),
+        }
+    }
 
 
 def bgp_peer(
@@ -81,12 +114,27 @@ def bgp_peer(
     peer: Peer,
     depends_on: Sequence[str],
     has_password: bool,
+    bgp: BgpSettings | None = None,
 ) -> DesiredObject:
+    next_hops: NextHops = "rack" if bgp is None else bgp.next_hops
     conf: Manifest = {"peerAs": peer.asn, "neighborAddress": peer.address}
+    if next_hops == "node" and leaf.local_asn is not None:
+        # GoBGP's per-neighbor local AS: the OPEN message, the 4-octet AS capability and the
+        # AS_PATH use it instead of the global AS (pkg/server/fsm.go:722, :782-791;
+        # internal/pkg/table/path.go:235-239; defaulted from the global AS only when 0,
+        # internal/pkg/config/default.go:79-87@v2.23.0).
+        conf["localAs"] = leaf.local_asn
     secrets: dict[tuple[str | int, ...], str] = {}
     if has_password:
         conf["authPassword"] = REDACTED
         secrets[PASSWORD_PATH] = password_secret_name(leaf.name)
+    spec: Manifest = {
+        "conf": conf,
+        "afiSafis": [_address_family(peer)],
+        "nodeSelector": peer_node_selector(leaf.name, next_hops),
+    }
+    if bgp is not None and bgp.timers.bgp_peers:
+        spec["timers"] = peer_timers(bgp.timers)
     return DesiredObject(
         key=bgp_peer_key(peer.address),
         former_keys=(former_bgp_peer_key(leaf.name),),
@@ -99,11 +147,7 @@ def bgp_peer(
             "apiVersion": BGP_API_VERSION,
             "kind": "BgpPeer",
             "metadata": {"name": peer.name or bgp_peer_name(peer.address)},
-            "spec": {
-                "conf": conf,
-                "afiSafis": [_address_family(peer)],
-                "nodeSelector": peer_node_selector(leaf.name),
-            },
+            "spec": spec,
         },
         # A speaker evaluates the nodeSelector when the peer is created and never notices rack
         # labels added later (docs/design.md §3): this leaf's labels must be in place first.
@@ -113,8 +157,20 @@ def bgp_peer(
     )
 
 
+PER_NODE_RACKS = f"{names.PROJECT}/per-node-racks"
+"""The one ``asPerRack`` key under ``nextHops: node``. A speaker learns its rack only when
+``asPerRack`` is set (bgpconf_controller.go:94-101@v0.5.1, :97-104@v0.6.0), and an empty map is
+not set for long: the reconcile writes the spec back through a Go map tagged ``omitempty``
+(api/v1alpha2/bgpconf_types.go:62@v0.5.1, :63@v0.6.0; bgpconf_controller.go:111-116@v0.5.1,
+:118-123@v0.6.0), which drops ``{}``, and the next reconcile finds no ``asPerRack`` and clears
+every rack. So one entry stays, under a key no rack label can ever equal (a label value has no
+``/``): every speaker then keeps ``bgp.as`` (``asPerRack[rack]`` is 0, which leaves ``as``
+alone) and never needs a BgpConf change when a node joins, leaves or moves."""
+
+
 def as_per_rack(bgp: BgpSettings, leaves: Sequence[Leaf]) -> dict[str, int]:
-    """Every leaf's local ASN (its ``localAsn``, else ``bgp.as``), sorted by leaf.
+    """Every leaf's local ASN (its ``localAsn``, else ``bgp.as``), sorted by leaf; under
+    ``nextHops: node`` the one ``PER_NODE_RACKS`` entry instead.
 
     Every leaf, not only those with their own ASN: a speaker learns its rack (and then announces
     only its own rack's nodes as next hops, ``SetBalancer`` in pkg/speaker/bgp/path.go:181-201
@@ -122,6 +178,8 @@ def as_per_rack(bgp: BgpSettings, leaves: Sequence[Leaf]) -> dict[str, int]:
     (pkg/controllers/bgp/bgpconf_controller.go:94-101@v0.5.1, :97-104@v0.6.0). Without it
     every speaker announces every node, other racks' nodes included, to its own leaf router.
     """
+    if bgp.next_hops == "node":
+        return {PER_NODE_RACKS: bgp.as_}
     return {leaf.name: leaf.local_asn or bgp.as_ for leaf in sorted(leaves, key=lambda x: x.name)}
 
 
@@ -133,7 +191,7 @@ def bgp_conf_spec(bgp: BgpSettings, leaves: Sequence[Leaf]) -> Manifest:
         spec["listenPort"] = bgp.listen_port
     if bgp.router_id is not None:
         spec["routerId"] = bgp.router_id
-    if leaves:
+    if leaves or bgp.next_hops == "node":
         spec["asPerRack"] = as_per_rack(bgp, leaves)
     return spec
 
@@ -168,17 +226,18 @@ MULTI_LEAF_WITHOUT_BGP_WARNING = (
     "asPerRack for every leaf"
 )
 ROUTER_ID_IGNORED_WARNING = (
-    "bgp.routerId is ignored on every node of a multi-leaf stack: with asPerRack set (which the "
-    "program writes for every leaf) OpenELB clears the router ID of every node with a rack label "
-    "and uses the node's InternalIP instead "
+    "bgp.routerId is ignored on every node of a multi-leaf stack or with bgp.nextHops: node: "
+    "with asPerRack set (which the program then writes) OpenELB clears the router ID of every "
+    "node with a rack label and uses the node's InternalIP instead "
     "(pkg/controllers/bgp/bgpconf_controller.go:94-104@v0.5.1, "
     "pkg/speaker/bgp/bgpconf_controller.go:97-107@v0.6.0); remove routerId"
 )
 
 
 def bgp_warnings(config: StackConfig) -> list[str]:
-    """What a multi-leaf BGP stack gets wrong without an error: see each message."""
-    if not isinstance(config.topology, MultiLeafTopology) or config.openelb.mode != "bgp":
+    """What a BGP stack gets wrong without an error: see each message."""
+    multi_leaf = isinstance(config.topology, MultiLeafTopology)
+    if config.openelb.mode != "bgp" or (not multi_leaf and config.next_hops != "node"):
         return []
     if config.bgp is None:
         return [MULTI_LEAF_WITHOUT_BGP_WARNING]
@@ -187,55 +246,11 @@ def bgp_warnings(config: StackConfig) -> list[str]:
     return []
 
 
-_BGP_RESTART = (
-    "every OpenELB speaker stops and restarts BGP at the same moment (StopBgp/StartBgp on every "
-    "replica: pkg/speaker/bgp/conf.go:9-25@v0.5.1, bgp/conf.go:11-35@v0.6.0), which closes every "
-    "session and empties every RIB, so every leaf has no path until the sessions are back "
-    "(GoBGP dials after a random 5 to 10 s); "
-)
-_REANNOUNCE = {
-    "0.5": "OpenELB 0.5 then re-announces by itself (pkg/controllers/lb/controller.go:126-147"
-    "@v0.5.1); apply it when a short outage of every LoadBalancer IP is acceptable",
-    "0.6": "OpenELB 0.6 does not re-announce by itself (pkg/speaker/manager.go:118-177@v0.6.0): "
-    "the speakers are rolled right after the BgpConf (pod-template annotation "
-    "openelb-ha/bgpconf), one at a time, and each announces again once restarted; apply it "
-    "when a short outage of every LoadBalancer IP is acceptable",
-}
-
-
-def bgp_conf_change_warning(version: str, applied: str | None, live: str | None) -> str | None:
-    """The preview warning when this run changes the BgpConf, else None.
-
-    ``applied``: the digest this run applies (``DesiredState.bgp_conf_digest``); ``live``: the
-    ``openelb-ha/bgpconf`` annotation of the announcing workload in the cluster, i.e. what the
-    last run applied (None when absent). The program reads the workload anyway (it must exist
-    before it is patched), so this costs no extra read, and unlike a read of the BgpConf it
-    works when the BgpConf does not exist yet.
-    """
-    if applied == live:
-        return None
-    tail = _BGP_RESTART + _REANNOUNCE[version]
-    if live is None:
-        return (
-            "this run applies the BgpConf for the first time (the announcing workload has no "
-            "openelb-ha/bgpconf annotation yet): if the BgpConf in the cluster differs from the "
-            "stack's openelb-ha:bgp (asPerRack included, one entry per leaf), " + tail
-        )
-    if applied is None:
-        return (
-            "openelb-ha:bgp was removed: the BgpConf fields this program set (as, listenPort, "
-            "routerId, asPerRack) are released, so the BgpConf changes and " + tail
-        )
-    return (
-        "the BgpConf changes (openelb-ha:bgp, a leaf's localAsn, or the set of leaves, which "
-        "feeds asPerRack): " + tail
-    )
-
-
 BGP_CONF_CHANGE_UNKNOWN = (
     "the plan cannot tell whether the BgpConf changes without the live announcing workload, "
     "which records the BgpConf the last run applied (annotation openelb-ha/bgpconf): a change "
     "of openelb-ha:bgp, a leaf's localAsn or the set of leaves restarts BGP on every replica at "
-    "once; give it with --workload (kubectl get <that workload> -o yaml), or read the warnings of "
-    "pulumi preview, which compares by itself"
+    "once, and pulumi up applies it only with openelb-ha:acceptBgpConfChange set to the digest "
+    "pulumi preview prints; give it with --workload (kubectl get <that workload> -o yaml), or "
+    "read the warnings of pulumi preview, which compares by itself"
 )

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from openelb_component.config.models import MultiLeafTopology, SingleRouterTopology, StackConfig
+from openelb_component.desired import peer_resets
 from openelb_component.desired.addressing import addressing_warnings
 from openelb_component.desired.bgp import bgp_conf, bgp_peer, bgp_peer_name, bgp_warnings
+from openelb_component.desired.bgpconf_change import record_annotations
 from openelb_component.desired.model import DesiredObject, DesiredState
 from openelb_component.desired.nodes import node_key, node_patches
 from openelb_component.desired.ownership import with_ownership
 from openelb_component.desired.pdb import pod_disruption_budget
 from openelb_component.desired.workloads import (
-    BGP_CONF_ANNOTATION,
     CONTROLLER_V06,
     MANAGER_V05,
     NODE_SELECTOR,
@@ -63,7 +64,8 @@ def desired_state(config: StackConfig) -> DesiredState:
     namespace = settings.namespace
     rack_of_node = _rack_of_node(config)
     rack_of_other_node = _rack_of_other_node(config)
-    objects: list[DesiredObject] = node_patches(rack_of_node, rack_of_other_node)
+    next_hops = config.next_hops
+    objects: list[DesiredObject] = node_patches(rack_of_node, rack_of_other_node, next_hops)
     node_keys = [obj.key for obj in objects]
     warnings: list[str] = [*bgp_warnings(config), *addressing_warnings(config)]
     leaves = (
@@ -77,7 +79,21 @@ def desired_state(config: StackConfig) -> DesiredState:
     conf_keys = [] if conf is None else [conf.key]
     conf_digest = None if conf is None else bgp_conf_digest(conf.manifest["spec"])
     # On the announcing workload itself (rolls nothing): what the next run compares with.
-    recorded = {} if conf_digest is None else {BGP_CONF_ANNOTATION: conf_digest}
+    peers = [
+        bgp_peer(
+            leaf,
+            leaf.peer,
+            [*(node_key(n) for n in sorted(leaf.nodes)), *conf_keys],
+            leaf.name in config.bgp_passwords,
+            config.bgp,
+        )
+        for leaf in leaves
+        if leaf.peer is not None
+    ]
+    recorded = {
+        **record_annotations(None if conf is None else conf.manifest["spec"]),
+        **peer_resets.record_annotations(peers),
+    }
     multi_leaf = isinstance(topology, MultiLeafTopology)
 
     if settings.version == "0.6":
@@ -85,7 +101,7 @@ def desired_state(config: StackConfig) -> DesiredState:
         replicas = len(rack_of_node)
         min_per_router = min((len(leaf.nodes) for leaf in leaves), default=replicas)
         controller = controller_patch(
-            namespace, settings.controller_replicas, node_keys, multi_leaf
+            namespace, settings.controller_replicas, node_keys, multi_leaf, next_hops
         )
         annotations = speaker_template_annotations(
             rack_of_node, rack_of_other_node, None if conf is None else conf.manifest["spec"]
@@ -120,6 +136,7 @@ def desired_state(config: StackConfig) -> DesiredState:
             rack_of_other_node,
             settings.min_ready_seconds,
             recorded,
+            next_hops,
         )
         objects.append(manager)
         replicated, replicated_key = MANAGER_V05, manager.key
@@ -130,16 +147,7 @@ def desired_state(config: StackConfig) -> DesiredState:
     if settings.pod_disruption_budget:
         objects.append(pod_disruption_budget(replicated, namespace, replicated_key))
 
-    objects += [
-        bgp_peer(
-            leaf,
-            leaf.peer,
-            [*(node_key(n) for n in sorted(leaf.nodes)), *conf_keys],
-            leaf.name in config.bgp_passwords,
-        )
-        for leaf in leaves
-        if leaf.peer is not None
-    ]
+    objects += peers
 
     if config.eips is None and any(leaf.peer is not None for leaf in leaves):
         warnings.append(EIPS_MISSING_WARNING)

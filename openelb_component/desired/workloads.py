@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from openelb_component.config import names
+from openelb_component.config.models import NextHops
 from openelb_component.desired.model import DesiredObject, Manifest
 
 
@@ -58,15 +59,23 @@ NODE_SELECTOR: Mapping[str, str] = {
 }
 
 
-def rack_spread(workload: Workload) -> Manifest:
-    """Spread replicas evenly over racks; with equal counts per leaf every leaf gets its share.
+def leaf_label(next_hops: NextHops) -> str:
+    """The node label naming a node's leaf: the rack label, or this project's leaf label when
+    ``nextHops: node`` gives every node a rack of its own (``nodes.py``)."""
+    return names.LEAF_LABEL if next_hops == "node" else names.RACK_LABEL
+
+
+def rack_spread(workload: Workload, next_hops: NextHops = "rack") -> Manifest:
+    """Spread replicas evenly over leaves; with equal counts per leaf every leaf gets its share.
 
     DoNotSchedule makes it a guarantee rather than a preference: a replica that cannot keep the
-    leaves within one of each other stays Pending instead of piling onto one leaf.
+    leaves within one of each other stays Pending instead of piling onto one leaf. The key is the
+    label naming the leaf: with one rack per node, spreading over racks would spread over nodes
+    and no longer guarantee each leaf its replicas.
     """
     return {
         "maxSkew": 1,
-        "topologyKey": names.RACK_LABEL,
+        "topologyKey": leaf_label(next_hops),
         "whenUnsatisfiable": "DoNotSchedule",
         "labelSelector": {"matchLabels": dict(workload.pod_labels)},
     }
@@ -74,6 +83,8 @@ def rack_spread(workload: Workload) -> Manifest:
 
 MEMBERSHIP_ANNOTATION = f"{names.PROJECT}/membership"
 BGP_CONF_ANNOTATION = f"{names.PROJECT}/bgpconf"
+BGP_CONF_SPEC_ANNOTATION = f"{names.PROJECT}/bgpconf-spec"
+BGP_PEERS_ANNOTATION = f"{names.PROJECT}/bgppeers"
 
 
 def _digest(value: object) -> str:
@@ -149,12 +160,13 @@ def manager_patch(
     rack_of_other_node: Mapping[str, str],
     min_ready_seconds: int,
     annotations: Mapping[str, str] | None = None,
+    next_hops: NextHops = "rack",
 ) -> DesiredObject:
     """``annotations``: on the Deployment itself (not its pods): changing them rolls nothing."""
     membership = membership_template(rack_of_node, rack_of_other_node)
     pod_spec: Manifest = {"nodeSelector": dict(NODE_SELECTOR), **membership["spec"]}
     if spread_over_racks:
-        pod_spec["topologySpreadConstraints"] = [rack_spread(MANAGER_V05)]
+        pod_spec["topologySpreadConstraints"] = [rack_spread(MANAGER_V05, next_hops)]
     spec: Manifest = {
         "replicas": replicas,
         # Ready is not announcing (``gobgp global`` answers before any session is up): a new
@@ -346,23 +358,27 @@ def host_spread(workload: Workload) -> Manifest:
     }
 
 
-def soft_rack_spread(workload: Workload) -> Manifest:
+def soft_rack_spread(workload: Workload, next_hops: NextHops = "rack") -> Manifest:
     """Prefer spreading replicas over racks, so one rack failing does not take every one.
 
     ScheduleAnyway: a preference. The controller does not announce, and the one-per-node
     constraint (``host_spread``) is the guarantee; a rack count that does not divide the
     replicas must not leave one Pending."""
-    return {**rack_spread(workload), "whenUnsatisfiable": "ScheduleAnyway"}
+    return {**rack_spread(workload, next_hops), "whenUnsatisfiable": "ScheduleAnyway"}
 
 
 def controller_patch(
-    namespace: str, replicas: int, node_keys: list[str], spread_over_racks: bool
+    namespace: str,
+    replicas: int,
+    node_keys: list[str],
+    spread_over_racks: bool,
+    next_hops: NextHops = "rack",
 ) -> DesiredObject:
     """v0.6 controller: several leader-elected replicas, each on its own labelled node, and in a
     multi-leaf stack preferably in different racks."""
     spread = [host_spread(CONTROLLER_V06)]
     if spread_over_racks:
-        spread.append(soft_rack_spread(CONTROLLER_V06))
+        spread.append(soft_rack_spread(CONTROLLER_V06, next_hops))
     spec: Manifest = {
         "replicas": replicas,
         # Upstream's value, restated (co-owned, no conflict) so one replica at a time is replaced.

@@ -68,6 +68,9 @@ class LabNode:
     """Its speaker runs when the lab starts (0.5: the manager's replicas, by name)."""
     joins: bool = False
     """Not in the stack the lab starts from: a node the scenario adds (membership-change)."""
+    rack: str = ""
+    """The node's rack label: its leaf, or with ``bgp.nextHops: node`` its own name; which
+    speakers announce it as a next hop (``openelb.next_hops``)."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ class LabLeaf:
     frr_config: str
     bird_config: str
     members: tuple[str, ...]
-    """Every node on the leaf's link (all carry its rack label)."""
+    """Every node on the leaf's link (its nodes and otherNodes)."""
     speakers: tuple[str, ...]
     """The nodes of this leaf that run a speaker when the lab starts: the sessions the router
     should have then."""
@@ -294,7 +297,7 @@ def build_layout(
     eip_ranges, eip_map, notes = _lab_eips(config)
     eips = [net for networks in eip_ranges for net in networks]
     link = _link_range(eips)
-    racks = openelb.rack_members(state)
+    racks = openelb.leaf_members(state)
     peers = openelb.bgp_peers(state)
     if not peers:
         return Layout(
@@ -344,7 +347,7 @@ def build_layout(
         address = addresses.get(name)
         if address is None:
             continue  # a node of a leaf without a peer: not in the lab
-        leaf = node_labels.get(names.RACK_LABEL, "")
+        leaf = next(leaf for leaf, members in racks.items() if name in members)
         model_node = openelb.Node(name, node_labels, address)
         speaker = openelb.speaker(model_node, conf, lab_peer_list) if name in eligible else None
         nodes.append(
@@ -356,6 +359,7 @@ def build_layout(
                 speaker,
                 starts=speaker is not None and name in running,
                 joins=speaker is not None and name not in eligible_at_start,
+                rack=node_labels.get(names.RACK_LABEL, ""),
             )
         )
 
@@ -402,6 +406,16 @@ def build_layout(
         members = tuple(racks.get(leaf_name, ()))
         mine = [node for node in nodes if node.leaf == leaf_name]
         at_start = initial_routers.get(leaf_name, texts)
+        # What the leaf's speakers announce when every node is up (SetBalancer): its rack's
+        # nodes, or with one rack per node the speakers' own nodes.
+        hops = {
+            hop
+            for node in mine
+            if node.speaker is not None and node.starts
+            for hop in openelb.next_hops(
+                node.speaker.rack, _model_nodes(nodes), config.openelb.version
+            )
+        }
         leaves.append(
             LabLeaf(
                 name=leaf_name,
@@ -414,7 +428,7 @@ def build_layout(
                 members=members,
                 speakers=tuple(sorted(n.name for n in mine if n.starts)),
                 announced=tuple(_announced(own, link)) if version == 4 else (),
-                expected_next_hops=tuple(addresses[m] for m in members),
+                expected_next_hops=tuple(addresses[m] for m in members if addresses[m] in hops),
                 not_carried=tuple(other),
                 bird_protocols=dict(configs.router_bird_symbols(router).protocols),
                 candidates=tuple(sorted(n.name for n in mine if n.speaker)),
@@ -446,10 +460,21 @@ def _speaker_eligible(config: StackConfig, state: DesiredState) -> set[str]:
     return {n for nodes in state.nodes_by_leaf.values() for n in nodes} or set(state.nodes)
 
 
+def _model_nodes(
+    nodes: Sequence[LabNode], ready: Mapping[str, bool] | None = None
+) -> list[openelb.Node]:
+    """The lab's nodes as OpenELB's speakers read them (rack label, address, readiness)."""
+    return [
+        openelb.Node(n.name, {names.RACK_LABEL: n.rack}, n.address, (ready or {}).get(n.name, True))
+        for n in nodes
+    ]
+
+
 def gobgpd_toml(speaker: openelb.Speaker, passwords: Mapping[str, str]) -> str:
     """gobgpd's configuration file for one speaker: the global settings OpenELB's BgpConf
     reconcile gives it (``ToGoBgpGlobalConf``) and one neighbor per selected BgpPeer
-    (``ToGoBgpPeer``), with the add-paths send count OpenELB's default address family sets."""
+    (``ToGoBgpPeer``: its ``localAs`` and ``timers`` too), with the add-paths send count
+    OpenELB's default address family sets."""
     lines = [
         "[global.config]",
         f"  as = {speaker.asn}",
@@ -463,8 +488,17 @@ def gobgpd_toml(speaker: openelb.Speaker, passwords: Mapping[str, str]) -> str:
             f'    neighbor-address = "{n.address}"',
             f"    peer-as = {n.peer_as}",
         ]
+        if n.local_as is not None:
+            lines.append(f"    local-as = {n.local_as}")
         if n.password_secret is not None:
             lines.append(f'    auth-password = "{passwords[n.password_secret]}"')
+        if n.timers is not None:
+            lines += [
+                "  [neighbors.timers.config]",
+                f"    hold-time = {n.timers.hold_time}",
+                f"    keepalive-interval = {n.timers.keepalive_interval}",
+                f"    connect-retry = {n.timers.connect_retry}",
+            ]
         if n.remote_port != openelb.BGP_PORT:
             lines += ["  [neighbors.transport.config]", f"    remote-port = {n.remote_port}"]
         lines += [
@@ -494,11 +528,7 @@ def announcements(
     """(address, next hop) pairs one speaker announces: every announced address of its leaf
     router's session, with the next hops OpenELB chooses (``openelb.next_hops``)."""
     assert node.speaker is not None  # noqa: S101 - callers pass speaker nodes only
-    candidates = [
-        openelb.Node(n.name, {names.RACK_LABEL: n.leaf}, n.address, (ready or {}).get(n.name, True))
-        for n in layout.nodes
-    ]
-    hops = openelb.next_hops(node.speaker.rack, candidates, layout.version)
+    hops = openelb.next_hops(node.speaker.rack, _model_nodes(layout.nodes, ready), layout.version)
     leaves = {n.leaf for n in node.speaker.neighbors}
     addresses = [a for leaf in layout.leaves if leaf.name in leaves for a in leaf.announced]
     return [(address, hop) for address in dict.fromkeys(addresses) for hop in hops]

@@ -19,10 +19,10 @@ from openelb_component.config.errors import ConfigError, Problem
 from openelb_component.config.loading import load_config
 from openelb_component.config.models import StackConfig
 from openelb_component.config.secrets import PASSWORDS_KEY, password_config_path
-from openelb_component.desired import DesiredState, desired_state
+from openelb_component.desired import DesiredState, bgpconf_change, desired_state, peer_resets
 from openelb_component.desired.addressing import eips_warning, node_addresses
-from openelb_component.desired.bgp import BGP_CONF_CHANGE_UNKNOWN, bgp_conf_change_warning
-from openelb_component.desired.workloads import BGP_CONF_ANNOTATION, WORKLOAD_KEY
+from openelb_component.desired.bgp import BGP_CONF_CHANGE_UNKNOWN
+from openelb_component.desired.workloads import WORKLOAD_KEY
 from openelb_component.plan.checks import Verification, verify
 from openelb_component.plan.ownership import ownership_checks
 from openelb_component.plan.sources import WORKLOAD_KINDS, Base, Sources, upstream_sources
@@ -127,7 +127,7 @@ def build_plan(
             f"--workload {given}: this stack (OpenELB {config.openelb.version}) patches {wanted}"
         )
     sources: Sources = upstream_sources(config.openelb.version, live or {})
-    warnings = _bgp_conf_change(config.openelb.version, state, live or {})
+    state, warnings = _bgp_conf_change(config, state, live or {})
     covered = eips_warning(config, node_addresses(_internal_ips(nodes or {})))
     warnings += [covered] if covered else []
     state = dataclasses.replace(state, warnings=(*state.warnings, *warnings))
@@ -143,14 +143,31 @@ def _internal_ips(nodes: Mapping[str, dict[str, Any]]) -> dict[str, str]:
 
 
 def _bgp_conf_change(
-    version: str, state: DesiredState, live: Mapping[tuple[str, str], Base]
-) -> list[str]:
-    """The program's BgpConf-change warning, from the live workload when the user gave it."""
+    config: StackConfig, state: DesiredState, live: Mapping[tuple[str, str], Base]
+) -> tuple[DesiredState, list[str]]:
+    """The program's BgpConf gate, from the live workload when the user gave it: the state
+    this run applies (on 0.6 a BgpConf change replaces every speaker at once) and what the
+    preview would say, including that ``up`` refuses an unacknowledged change."""
     announcing = state.by_key(WORKLOAD_KEY)
     base = live.get((announcing.kind, announcing.name))
     if base is None:
-        return [] if state.bgp_conf_digest is None else [BGP_CONF_CHANGE_UNKNOWN]
+        return state, [] if state.bgp_conf_digest is None else [BGP_CONF_CHANGE_UNKNOWN]
     metadata = base.obj.get("metadata") or {}
-    recorded = (metadata.get("annotations") or {}).get(BGP_CONF_ANNOTATION)
-    warning = bgp_conf_change_warning(version, state.bgp_conf_digest, recorded)
-    return [] if warning is None else [warning]
+    annotations = metadata.get("annotations")
+    resets = peer_resets.reset_warnings(state, peer_resets.recorded_from(annotations))
+    recorded = bgpconf_change.recorded_from(annotations)
+    given = config.accept_bgp_conf_change
+    change = bgpconf_change.pending_change(
+        config.openelb.version,
+        state,
+        recorded,
+        config.timers,
+        bgpconf_change.speakers_by_leaf(state),
+    )
+    if change is None:
+        stale = [] if given is None else [bgpconf_change.stale_acknowledgement(given)]
+        return state, [*resets, *stale]
+    warnings = [*resets, change.describe()]
+    if not bgpconf_change.is_acknowledged(change, given):
+        warnings.append(bgpconf_change.refusal(change, given))
+    return bgpconf_change.carried_out(state, change), warnings

@@ -69,6 +69,9 @@ class LeafRouter:
     accepted: tuple[IpNetwork, ...] | None
     """Networks whose host routes the router accepts; None: any host route (no ``eips``)."""
     max_paths: int
+    timers: openelb.Timers
+    """``bgp.timers``: the router's hold time is what both ends use (the smaller one wins), so a
+    powered-off node's paths leave after at most that long, whatever GoBGP's own setting."""
     left_out: tuple[str, ...] = ()
     """Nodes of this leaf whose InternalIP is not a plain address: no neighbor line."""
 
@@ -109,6 +112,9 @@ def leaf_routers(
     ]
     speakers = {node.name: openelb.speaker(node, conf, peers) for node in nodes}
     eips = [net for value in config.eips or [] for net in eip_networks(value)]
+    timers = openelb.Timers(
+        config.timers.hold_time, config.timers.keepalive_interval, config.timers.connect_retry
+    )
     routers = []
     for leaf_peer in peers:
         peer = leaf_peer.peer
@@ -130,7 +136,7 @@ def leaf_routers(
                     RouterNeighbor(
                         node=name,
                         address=usable.get(name),
-                        remote_as=None if conf.assumed else speakers[name].asn,
+                        remote_as=None if conf.assumed else _remote_as(speakers[name], peer.name),
                         port=speakers[name].listen_port,
                     )
                     for name in members
@@ -141,10 +147,18 @@ def leaf_routers(
                 if config.eips is None
                 else tuple(net for net in eips if net.version == version),
                 max_paths=MAX_PATHS,
+                timers=timers,
                 left_out=tuple(name for name in members if name in refused),
             )
         )
     return routers
+
+
+def _remote_as(speaker: openelb.Speaker, bgp_peer: str) -> int:
+    """The AS a node's speaker uses towards this router: its BgpPeer's ``localAs``
+    (``bgp.nextHops: node`` puts a leaf's own ASN there), else the speaker's global AS."""
+    own = next(n for n in speaker.neighbors if n.bgp_peer == bgp_peer)
+    return own.local_as or speaker.asn
 
 
 def _outside_link(router: LeafRouter) -> list[tuple[str, str]]:
@@ -302,6 +316,25 @@ def render_frr(router: LeafRouter, passwords: Mapping[str, str], whole: bool = F
         lines.append(s.line(1, neighbor, group, s.syntax("password"), password))
     if len(ports) == 1 and ports != {openelb.BGP_PORT}:
         lines.append(s.line(1, neighbor, group, s.syntax("port"), s.number(next(iter(ports)))))
+    timers = router.timers
+    lines += [
+        s.line(
+            1,
+            neighbor,
+            group,
+            s.syntax("timers"),
+            s.number(timers.keepalive_interval),
+            s.number(timers.hold_time),
+        ),
+        s.line(
+            1,
+            neighbor,
+            group,
+            s.syntax("timers"),
+            s.syntax("connect"),
+            s.number(timers.connect_retry),
+        ),
+    ]
     for n in router.neighbors:
         address = _neighbor_token(n)
         lines.append(s.line(1, neighbor, address, s.syntax("peer-group"), group))
@@ -487,6 +520,22 @@ def render_bird(router: LeafRouter, passwords: Mapping[str, str], whole: bool = 
         s.line(0, closing),
         s.line(0, s.syntax("template"), s.syntax("bgp"), s.bird_symbol(symbols.template), opening),
         s.line(1, s.syntax("local"), s.syntax("as"), s.number(router.asn), semi),
+        s.line(1, s.syntax("hold"), s.syntax("time"), s.number(router.timers.hold_time), semi),
+        s.line(
+            1,
+            s.syntax("keepalive"),
+            s.syntax("time"),
+            s.number(router.timers.keepalive_interval),
+            semi,
+        ),
+        s.line(
+            1,
+            s.syntax("connect"),
+            s.syntax("retry"),
+            s.syntax("time"),
+            s.number(router.timers.connect_retry),
+            semi,
+        ),
     ]
     if router.password_secret is not None:
         value = passwords.get(router.password_secret)

@@ -64,6 +64,16 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Timers:
+    """A BgpPeer's ``spec.timers.config`` in seconds (``TimersConfig``, strings in the CRD:
+    api/v1alpha2/bgppeer_types.go:115-120@v0.5.1)."""
+
+    hold_time: int
+    keepalive_interval: int
+    connect_retry: int
+
+
+@dataclass(frozen=True)
 class Neighbor:
     """A GoBGP neighbor one speaker adds for one BgpPeer (``ToGoBgpPeer``,
     api/v1alpha2/bgppeer_types.go:207-218@v0.5.1: the spec without ``nodeSelector``)."""
@@ -79,6 +89,12 @@ class Neighbor:
     family: Family
     send_max: int
     remote_port: int = BGP_PORT
+    local_as: int | None = None
+    """``conf.localAs``: the AS this neighbor's session uses instead of the global one (GoBGP
+    defaults it to the global AS only when 0, internal/pkg/config/default.go:79-87@v2.23.0)."""
+    timers: Timers | None = None
+    """``spec.timers``; None leaves GoBGP's defaults (hold 90 s, keepalive a third of it,
+    connect retry 120 s: internal/pkg/config/default.go:18-22, :116-124@v2.23.0)."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +196,23 @@ def rack_members(state: DesiredState) -> dict[str, list[str]]:
     return members
 
 
+def leaf_members(state: DesiredState) -> dict[str, list[str]]:
+    """Leaf -> the nodes cabled to it, sorted: by this project's leaf label when the stack sets
+    it (``nextHops: node``, where every node is a rack of its own), else by the rack label."""
+    labels = node_labels(state)
+    key = (
+        names.LEAF_LABEL
+        if any(names.LEAF_LABEL in node_labels for node_labels in labels.values())
+        else names.RACK_LABEL
+    )
+    members: dict[str, list[str]] = {}
+    for node, node_labels_ in sorted(labels.items()):
+        leaf = node_labels_.get(key)
+        if leaf is not None:
+            members.setdefault(leaf, []).append(node)
+    return members
+
+
 # --- the rules -------------------------------------------------------------------------------
 
 
@@ -227,6 +260,17 @@ def _send_max(peer_spec: Mapping[str, Any]) -> int:
     return int(send_max)
 
 
+def _timers(peer_spec: Mapping[str, Any]) -> Timers | None:
+    config = (peer_spec.get("timers") or {}).get("config")
+    if not config:
+        return None
+    return Timers(
+        hold_time=int(config["holdTime"]),
+        keepalive_interval=int(config["keepaliveInterval"]),
+        connect_retry=int(config["connectRetry"]),
+    )
+
+
 def neighbor(leaf_peer: LeafPeer) -> Neighbor:
     peer = leaf_peer.peer
     spec = peer.manifest["spec"]
@@ -243,6 +287,8 @@ def neighbor(leaf_peer: LeafPeer) -> Neighbor:
         family=_family(spec),
         send_max=_send_max(spec),
         remote_port=int(spec.get("transport", {}).get("remotePort") or BGP_PORT),
+        local_as=int(conf["localAs"]) if conf.get("localAs") else None,
+        timers=_timers(spec),
     )
 
 
@@ -285,6 +331,16 @@ def speaker(node: Node, conf: BgpConfView, peers: Sequence[LeafPeer]) -> Speaker
     )
 
 
+def announced_nodes(speaker_rack: str, nodes: Sequence[Node], version: str) -> list[Node]:
+    """The nodes whose addresses one speaker announces (``next_hops``), address known or not."""
+    return [
+        node
+        for node in nodes
+        if (version != "0.5" or node.ready)
+        and (not speaker_rack or node.labels.get(names.RACK_LABEL, "") == speaker_rack)
+    ]
+
+
 def next_hops(speaker_rack: str, nodes: Sequence[Node], version: str) -> list[str]:
     """The next hops one speaker announces for a Service with ``externalTrafficPolicy:
     Cluster`` (``SetBalancer``, pkg/speaker/bgp/path.go:181-201@v0.5.1, :177-200@v0.6.0).
@@ -296,15 +352,11 @@ def next_hops(speaker_rack: str, nodes: Sequence[Node], version: str) -> list[st
     (``getNodeNextHop``, path.go:203-211@v0.5.1); each next hop is one add-paths path whose ID
     is a hash of the address (``getPathIdentifier``, path.go:20-24).
     """
-    hops = []
-    for node in nodes:
-        if version == "0.5" and not node.ready:
-            continue
-        if speaker_rack and node.labels.get(names.RACK_LABEL, "") != speaker_rack:
-            continue
-        if node.address is not None:
-            hops.append(node.address)
-    return hops
+    return [
+        node.address
+        for node in announced_nodes(speaker_rack, nodes, version)
+        if node.address is not None
+    ]
 
 
 def speaker_nodes(config: StackConfig, state: DesiredState) -> dict[str, tuple[str, ...]]:

@@ -15,10 +15,12 @@ from typing import Any
 # without the project installed; a test keeps the two equal.
 HA_LABEL = "lb.kubesphere.io/v1alpha1"
 RACK_LABEL = "openelb.kubesphere.io/rack"
+LEAF_LABEL = "openelb-ha/leaf"
+"""Names a node's leaf when the rack label holds the node's own name (``bgp.nextHops: node``)."""
 PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
 # Labels this project sets on nodes: a nodeSelector key outside them (kubernetes.io/os) is the
 # cluster's own and assumed to match.
-OWN_NODE_LABELS = (HA_LABEL, RACK_LABEL)
+OWN_NODE_LABELS = (HA_LABEL, RACK_LABEL, LEAF_LABEL)
 
 NODE_PATCH = "kubernetes:core/v1:NodePatch"
 DEPLOYMENT_PATCH = "kubernetes:apps/v1:DeploymentPatch"
@@ -92,7 +94,8 @@ class WorkloadFacts:
     """spec.replicas of a Deployment patch; None for a DaemonSet or when the patch leaves it."""
     node_selector: Mapping[str, str]
     spread_over_racks: bool
-    """A DoNotSchedule topology spread constraint on the rack label: replicas split evenly."""
+    """A DoNotSchedule topology spread constraint on the label naming the leaf (the rack label,
+    or the leaf label with one rack per node): replicas split evenly over the leaves."""
 
     @property
     def title(self) -> str:
@@ -104,7 +107,8 @@ def _spreads_over_racks(pod_spec: Mapping[str, Any]) -> bool:
     if not isinstance(constraints, Sequence) or isinstance(constraints, str):
         return False
     return any(
-        at(c, "topologyKey") == RACK_LABEL and at(c, "whenUnsatisfiable") == "DoNotSchedule"
+        at(c, "topologyKey") in (RACK_LABEL, LEAF_LABEL)
+        and at(c, "whenUnsatisfiable") == "DoNotSchedule"
         for c in constraints
     )
 
@@ -134,12 +138,17 @@ class TopologyFacts:
 
     @property
     def racks(self) -> dict[str, list[str]]:
-        """Rack label value -> its nodes, sorted; empty when no node carries a rack label."""
+        """Leaf -> its nodes, sorted; empty when no node names a leaf. A leaf is named by the
+        leaf label where nodes carry it, else by the rack label, except a rack label holding the
+        node's own name on every node (one rack per node, under a single router)."""
+        labels = self.node_labels
+        key = LEAF_LABEL if any(LEAF_LABEL in own for own in labels.values()) else RACK_LABEL
+        racked = {node: own[key] for node, own in labels.items() if key in own}
+        if key == RACK_LABEL and racked and all(rack == node for node, rack in racked.items()):
+            return {}
         racks: dict[str, list[str]] = {}
-        for node in sorted(self.node_labels):
-            rack = self.node_labels[node].get(RACK_LABEL)
-            if rack is not None:
-                racks.setdefault(rack, []).append(node)
+        for node in sorted(racked):
+            racks.setdefault(racked[node], []).append(node)
         return racks
 
     @property

@@ -18,6 +18,7 @@ from openelb_policy.model import (
     DAEMONSET_PATCH,
     DEPLOYMENT_PATCH,
     KUBERNETES_PROVIDER,
+    LEAF_LABEL,
     MIN_REPLICAS,
     PATCH_FORCE_ANNOTATION,
     RACK_LABEL,
@@ -51,7 +52,7 @@ def production_replicas(
                         f"production stack: nothing keeps {MIN_REPLICAS} replicas of "
                         f"{workload.title} under each leaf: it needs a replica count, a "
                         "nodeSelector on the labelled nodes and a DoNotSchedule topology spread "
-                        f"constraint on {RACK_LABEL}",
+                        f"constraint on {RACK_LABEL} (or {LEAF_LABEL}, where it names the leaf)",
                         workload.urn,
                     )
                 )
@@ -135,7 +136,8 @@ def bgp_peers_select_nodes(
                 Violation(
                     f"BgpPeer {at(peer.props, 'metadata', 'name')} has no nodeSelector in a "
                     "multi-leaf topology: replicas under every leaf would peer with this "
-                    f"router; select its leaf with matchLabels {{{RACK_LABEL}: <leaf>}}",
+                    f"router; select its leaf with matchLabels {{{RACK_LABEL}: <leaf>}} (or "
+                    f"{LEAF_LABEL}, where it names the leaf)",
                     peer.urn,
                 )
             )

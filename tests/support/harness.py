@@ -7,6 +7,7 @@ cluster answers reads, so a patch of a node that does not exist fails as it woul
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
@@ -21,10 +22,13 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
 from openelb_component.config.engine import decode_engine_text, engine_text
+from openelb_component.config.errors import ConfigError
 from openelb_component.config.loading import load_config
 from openelb_component.config.models import StackConfig
 from openelb_component.config.names import PROJECT
+from openelb_component.config.secrets import PASSWORDS_KEY
 from openelb_component.desired import desired_state
+from openelb_component.desired.workloads import WORKLOAD_KEY
 from openelb_component.plan.stackfile import load_stack_yaml, project_entries, stack_paths
 
 STACK = "test"
@@ -100,6 +104,11 @@ class FakeCluster:
 
     node_addresses: Mapping[str, str] = field(default_factory=dict)
     """Node -> the InternalIP its read reports (no status when absent)."""
+    bgp_conf_applied: bool = True
+    """The announcing workload's read carries the record of the stack's own BgpConf and BgpPeers
+    (annotations ``openelb-ha/bgpconf*``, ``openelb-ha/bgppeers``), as after an earlier
+    ``pulumi up`` of the same stack: no BgpConf change is pending. False: the workload has no
+    record, as before a first ``up``."""
 
     def exists(self, typ: str, object_id: str) -> bool:
         return self.objects is None or (typ, object_id) in self.objects
@@ -398,10 +407,14 @@ def run_under_mocks(
     cluster: FakeCluster | None = None,
     secret_keys: Iterable[str] = (),
     preview: bool = False,
+    bgp_conf_of: Mapping[str, Any] | None = None,
 ) -> tuple[Run, Exception | None]:
     """Run any Pulumi program function under the recording mocks, with ``config`` as the
-    stack's keys (the benchmark's baseline runs bare resources through the same mocks)."""
-    mocks = RecordingMocks(cluster or FakeCluster())
+    stack's keys (the benchmark's baseline runs bare resources through the same mocks).
+    ``bgp_conf_of``: the stack keys whose BgpConf the cluster is at (default ``config``), for a
+    program that builds its component from args rather than from config."""
+    stack = config if bgp_conf_of is None else bgp_conf_of
+    mocks = RecordingMocks(at_the_stacks_bgp_conf(cluster or FakeCluster(), stack))
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=preview, monitor=monitor)
     entries, secure = engine_config(config)
@@ -425,6 +438,39 @@ def run_under_mocks(
         registered_outputs=monitor.registered_outputs,
     )
     return run, error
+
+
+WORKLOAD_TYPES = {
+    "Deployment": "kubernetes:apps/v1:Deployment",
+    "DaemonSet": "kubernetes:apps/v1:DaemonSet",
+}
+
+
+def at_the_stacks_bgp_conf(cluster: FakeCluster, config: Mapping[str, Any]) -> FakeCluster:
+    """``cluster`` whose announcing workload reads back with its metadata, and (unless the
+    cluster says otherwise) the record of the stack's own BgpConf: a cluster the stack was
+    applied to. A read the cluster gives itself is kept as it is."""
+    # The record holds no password, only where one is: any valid stand-in will do.
+    entries, _ = engine_config({k: v for k, v in config.items() if k != PASSWORDS_KEY})
+    prefix = f"{PROJECT}:"
+    raw = {k.removeprefix(prefix): decode_engine_text(t) for k, t in entries.items()}
+    passwords = config.get(PASSWORDS_KEY)
+    if isinstance(passwords, Mapping):
+        raw[PASSWORDS_KEY] = dict.fromkeys(passwords, "stand-in")
+    try:
+        state = desired_state(load_config(raw))
+    except ConfigError:  # an invalid stack: the program refuses it before any read
+        return cluster
+    workload = state.by_key(WORKLOAD_KEY)
+    read = (WORKLOAD_TYPES[workload.kind], workload.object_id)
+    if read in cluster.live:
+        return cluster
+    metadata: dict[str, Any] = {"name": workload.name, "namespace": workload.namespace}
+    annotations = workload.manifest["metadata"].get("annotations", {})
+    recorded = {k: v for k, v in annotations.items() if k.startswith(f"{PROJECT}/bgp")}
+    if recorded and cluster.bgp_conf_applied:
+        metadata["annotations"] = recorded
+    return dataclasses.replace(cluster, live={**cluster.live, read: {"metadata": metadata}})
 
 
 def _collect_failed_run() -> None:

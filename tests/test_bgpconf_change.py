@@ -121,7 +121,7 @@ def test_the_preview_names_a_bgp_conf_change_with_each_leaf_s_outage(
     assert message.startswith("the BgpConf changes: " + "; ".join(named) + ": ")
     assert "every leaf loses every path at once" in message
     leaves = [leaf["name"] for leaf in after["topology"]["leaves"]]
-    outage = ", ".join(f"{leaf} (2 speakers) up to about 11 s" for leaf in leaves)
+    outage = ", ".join(f"{leaf} (2 speakers) up to about 12 s" for leaf in leaves)
     assert f"Expected outage: {outage}." in message
 
 
@@ -291,7 +291,7 @@ def test_field_changes_name_each_field(
 
 @pytest.mark.parametrize(
     ("version", "connect_retry", "seconds"),
-    [("0.5", 5, 6), ("0.5", 30, 10), ("0.6", 5, 11), ("0.6", 30, 15)],
+    [("0.5", 5, 6), ("0.5", 30, 10), ("0.6", 5, 12), ("0.6", 30, 16)],
     ids=["0.5-router-dials-first", "0.5-gobgp-dials-first", "0.6", "0.6-gobgp-dials-first"],
 )
 def test_the_expected_outage_is_one_session_after_the_speaker_is_back(

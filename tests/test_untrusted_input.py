@@ -235,7 +235,8 @@ def test_a_stack_with_other_nodes_plans_and_its_checks_pass(
         yaml.safe_dump(
             {
                 "config": {
-                    "openelb-ha:bgp": {"as": 64600},
+                    # otherNodes are next hops only with the guide's racks.
+                    "openelb-ha:bgp": {"as": 64600, "nextHops": "rack"},
                     "openelb-ha:topology": {
                         "kind": "multi-leaf",
                         "leaves": [

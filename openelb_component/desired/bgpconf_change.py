@@ -47,9 +47,13 @@ GOBGP_FIRST_DIAL_SECONDS = 10
 ``tick := minConnectRetryInterval`` = 5, timer ``rand.Intn(tick)+tick``,
 pkg/server/fsm.go:39, :522-525@v2.23.0), whatever its connect-retry setting."""
 POD_REPLACEMENT_SECONDS = 5
-"""A replaced speaker starts this long after the old one stops: the lab's default pod
-replacement (docs/lab.md), the least a Kubernetes pod replacement takes (grace period,
-scheduling, start)."""
+"""A replaced speaker's container starts this long after the old one stopped: the Kubernetes pod
+startup SLO, 99th percentile 5 s from creation to containers started without an image pull
+(kubernetes/community sig-scalability/slos/pod_startup_latency.md:7@1b77525), the lab's
+default (docs/lab.md)."""
+WORKLOAD_APPLIED_AFTER_SECONDS = 1
+"""The speaker DaemonSet's patch follows the BgpConf's in the same ``up`` (it depends on it):
+about a second later, the lab's assumption too (``lab/scenarios/changes.py``)."""
 ALL_AT_ONCE = "100%"
 """``maxUnavailable`` of the speaker DaemonSet for the run that changes the BgpConf on 0.6."""
 
@@ -190,9 +194,11 @@ def expected_outage_seconds(version: str, timers: BgpTimers) -> int:
 
     Both ends dial: GoBGP within ``GOBGP_FIRST_DIAL_SECONDS`` of re-adding the neighbor, the
     router every ``timers.connect_retry`` seconds; the first to connect wins. 0.6 first waits
-    for the replacement speaker (``POD_REPLACEMENT_SECONDS``)."""
+    for the workload patch and the replacement speaker."""
     session = min(GOBGP_FIRST_DIAL_SECONDS, timers.connect_retry + 1)
-    return session if version == "0.5" else POD_REPLACEMENT_SECONDS + session
+    if version == "0.5":
+        return session
+    return WORKLOAD_APPLIED_AFTER_SECONDS + POD_REPLACEMENT_SECONDS + session
 
 
 def pending_change(

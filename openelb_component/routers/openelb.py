@@ -15,6 +15,7 @@ Issue 11's scenarios compare two desired states with ``change_effects``.
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -125,6 +126,8 @@ class Rollout:
 
     kind: Literal["Deployment", "DaemonSet"]
     max_unavailable: int
+    """Pods the rollout may take down at once, a percentage resolved against the pods
+    (``unavailable_pods``)."""
     min_ready_seconds: int
     """0 until the workload patch sets ``minReadySeconds`` (issue 11): the next pod then stops
     as soon as the new one passes its readiness probe."""
@@ -384,13 +387,32 @@ def rollout(state: DesiredState) -> Rollout:
             spec = obj.manifest.get("spec", {})
             strategy = spec.get("updateStrategy") or spec.get("strategy") or {}
             rolling = strategy.get("rollingUpdate", {})
+            kind: Literal["Deployment", "DaemonSet"] = (
+                "DaemonSet" if obj.kind == "DaemonSet" else "Deployment"
+            )
             return Rollout(
-                kind="DaemonSet" if obj.kind == "DaemonSet" else "Deployment",
-                max_unavailable=int(rolling.get("maxUnavailable", 1)),
+                kind=kind,
+                max_unavailable=unavailable_pods(
+                    kind, rolling.get("maxUnavailable", 1), state.replicas
+                ),
                 min_ready_seconds=int(spec.get("minReadySeconds", 0)),
                 max_surge=rolling.get("maxSurge"),
             )
     return Rollout(kind="Deployment", max_unavailable=1, min_ready_seconds=0)
+
+
+def unavailable_pods(kind: str, value: int | str, pods: int) -> int:
+    """``maxUnavailable`` as a number of pods: a percentage of the pods, rounded up for a
+    DaemonSet (``UnavailableCount``, pkg/controller/daemon/util/daemonset_util.go:153-162
+    @v1.37.2) and down for a Deployment (``ResolveFenceposts``,
+    pkg/controller/deployment/util/deployment_util.go:883-891@v1.37.2), by
+    ``GetScaledValueFromIntOrPercent`` (k8s.io/apimachinery pkg/util/intstr/intstr.go:183-199
+    @v0.37.2)."""
+    if isinstance(value, int):
+        return value
+    percent = int(value.removesuffix("%"))
+    scaled = percent * pods / 100
+    return math.ceil(scaled) if kind == "DaemonSet" else math.floor(scaled)
 
 
 REANNOUNCES_AFTER_BGP_RESTART = {"0.5": True, "0.6": False}

@@ -363,7 +363,8 @@ def unchecked_line(count: int, fmt: str) -> str:
 def unchecked_message(stack: str, version: str, count: int, *, allowed: bool) -> str:
     """What UNCHECKED means and the ways on, for the end of ``plan``'s output."""
     verdict = (
-        "exit status 0, as --allow-skipped (ALLOW_SKIPPED=1) asks"
+        "exit status 0: an unchecked plan is accepted (--allow-skipped, the default of `make "
+        "plan`; STRICT=1 refuses it)"
         if allowed
         else f"exit status {UNCHECKED}"
     )
@@ -376,8 +377,8 @@ def unchecked_message(stack: str, version: str, count: int, *, allowed: bool) ->
         '(without access to GitHub, place them by hand: README.md, "Without GitHub"), or '
         f"check against your cluster's own workload: `make plan STACK={stack} "
         "WORKLOAD=manager.yaml` (docs/plan.md).\n"
-        f"  To accept it unchecked: `make plan STACK={stack} ALLOW_SKIPPED=1` "
-        "(`--allow-skipped`) exits 0; the first line still says UNCHECKED."
+        f"  To accept it unchecked: `make plan STACK={stack}` (without STRICT=1) or "
+        "`--allow-skipped` exits 0; the first line still says UNCHECKED."
     )
 
 

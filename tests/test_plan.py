@@ -510,7 +510,13 @@ def test_an_adopting_stack_forces_the_bgpconf_in_the_runbook_too(tmp_path: Path)
         "kubectl apply -f - --server-side --field-manager=openelb-ha --force-conflicts" in runbook
     )
     plain = RENDERERS["kubectl"](build_plan(read_stack(ROOT / "stacks" / "Pulumi.racks.yaml")))
-    assert "--force-conflicts" not in plain
+    apply, _, rollback = plain.partition("\nrollback() {")
+    assert "--force-conflicts" not in apply
+    # Rollback puts the kept BgpConf back as it was, whoever changed it since.
+    assert (
+        "kubectl apply --server-side --force-conflicts --field-manager=openelb-ha "
+        "-f bgpconf-default.before.yaml" in rollback
+    )
 
 
 def test_secret_variables_never_share_a_name() -> None:

@@ -396,10 +396,16 @@ def _rollback_steps(plan: Plan, obj: DesiredObject) -> list[str]:
         )
         if backup is None:
             return [delete]
+        # A Server-Side Apply of the kept object, not `kubectl replace`: replace rewrites an
+        # existing last-applied-configuration with the whole object it sends (k8s.io/kubectl
+        # pkg/util/apply.go:121-126, cmd/replace/replace.go:286@v0.37.2), so a hand-made object
+        # would come back with another one. The apply restores every kept field, the annotation
+        # included, and drops the fields this runbook's apply added (same manager, not resent).
         undo = [
             f"# back to the {obj.kind} kept by the first apply; deleted if there was none",
             f'if [ "$(cat {word(backup)})" = {ABSENT} ]; then {delete}',
-            f"else kubectl replace -f {word(backup)}; fi",
+            f"else kubectl apply --server-side --force-conflicts --field-manager={FIELD_MANAGER} "
+            f"-f {word(backup)}; fi",
         ]
     # An apply stopped before this step kept nothing for it, and changed nothing of it.
     return [

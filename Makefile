@@ -132,11 +132,12 @@ lab-test: $(VENV)/.installed
 	$(BIN)/pytest -p no:xdist -m lab
 
 ## cluster-test: the tests against a real control plane (etcd, kube-apiserver, controller manager,
-## scheduler, kwok; the real kubectl), built by `make tools` first. One at a time (no xdist): each
-## test module starts a control plane of its own. CI runs them.
+## scheduler, kwok; the real kubectl), built first (once). Three at a time: each runbook test and
+## each other test module starts a control plane of its own, which mostly waits (rollouts). CI
+## runs them.
 cluster-test: $(VENV)/.installed
 	$(BIN)/python -m openelb_component.lab.gotools build etcd kubernetes kwok
-	$(BIN)/pytest -p no:xdist -m cluster
+	$(BIN)/pytest -n 3 --dist loadgroup -m cluster
 
 ## tools: build the real infrastructure the end-to-end tests and the real lab run (Go modules in
 ## e2e/tools/<tool>/, binaries cached outside the repository keyed by go.mod, go.sum and the Go

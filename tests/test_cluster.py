@@ -28,7 +28,8 @@ from openelb_component.plan import upstream
 from tests.support.cluster import started
 from tests.support.manifests import upstream_documents
 
-pytestmark = pytest.mark.cluster
+# One control plane for the module: its tests stay on one xdist worker (make cluster-test).
+pytestmark = [pytest.mark.cluster, pytest.mark.xdist_group("test_cluster")]
 
 NODES = [
     NodeSpec("cp-node-1", "192.0.2.11", {"openelb.kubesphere.io/rack": "rack-a"}),
@@ -189,9 +190,10 @@ def test_openelb_installs_from_its_upstream_manifest_with_kubectl_apply(
     cluster: ControlPlane, version: str
 ) -> None:
     documents = upstream_documents(version)  # skips, saying why, without the manifests
-    if version != "0.5":
-        # One OpenELB per cluster: the two releases share names (openelb-system, the CRDs).
-        cluster.kubectl.run("delete", "namespace", "openelb-system", "--wait=true", timeout=120)
+    # One OpenELB per cluster: the two releases share names (openelb-system, the CRDs).
+    cluster.kubectl.run(
+        "delete", "namespace", "openelb-system", "--ignore-not-found", "--wait=true", timeout=120
+    )
     installed = cluster.install_openelb(upstream.manifest_path(version))
     expected = sorted(
         (d["kind"], d["metadata"]["name"])

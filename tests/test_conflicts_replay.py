@@ -43,6 +43,7 @@ def cluster() -> Iterator[ControlPlane]:
 
 
 @pytest.mark.cluster
+@pytest.mark.xdist_group("test_conflicts_replay")  # one cluster, one summary: one worker
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_the_prediction_names_exactly_what_the_server_refuses(
     cluster: ControlPlane, case: Case

@@ -57,6 +57,7 @@ MAKE_NOT_RUN = {
     "up": "needs the Pulumi CLI and a cluster",
     "lab": "needs root and network namespaces: tests/test_lab.py runs the lab on every stack",
     "lab-test": "the lab's tests themselves (root); CI runs them",
+    "cluster-test": "the control plane's tests themselves (built with Go); CI runs them",
 }
 
 
@@ -232,6 +233,12 @@ def test_every_shell_command_in_the_docs(command: str) -> None:
         else:
             assert target in MAKE_NOT_RUN, f"make {target}: run it here or say why not"
             assert _run(["make", "-n", target]).returncode == 0, f"no make target {target!r}"
+    elif program.endswith("python") and words[1:3] == ["-m", "openelb_component.lab.cluster"]:
+        # Runs until Ctrl-C (tests/test_cluster.py starts control planes): its flags are checked.
+        done = _run([*words[:3], "--help"])
+        assert done.returncode == 0, done.stderr
+        for flag in (w for w in words[3:] if w.startswith("--")):
+            assert flag in done.stdout, f"{flag} is not an option of {words[2]}"
     elif program.endswith("python") and words[1:3] == ["-m", "openelb_component"]:
         if "--output-dir" in words:  # written into a temporary folder, not the checkout
             index = words.index("--output-dir") + 1

@@ -166,6 +166,7 @@ CI_LAB = (
     "# The lab: real GoBGP speakers and FRR routers in network namespaces (this runs as root).\n"
     "make lab-test\n"
 )
+CI_CLUSTER = "make cluster-test\n"
 
 
 def test_ci_runs_the_readme_test_command() -> None:
@@ -173,17 +174,23 @@ def test_ci_runs_the_readme_test_command() -> None:
     runs = [s["run"] for s in steps(job) if "run" in s]
     # As root, keeping the runner's environment and PATH: the lab needs network namespaces.
     # Then the slow tests, kept out of `make test`'s budget but not out of CI (as .ci/run).
-    # Then the lab's tests (real GoBGP and FRR, as root), also out of the budget.
-    assert runs[-3:] == [
+    # Then the lab's tests (real GoBGP and FRR, as root), also out of the budget, and the tests
+    # against a real control plane built with Go (after actions/setup-go).
+    assert runs[-4:] == [
         'sudo -E env "PATH=$PATH" make test',
         'sudo -E env "PATH=$PATH" make test-slow',
         'sudo -E env "PATH=$PATH" make lab-test',
+        'sudo -E env "PATH=$PATH" make cluster-test',
     ]
-    assert (ROOT / ".ci" / "run").read_text().endswith("make test\n" + CI_SLOW + CI_LAB)
+    go = [s for s in steps(job) if str(s.get("uses", "")).startswith("actions/setup-go@")]
+    assert [s["with"]["go-version"] for s in go] == ["1.26.8"]
+    script = (ROOT / ".ci" / "run").read_text()
+    assert script.endswith(CI_CLUSTER)
+    assert ("make test\n" + CI_SLOW + CI_LAB) in script
     # Before them, only the download of the upstream manifests the tests check against (by
     # `make manifests`, which verifies their committed sums), and the routing software the
     # router-config and lab tests run, with envsubst (the packages .ci/run installs).
-    fetch, packages = runs[:-3]
+    fetch, packages = runs[:-4]
     packages_list = "frr gobgpd bird2 gettext-base"
     assert packages == f"sudo apt-get update && sudo apt-get install -y {packages_list}"
     assert f"apt-get install -y {packages_list}" in (ROOT / ".ci" / "run").read_text()

@@ -1,11 +1,13 @@
 """The checklist "Add a stack for your cluster" (docs/operations.md), followed in a copy.
 
 A newcomer copies an example stack and makes it their own: three racks with names of their own
-(none called ``leaf1``), nodes of theirs, ``otherNodes`` in one rack, and a BGP password on the
-second rack only, written as the checklist says to when the Pulumi CLI is not at hand. They run
-the checklist's commands, exactly as the docs write them (``make`` in the copy, which shares this
-checkout's ``.venv``). Before ``make stack-files`` the tests of the new stack fail, naming that
-command; after the checklist ``make test`` passes, as step 5 asks.
+(none called ``leaf1``), nodes of theirs, ``otherNodes`` in one rack (so, as ``make validate``
+would tell them, ``bgp.nextHops: rack``: nodes without a speaker are next hops only when a rack's
+speakers announce the whole rack), and a BGP password on the second rack only, written as the
+checklist says to when the Pulumi CLI is not at hand. They run the checklist's commands, exactly
+as the docs write them (``make`` in the copy, which shares this checkout's ``.venv``). Before
+``make stack-files`` the tests of the new stack fail, naming that command; after the checklist
+``make test`` passes, as step 5 asks.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def the_users_edits(stack_file: Path) -> None:
     del config["openelb-ha:bgpPasswords"]
     config["openelb-ha:eips"] = ["198.51.100.0/24"]
     config["openelb-ha:topology"] = {"kind": "multi-leaf", "replicasPerLeaf": 2, "leaves": RACKS}
+    config["openelb-ha:bgp"]["nextHops"] = "rack"  # otherNodes are next hops only with rack
     config["openelb-ha:bgpPasswords"] = password_without_the_cli(SECOND_RACK)
     stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
 

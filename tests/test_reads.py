@@ -66,14 +66,14 @@ def own_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
 def test_a_node_read_costs_one_apply_per_output_it_needs_and_no_output_all(
     own_calls: Counter[str],
 ) -> None:
-    run_program(topology(10))
-    ten = Counter(own_calls)
+    run_program(topology(4))
+    four = Counter(own_calls)
     own_calls.clear()
-    run_program(topology(30))
-    # 20 more nodes: each node's read chains its metadata and its status (two applies; the
+    run_program(topology(12))
+    # 8 more nodes: each node's read chains its metadata and its status (two applies; the
     # callback of the second does all the read is for); nothing gathers per node.
-    assert own_calls["apply"] - ten["apply"] == 2 * 20
-    assert own_calls["all"] == ten["all"]
+    assert own_calls["apply"] - four["apply"] == 2 * 8
+    assert own_calls["all"] == four["all"]
 
 
 ADDRESSES = {f"worker-{index:03d}": f"198.51.100.{index + 10}" for index in range(4)}

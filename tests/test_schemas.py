@@ -358,7 +358,7 @@ def changed_object(draw: st.DrawFn) -> dict[str, Any]:
     return obj
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(changed_object(), st.sampled_from(upstream.KUBERNETES_VERSIONS))
 def test_the_memo_of_valid_shapes_agrees_with_the_validator(
     obj: dict[str, Any], version: str

@@ -8,6 +8,7 @@ exactly when the whole value is.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jsonschema
@@ -50,6 +51,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
+@functools.cache
 def schema(name: str) -> tuple[jsonschema.Validator, verdicts.Schema]:
     contents = SCHEMAS[name]
     return jsonschema.Draft202012Validator(contents), verdicts.Schema(
@@ -104,14 +106,14 @@ VALUES = st.recursive(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(st.sampled_from(sorted(SCHEMAS)), VALUES)
 def test_a_reduced_value_is_valid_exactly_when_the_value_is(name: str, value: Any) -> None:
     validator, _ = schema(name)
     assert validator.is_valid(reduced(value, name)) == validator.is_valid(value)
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(st.sampled_from(sorted(SCHEMAS)), VALUES, st.data())
 def test_values_agreeing_on_what_the_schema_looks_at_share_its_verdict(
     name: str, value: Any, data: st.DataObject

@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 from openelb_component.component.args import OpenElbHaArgs, checked_password, validated
 from openelb_component.component.conflicts import Read
 from openelb_component.component.continuity import aliases, secret_outputs
-from openelb_component.component.reads import Findings, field, findings, gathered
+from openelb_component.component.reads import Findings, field, gathered
 from openelb_component.config.models import StackConfig
 from openelb_component.desired import (
     DesiredObject,
@@ -121,8 +121,8 @@ class OpenElbHa(pulumi.ComponentResource):
         }
         self.resources: dict[str, pulumi.CustomResource] = {}
         self.reads: dict[str, Read] = {}
-        # One callback per read does all the read is needed for (component/reads.py).
-        self._findings: dict[str, pulumi.Output[Findings]] = {}
+        # The reads whose outputs the program judges (component/reads.py), in order.
+        self._judged: dict[str, tuple[DesiredObject, Read]] = {}
         # Read first: whether this run changes the BgpConf decides how the speakers roll, and
         # whether ``up`` may apply anything at all.
         workload_read = self._read(self.state.by_key(WORKLOAD_KEY))
@@ -137,7 +137,7 @@ class OpenElbHa(pulumi.ComponentResource):
         # What the stack gets wrong without an error, for any program that uses the component.
         for warning in self.state.warnings:
             pulumi.log.warn(warning, resource=self)
-        self._found = gathered(list(self._findings.values()))
+        self._found = gathered(self, list(self._judged.values()))
 
         state = self.state
         self.nodes = pulumi.Output.from_input(list(state.nodes))
@@ -166,7 +166,7 @@ class OpenElbHa(pulumi.ComponentResource):
                 return pulumi.UNKNOWN  # a node's status is not known yet (a preview)
             return {
                 names[key]: read.address
-                for key, read in zip(self._findings, found, strict=True)
+                for key, read in zip(self._judged, found, strict=True)
                 if read.address is not None
             }
 
@@ -279,7 +279,7 @@ class OpenElbHa(pulumi.ComponentResource):
         if obj.must_exist:
             read = self._read(obj)
             depends_on.append(read)
-            self._findings[obj.key] = findings(self, obj, read)
+            self._judged[obj.key] = (obj, read)
         # No additional secret outputs. The BgpPeer's status stays readable: OpenELB copies
         # only GoBGP's PeerState and timers into status.nodesPeerStatus
         # (api/v1alpha2/bgppeer_types.go:220-244@v0.5.1 and @v0.6.0), and GoBGP v2.23.0 never

@@ -1,33 +1,36 @@
-"""What the program learns from each read, in one callback per read.
+"""What the program learns from each read, in one call per read and no Output per read.
 
 The program reads every node and workload before patching it (the read proves the object
 exists). Each read is needed for a few fields: the conflict prediction reads ``metadata`` (its
 ``managedFields``) and the parts of the object the patch applies, a node's read gives its
-InternalIP for ``routerConfigs``. All of it is done in one callback that receives exactly those
-outputs and returns a small ``Findings``. (The announcing workload's read also feeds the BgpConf
-gate, which reads its annotations in one more callback: ``OpenElbHa._bgp_conf_gate``.)
+InternalIP for ``routerConfigs``. All of it is done in one call that receives exactly those
+outputs and returns a small ``Findings`` (``judged``). (The announcing workload's read also
+feeds the BgpConf gate, which reads its annotations in one more callback:
+``OpenElbHa._bgp_conf_gate``.)
 
 Why not ``Output.all``: it lifts every value it is given (``Output.from_input``), and the SDK's
 typed outputs (``ObjectMeta``, ``NodeStatus``) are ``dict`` subclasses, so it walks each read's
 whole metadata and status, one Output and one task per nested value (pulumi
 sdk/python/lib/pulumi/output.py ``from_input``/``all``@v3.272.0, the SDK pinned here). At 1,000
-nodes that was 119,000 Outputs. Outputs of one read are chained instead (an ``apply`` that
-returns the next output is awaited as it is, not lifted), and only the small findings are
-gathered.
+nodes that was 119,000 Outputs. Nor an ``apply`` per output: each apply is an Output, a task
+and a callback, and the apply whose callback returns the next output's apply one more; with
+the ``Output.all`` that gathered them, that was about 8 Outputs per node, the largest part of the
+program's cost beyond the bare registrations. One coroutine awaits every read's outputs in turn
+instead (``gathered``), and the component's outputs are computed from its one Output.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import asyncio
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import pulumi
+from pulumi.output import contains_unknowns
 
 from openelb_component.component.conflicts import Read, report
 from openelb_component.desired import DesiredObject
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,45 +61,67 @@ def internal_ip(status: Any) -> str | None:
     return None
 
 
-def together(
-    read: pulumi.Resource, names: Sequence[str], done: Callable[[dict[str, Any]], T]
-) -> pulumi.Output[T]:
-    """``done`` called once with the read's outputs ``names`` (``pulumi.UNKNOWN`` for one not
-    known), without lifting them: each output's ``apply`` returns the next one's."""
-
-    def after(index: int, values: dict[str, Any]) -> Any:
-        if index == len(names):
-            return done(values)
-        name = names[index]
-        output: pulumi.Output[Any] = getattr(read, name)
-        return output.apply(
-            lambda value: after(index + 1, {**values, name: value}), run_with_unknowns=True
-        )
-
-    result: pulumi.Output[T] = after(0, {})
-    return result
+def applied(obj: DesiredObject) -> list[str]:
+    """The live parts ``obj``'s patch applies to: its metadata, and a workload's spec."""
+    return [part for part in obj.manifest if part not in ("apiVersion", "kind")]
 
 
-def findings(component: pulumi.Resource, obj: DesiredObject, read: Read) -> pulumi.Output[Findings]:
-    """Everything ``obj``'s read is needed for, in one callback: the conflicts of the patch
-    (logged) and a node's address."""
-    # The live parts the patch applies to: its metadata, and a workload's spec.
-    applied = [part for part in obj.manifest if part not in ("apiVersion", "kind")]
-    names = applied + (["status"] if obj.kind == "Node" else [])
-
-    def done(values: Mapping[str, Any]) -> Findings:
-        unforced = None
-        if all(values[part] is not pulumi.UNKNOWN for part in applied):
-            unforced = tuple(report(component, obj, {part: values[part] for part in applied}))
-        if obj.kind != "Node":
-            return Findings(unforced)
-        if values["status"] is pulumi.UNKNOWN:
-            return Findings(unforced, address_known=False)
-        return Findings(unforced, internal_ip(values["status"]))
-
-    return together(read, names, done)
+def needed(obj: DesiredObject) -> list[str]:
+    """The outputs of ``obj``'s read the program needs: the parts its patch applies to, and a
+    node's status."""
+    return applied(obj) + (["status"] if obj.kind == "Node" else [])
 
 
-def gathered(found: Sequence[pulumi.Output[Findings]]) -> pulumi.Output[list[Findings]]:
-    """Every read's findings, once all are known (each a small object: nothing to lift)."""
-    return pulumi.Output.all(*found)
+def judged(component: pulumi.Resource, obj: DesiredObject, values: Mapping[str, Any]) -> Findings:
+    """Everything ``obj``'s read is needed for, in one call: the conflicts of the patch (logged)
+    and a node's address. ``values``: the read's ``needed`` outputs, ``pulumi.UNKNOWN`` for one
+    not known."""
+    parts = applied(obj)
+    unforced = None
+    if all(values[part] is not pulumi.UNKNOWN for part in parts):
+        unforced = tuple(report(component, obj, {part: values[part] for part in parts}))
+    if obj.kind != "Node":
+        return Findings(unforced)
+    if values["status"] is pulumi.UNKNOWN:
+        return Findings(unforced, address_known=False)
+    return Findings(unforced, internal_ip(values["status"]))
+
+
+async def _value(output: pulumi.Output[Any]) -> tuple[Any, bool]:
+    """An output's value as ``apply(..., run_with_unknowns=True)`` passes it (``pulumi.UNKNOWN``
+    when it is not known and holds no unknown itself, pulumi sdk/python/lib/pulumi/output.py
+    ``Output.apply``@v3.272.0), and whether it is secret."""
+    value = await output.future(with_unknowns=True)
+    if not await output.is_known() and not contains_unknowns(value):
+        value = pulumi.UNKNOWN
+    return value, await output.is_secret()
+
+
+def gathered(
+    component: pulumi.Resource, reads: Sequence[tuple[DesiredObject, Read]]
+) -> pulumi.Output[list[Findings]]:
+    """Every read's ``Findings``, in order, as one Output: one coroutine awaits each read's
+    needed outputs and judges the read as soon as they resolve, so no Output, apply or task is
+    made per read (an ``apply`` per output and an ``Output.all`` over the reads cost more than
+    the bare registrations' own work at 2,000 nodes, docs/benchmarks.md). Known, as an apply
+    that runs with unknowns is; secret when any output it read is; its resources are the
+    reads."""
+
+    # Whether a read's output is secret is known once they are all judged; when a read fails,
+    # the Output fails with it and this future is never awaited.
+    secret: asyncio.Future[bool] = asyncio.get_event_loop().create_future()
+    known: asyncio.Future[bool] = asyncio.get_event_loop().create_future()
+    known.set_result(True)
+
+    async def judge_all() -> list[Findings]:
+        found, any_secret = [], False
+        for obj, read in reads:
+            values = {}
+            for name in needed(obj):
+                values[name], is_secret = await _value(getattr(read, name))
+                any_secret = any_secret or is_secret
+            found.append(judged(component, obj, values))
+        secret.set_result(any_secret)
+        return found
+
+    return pulumi.Output({read for _, read in reads}, judge_all(), known, secret)

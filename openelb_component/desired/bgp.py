@@ -221,9 +221,10 @@ MULTI_LEAF_WITHOUT_BGP_WARNING = (
     "a multi-leaf BGP stack without openelb-ha:bgp: the program cannot set BgpConf.spec.asPerRack, "
     "so no speaker learns its rack and every speaker announces every node as a next hop to its "
     "own leaf router, including nodes in other racks that the router cannot reach directly "
-    "(SetBalancer, pkg/speaker/bgp/path.go:181-201@v0.5.1, :177-200@v0.6.0); set "
-    "openelb-ha:bgp: {as: <the cluster's ASN>} so the program manages the BgpConf and writes "
-    "asPerRack for every leaf"
+    "(SetBalancer, pkg/speaker/bgp/path.go:181-201@v0.5.1, :177-200@v0.6.0), and a node that "
+    "loses power stays a next hop of the others (0.6: for as long as it is down); set "
+    "openelb-ha:bgp: {as: <the cluster's ASN>} so the program manages the BgpConf and each "
+    "speaker announces only its own node (bgp.nextHops: node)"
 )
 ROUTER_ID_IGNORED_WARNING = (
     "bgp.routerId is ignored on every node of a multi-leaf stack or with bgp.nextHops: node: "

@@ -217,7 +217,7 @@ def membership_change(session: Session) -> LabResult:
 ALL_AT_ONCE_ALLOWANCE = 20.0
 """bgpconf-change: how long a leaf may be without a path. A BgpConf change silences every
 speaker at once whatever the program does (``desired/bgpconf_change.py``); ``up`` applies one only
-when acknowledged, and the goal for it is every leaf announcing again within 20 s (issue 20)."""
+when acknowledged, and the goal for it is every leaf announcing again within 20 s."""
 
 
 def _during_change(
@@ -245,7 +245,8 @@ def bgpconf_change(session: Session) -> LabResult:
     themselves (v0.5) or through the roll that the BgpConf hash in the speakers' pod template
     causes (v0.6), which the program makes replace every speaker at once. Judged against the
     goal for an acknowledged BgpConf change (``ALL_AT_ONCE_ALLOWANCE``). On v0.6 the change back
-    follows with the roll one speaker at a time (``oneAtATime``, a baseline: before issue 20)."""
+    follows, rolled one speaker at a time (``oneAtATime``, a baseline: the roll as it was before
+    the program replaced every speaker at once)."""
     with session.lab() as lab:
         failed = converged_first(lab, "bgpconf-change")
         if failed:
@@ -301,7 +302,7 @@ def bgpconf_change(session: Session) -> LabResult:
                 Allowance(gap_seconds=ALL_AT_ONCE_ALLOWANCE, baseline=True),
                 speakers,
                 {"change": f"back from {what}", "maxUnavailableDuringChange": one_at_a_time},
-                "rolled one speaker at a time (before issue 20)",
+                "rolled one speaker at a time (as before 2026-12-03)",
             )
         result = lab.result("bgpconf-change", phase)
     result.comparisons = comparisons

@@ -1,4 +1,4 @@
-"""What the program does because of how OpenELB really behaves (docs/behaviour.md, issue 11).
+"""What the program does because of how OpenELB really behaves (docs/behaviour.md).
 
 Each test names the upstream behaviour it answers; the file and line are in the docs and in the
 code's comments. Runs are under Pulumi's mocks. BgpConf and BgpPeer changes from one run to the
@@ -109,7 +109,7 @@ def test_a_single_router_stack_gets_as_per_rack_only_for_one_rack_per_node(
 
 
 def test_v05_vip_with_several_replicas_is_not_warned_about() -> None:
-    """Issue 11 asked for a warning: each manager deletes the keepalived DaemonSet on shutdown.
+    """One might warn that each manager deletes the keepalived DaemonSet on shutdown.
     The source says otherwise: the delete waits on the speaker's own stop channel
     (pkg/speaker/vip/keepalived.go:93-103@v0.5.1), closed only by UnRegisterSpeaker
     (pkg/speaker/speaker.go:108-117), called only when a layer2 Eip is removed

@@ -199,7 +199,7 @@ def test_a_leaf_short_of_nodes_gets_fewer_replicas() -> None:
 
 
 def hand_built_v06(speaker_nodes: Mapping[str, str], controller_replicas: int) -> list[Resource]:
-    """The v0.6 layout (speaker DaemonSet + controller Deployment) before issue 3 lands."""
+    """The v0.6 layout (speaker DaemonSet + controller Deployment), built by hand."""
     ha = {model.HA_LABEL: "openelb"}
     resources = [
         Resource(

@@ -230,7 +230,7 @@ def rollout_metadata(spec: Manifest, pods: int) -> Manifest:
     override it, so the component sets none).
 
     ``min_ready_seconds`` is the value this patch sets, else 0 (the upstream manifests set none):
-    the hook for ``openelb.minReadySeconds`` (issue 11), which puts it into the patch's spec.
+    the hook for ``openelb.minReadySeconds``, which puts it into the patch's spec.
     """
     min_ready = int(spec.get("minReadySeconds", 0))
     return {"annotations": {TIMEOUT_ANNOTATION: str(rollout_timeout(pods, min_ready))}}

@@ -9,7 +9,7 @@ v0.6.0 moved ``pkg/controllers/bgp/*`` to ``pkg/speaker/bgp/*`` and ``pkg/speake
 
 The model reads the desired state (the BgpConf, the BgpPeers and the node labels the program
 applies), never the stack file, so what it predicts is what the applied objects make OpenELB do.
-Issue 11's scenarios compare two desired states with ``change_effects``.
+The lab's change scenarios compare two desired states with ``change_effects``.
 """
 
 from __future__ import annotations
@@ -129,8 +129,8 @@ class Rollout:
     """Pods the rollout may take down at once, a percentage resolved against the pods
     (``unavailable_pods``)."""
     min_ready_seconds: int
-    """0 until the workload patch sets ``minReadySeconds`` (issue 11): the next pod then stops
-    as soon as the new one passes its readiness probe."""
+    """0 until the workload patch sets ``minReadySeconds`` (``openelb.minReadySeconds``): the
+    next pod then stops as soon as the new one passes its readiness probe."""
     max_surge: int | str | None = None
     """As set (a number or a percentage), None when unset: the API's default then applies
     (a Deployment's 25%, a DaemonSet's 0)."""
@@ -431,7 +431,7 @@ and GoBGP's StopBgp sends a CEASE (pkg/speaker/bgp/bgp/gobgpd.go:27-38)."""
 
 def change_effects(version: str, before: DesiredState, after: DesiredState) -> list[Effect]:
     """What the running speakers do when the applied objects change from ``before`` to
-    ``after`` (for issue 11's membership-change and bgpconf-change scenarios).
+    ``after`` (for the lab's membership-change and bgpconf-change scenarios).
 
     - BgpPeer spec change: the predicate fires on any ``spec`` difference
       (bgppeer_controller.go:184-204@v0.5.1); each speaker whose node matches calls GoBGP

@@ -43,7 +43,7 @@ class Permission:
 
 
 # (apiGroup, kind) -> the resource the API server authorizes. DaemonSet, PodDisruptionBudget and
-# BgpConf are here for the v0.6 workload, the PDB and BgpConf (issues 3 and 4).
+# BgpConf are here for the v0.6 workload, the PDB and the BgpConf (deploy/rbac.yaml).
 KINDS: dict[tuple[str, str], Kind] = {
     ("", "Node"): Kind("nodes", "cluster"),
     ("apps", "Deployment"): Kind("deployments", "namespace"),

@@ -609,3 +609,23 @@ def test_after_a_bgp_conf_change_every_leaf_announces_again_within_20_s(
     assert baseline.allowance.baseline
     assert baseline.settings["maxUnavailableDuringChange"] == 1
     assert baseline.leaves["leaf2"].longest_gap > 20.0
+
+
+def test_after_a_bgp_conf_change_ten_nodes_announce_again_as_fast_as_four() -> None:
+    """0.6, ten speakers under three leaves: replaced all at once, every leaf waits one pod start
+    and one session, as with four; rolled one at a time (the baseline), the last leaf waits for
+    the nine speakers before its first, beyond the 20 s goal."""
+    config = {**TEN_NODES, "openelb": {"version": "0.6", "minReadySeconds": MIN_READY}}
+    result = run_lab(stack_file("lab-ten-bgpconf", config), "bgpconf-change")
+    no_lab_namespaces_left()
+    assert result.ok, result.problems
+    assert result.measured is not None
+    assert result.measured.settings["maxUnavailableDuringChange"] == 10  # 100% of 10 speakers
+    for leaf in result.measured.leaves.values():
+        assert leaf.min_paths == 0 and not leaf.gap_open
+        assert 0 < leaf.longest_gap <= 20.0
+    baseline = result.comparisons["oneAtATime"]
+    assert baseline.allowance.baseline
+    assert baseline.settings["maxUnavailableDuringChange"] == 1
+    # leaf2's first speaker (n20) is the eighth in the roll (the lab takes nodes by name).
+    assert baseline.leaves["leaf2"].longest_gap > 20.0

@@ -120,3 +120,14 @@ def test_build_steps_decide_the_cache_folder(tools_dir: Path) -> None:
 def test_the_engine_tools_build_steps_are_valid(tool: str) -> None:
     spec = gotools.build_spec(tool)
     assert any(flag.startswith("github.com/pulumi/") for flag in spec.ldflags), spec.ldflags
+
+
+def test_the_source_of_a_main_package_of_ours_decides_the_cache_folder(tools_dir: Path) -> None:
+    tool = _tool(tools_dir, None)
+    plain = gotools.cache_key(tool)
+    host = tools_dir / "example" / "host"
+    host.mkdir()
+    (host / "main.go").write_text("package main\n")
+    with_source = gotools.cache_key(tool)
+    (host / "main.go").write_text("package main\n\nfunc main() {}\n")
+    assert len({plain, with_source, gotools.cache_key(tool)}) == 3

@@ -6,8 +6,9 @@ per tool, not one for all: Go's minimal version selection would otherwise build 
 the newest ``k8s.io/*`` libraries any of them asks for.
 
 Binaries are cached outside the repository, in a folder keyed by what decides them (the module's
-``go.mod``, ``go.sum`` and ``build.toml``, the Go version, the toolchain setting), so a second run
-builds nothing and a changed pin builds afresh beside the old one. ``OPENELB_HA_TOOLS_CACHE`` moves
+files: ``go.mod``, ``go.sum``, ``build.toml``, the source of a main package of ours; the Go
+version, the toolchain setting), so a second run builds nothing and a changed pin or source
+builds afresh beside the old one. ``OPENELB_HA_TOOLS_CACHE`` moves
 the cache.
 
 A tool whose upstream release build does more than ``go build`` says so in an optional
@@ -189,18 +190,24 @@ def build_spec(tool: str) -> BuildSpec:
     )
 
 
+def _decisive_files(module: Path) -> list[str]:
+    """go.mod and go.sum, then every other file of the module folder (build.toml, the Go source
+    of a main package of ours), by relative path. A module of go.mod and go.sum alone keeps the
+    key it had before other files counted (and its built binaries)."""
+    others = sorted(
+        str(path.relative_to(module))
+        for path in module.rglob("*")
+        if path.is_file() and path.name not in ("go.mod", "go.sum")
+    )
+    return ["go.mod", "go.sum", *others]
+
+
 def cache_key(tool: str) -> str:
-    """Hash of what decides the binaries: go.mod, go.sum, build.toml, Go version, GOTOOLCHAIN."""
+    """Hash of what decides the binaries: the module's files (go.mod, go.sum, build.toml, our
+    own Go source), the Go version and GOTOOLCHAIN."""
     module = _module_dir(tool)
     digest = hashlib.sha256()
-    # build.toml only when present: a tool without one keeps the key it had before the file
-    # existed (and its built binaries).
-    names = (
-        ("go.mod", "go.sum", BUILD_SPEC)
-        if (module / BUILD_SPEC).is_file()
-        else ("go.mod", "go.sum")
-    )
-    for name in names:
+    for name in _decisive_files(module):
         path = module / name
         digest.update(name.encode() + b"\0")
         digest.update(path.read_bytes() if path.is_file() else b"")

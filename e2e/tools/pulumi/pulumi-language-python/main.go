@@ -48,6 +48,14 @@ func main() {
 	showVersion := flag.Bool("version", false, "print the version and exit")
 	// The engine passes these to every language host; tracing is accepted and ignored.
 	_ = flag.String("tracing", "", "ignored: this host emits no traces")
+	// Engines of sdk/v3 before the runtime options moved into ProgramInfo (the YAML host
+	// v1.25.0 is built on v3.206.0) start a language host with each option as a flag and the
+	// project root: sdk/go/common/resource/plugin/langruntime_plugin.go:209-226@v3.206.0.
+	// They are the defaults for a request that carries no options of its own.
+	for _, name := range []string{"virtualenv", "toolchain", "typechecker"} {
+		flagOptions[name] = flag.String(name, "", "runtime option "+name+" (older engines)")
+	}
+	_ = flag.String("root", "", "ignored: every request names its root (older engines pass it)")
 	flag.Parse()
 	if *showVersion {
 		fmt.Println(hostVersion)

@@ -7,6 +7,23 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/python/toolchain"
 )
 
+// flagOptions are the runtime options an older engine passed as flags (main.go).
+var flagOptions = map[string]*string{}
+
+// requestOptions are a request's runtime options, or the flags' when it carries none.
+func requestOptions(info *pulumirpc.ProgramInfo) map[string]any {
+	if options := info.GetOptions().AsMap(); len(options) > 0 {
+		return options
+	}
+	options := map[string]any{}
+	for name, value := range flagOptions {
+		if value != nil && *value != "" {
+			options[name] = *value
+		}
+	}
+	return options
+}
+
 // parseOptions reads the runtime options of Pulumi.yaml or PulumiPlugin.yaml (`runtime.options`)
 // that this host supports: `virtualenv` and `toolchain: pip`. Anything else is refused by name
 // rather than ignored, so a program never runs differently from how its options say.
@@ -16,7 +33,7 @@ func parseOptions(info *pulumirpc.ProgramInfo, isPlugin bool) (toolchain.PythonO
 		ProgramDir: info.GetProgramDirectory(),
 		Toolchain:  toolchain.Pip,
 	}
-	for key, value := range info.GetOptions().AsMap() {
+	for key, value := range requestOptions(info) {
 		text, ok := value.(string)
 		if !ok {
 			return opts, fmt.Errorf("runtime option %s must be a string, got %v", key, value)

@@ -73,7 +73,8 @@ def test_a_node_read_costs_no_output_apply_or_output_all_of_the_programs_own(
     own_calls.clear()
     run_program(topology(12))
     # 8 more nodes, and not one more Output of the program's own: one coroutine awaits every
-    # read's metadata and status, and the component's outputs are computed from its one Output.
+    # read's metadata, spec (cordoned?) and status, and the component's outputs are computed
+    # from its one Output.
     assert own_calls == four
     # One for every read's findings, one per component output that is known from the stack
     # alone (nodes, nodesByLeaf, replicas, controllerReplicas, nodeSelector, bgpPeers).

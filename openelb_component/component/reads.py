@@ -29,8 +29,9 @@ from typing import Any, TypeVar
 import pulumi
 from pulumi.output import contains_unknowns
 
-from openelb_component.component.conflicts import Read, report
+from openelb_component.component.conflicts import Read, report, wire
 from openelb_component.desired import DesiredObject
+from openelb_component.desired.schedulable import placement_warning
 
 T = TypeVar("T")
 
@@ -70,14 +71,14 @@ def applied(obj: DesiredObject) -> list[str]:
 
 def needed(obj: DesiredObject) -> list[str]:
     """The outputs of ``obj``'s read the program needs: the parts its patch applies to, and a
-    node's status."""
-    return applied(obj) + (["status"] if obj.kind == "Node" else [])
+    node's spec (cordoned?) and status."""
+    return applied(obj) + (["spec", "status"] if obj.kind == "Node" else [])
 
 
 def judged(component: pulumi.Resource, obj: DesiredObject, values: Mapping[str, Any]) -> Findings:
-    """Everything ``obj``'s read is needed for, in one call: the conflicts of the patch (logged)
-    and a node's address. ``values``: the read's ``needed`` outputs, ``pulumi.UNKNOWN`` for one
-    not known."""
+    """Everything ``obj``'s read is needed for, in one call: the conflicts of the patch (logged),
+    a node's address, and whether a node can take a new pod (``schedulable.py``, logged).
+    ``values``: the read's ``needed`` outputs, ``pulumi.UNKNOWN`` for one not known."""
     parts = applied(obj)
     unforced = None
     if all(values[part] is not pulumi.UNKNOWN for part in parts):
@@ -86,6 +87,10 @@ def judged(component: pulumi.Resource, obj: DesiredObject, values: Mapping[str, 
         return Findings(unforced)
     if values["status"] is pulumi.UNKNOWN:
         return Findings(unforced, address_known=False)
+    spec = None if values["spec"] in (None, pulumi.UNKNOWN) else wire(dict(values["spec"]))
+    warning = placement_warning(obj.name, spec, wire(dict(values["status"] or {})))
+    if warning is not None:
+        pulumi.log.warn(warning, resource=component)
     return Findings(unforced, internal_ip(values["status"]))
 
 

@@ -22,7 +22,7 @@ PRODUCTION ?=
 # GitHub").
 
 .PHONY: test test-slow lint actionlint typecheck unit plan validate schema bench preview up clean manifests goldens \
-	stack-files lab lab-test tools cluster-test
+	stack-files lab lab-test tools cluster-test e2e
 
 # Setup speaks on stderr only, so `make plan ... > plan.sh` is a clean file even on first use.
 $(BIN)/activate:
@@ -145,6 +145,18 @@ cluster-test: $(VENV)/.installed
 TOOLS ?=
 tools: $(VENV)/.installed
 	$(BIN)/python -m openelb_component.lab.gotools build $(TOOLS)
+
+## e2e: the real thing, end to end (docs/verification.md): every example stack and a brownfield
+## variant of each through the Pulumi engine built from Go modules (make tools), each against a
+## fresh Kubernetes control plane, as the identity of deploy/rbac.yaml; the conflict replay; a
+## stuck rollout; the provider behaviours the docs state; the component from Pulumi YAML.
+## One line per stack and step, e2e-report.json, exit 1 on any failure. E2E='--stack dev'
+## narrows it (python -m e2e --help).
+E2E ?=
+e2e: tools
+	@test -f $(OPENELB_MANIFESTS)/v0.5.1/openelb.yaml -a -f $(OPENELB_MANIFESTS)/v0.6.0/openelb.yaml \
+		|| $(MAKE) -s manifests >&2
+	$(BIN)/python -m e2e $(E2E)
 
 ## schema: regenerate the stack file's JSON Schema for editors (a test keeps it current).
 schema: $(VENV)/.installed

@@ -167,6 +167,12 @@ CI_LAB = (
     "make lab-test\n"
 )
 CI_CLUSTER = "make cluster-test\n"
+CI_E2E = (
+    "# The real thing, end to end (docs/verification.md): every example stack and a brownfield"
+    " variant\n# of each through the Pulumi engine built from Go modules, each against a real"
+    " control plane\n# (make tools first: cached, so a warm run builds nothing); e2e-report.json"
+    " is its record.\nmake e2e\n"
+)
 
 
 def test_ci_runs_the_readme_test_command() -> None:
@@ -174,23 +180,25 @@ def test_ci_runs_the_readme_test_command() -> None:
     runs = [s["run"] for s in steps(job) if "run" in s]
     # As root, keeping the runner's environment and PATH: the lab needs network namespaces.
     # Then the slow tests, kept out of `make test`'s budget but not out of CI (as .ci/run).
-    # Then the lab's tests (real GoBGP and FRR, as root), also out of the budget, and the tests
-    # against a real control plane built with Go (after actions/setup-go).
-    assert runs[-4:] == [
+    # Then the lab's tests (real GoBGP and FRR, as root), also out of the budget, the tests
+    # against a real control plane built with Go (after actions/setup-go), and the end-to-end
+    # run against the real engine and control plane (docs/verification.md).
+    assert runs[-5:] == [
         'sudo -E env "PATH=$PATH" make test',
         'sudo -E env "PATH=$PATH" make test-slow',
         'sudo -E env "PATH=$PATH" make lab-test',
         'sudo -E env "PATH=$PATH" make cluster-test',
+        'sudo -E env "PATH=$PATH" make e2e',
     ]
     go = [s for s in steps(job) if str(s.get("uses", "")).startswith("actions/setup-go@")]
     assert [s["with"]["go-version"] for s in go] == ["1.26.8"]
     script = (ROOT / ".ci" / "run").read_text()
-    assert script.endswith(CI_CLUSTER)
+    assert script.endswith(CI_CLUSTER + CI_E2E)
     assert ("make test\n" + CI_SLOW + CI_LAB) in script
     # Before them, only the download of the upstream manifests the tests check against (by
     # `make manifests`, which verifies their committed sums), and the routing software the
     # router-config and lab tests run, with envsubst (the packages .ci/run installs).
-    fetch, packages = runs[:-4]
+    fetch, packages = runs[:-5]
     packages_list = "frr gobgpd bird2 gettext-base"
     assert packages == f"sudo apt-get update && sudo apt-get install -y {packages_list}"
     assert f"apt-get install -y {packages_list}" in (ROOT / ".ci" / "run").read_text()

@@ -20,10 +20,18 @@ and :662) moves a conflicting field to us instead of failing the apply. It is sc
   annotations, the rollout strategy) are exactly what this project exists to manage; forcing
   the annotation on these resources, not the provider-wide ``enablePatchForce``, keeps the
   takeover to them;
-- **nodes, the BgpConf and the BgpPeers** force only with ``openelb-ha:adopt: true``: a
-  conflict there means a person chose another rack, ASN or router, which a review must see.
-  Adopting, a BgpPeer is a forced patch that takes over a hand-made peer of the same name
-  (``adopted``) instead of a create that fails on it.
+- **nodes, the BgpConf and the BgpPeers** carry the annotation only with
+  ``openelb-ha:adopt: true``: a conflict there means a person chose another rack, ASN or router,
+  which a review must see. Adopting, a BgpPeer is a forced patch that takes over a hand-made
+  peer of the same name (``adopted``) instead of a create that fails on it. The provider forces
+  anyway, annotation or not, an apply to an object without ``managedFields`` and some previews
+  (``patchForce``, await.go:1038-1061@v4.32.0), so "only with adopt" holds for objects that
+  record their managers (docs/operations.md).
+
+The objects the project creates (BgpPeers, the budget) are created client-side under the
+manager ``pulumi-kubernetes`` by pulumi-kubernetes 4.29 and later (await.go:241-252@v4.32.0) and
+reach ``openelb-ha`` at their first update (``fixCSAFieldManagers``, await.go:858-928); 4.25.0
+applies them under ``openelb-ha`` from the start (await.go:187-230@v4.25.0, shown by make e2e).
 
 The force is per resource, not per field, which is why each workload patch holds only the
 fields this project manages (see ``workloads.py``).

@@ -111,22 +111,45 @@ def _owned_by_other(live: Mapping[str, Any], path: tuple[str, ...]) -> bool:
     )
 
 
-def _rollout(cluster: Cluster, obj: DesiredObject, live: Mapping[str, Any]) -> list[str]:
+def incomplete(kind: str, live: Mapping[str, Any]) -> list[str]:
+    """What a Deployment's or DaemonSet's status still lacks for its rollout to be complete."""
     spec, status = live.get("spec") or {}, live.get("status") or {}
     metadata = live.get("metadata") or {}
     problems: list[str] = []
     if status.get("observedGeneration", 0) < metadata.get("generation", 0):
         problems.append("rollout not observed by its controller")
-    if obj.kind == "Deployment":
+    # Complete as the provider's refresh judges it, so a later `preview --refresh` does not find
+    # the workload "failed to initialize": a Deployment Available with every replica updated,
+    # available (ready for minReadySeconds) and no old one left, its Progressing condition at
+    # NewReplicaSetAvailable (deployment.go:214-300, 409-430, 509-534@v4.25.0); a DaemonSet
+    # with every pod updated, ready and available (kstatus, daemonset.go:88-110, 184-199).
+    if kind == "Deployment":
         wanted = spec.get("replicas", 1)
-        done = (status.get("updatedReplicas"), status.get("readyReplicas"))
-        if done != (wanted, wanted):
-            problems.append(f"rollout incomplete: updated/ready {done}, replicas {wanted}")
+        done = tuple(
+            status.get(key, 0) for key in ("updatedReplicas", "availableReplicas", "replicas")
+        )
+        if done != (wanted, wanted, wanted):
+            problems.append(f"rollout incomplete: updated/available/all {done}, replicas {wanted}")
+        reasons = {
+            str(condition.get("type")): str(condition.get("reason"))
+            for condition in status.get("conditions") or []
+        }
+        if wanted and reasons.get("Progressing") != "NewReplicaSetAvailable":
+            problems.append(f"rollout incomplete: Progressing {reasons.get('Progressing')}")
     else:
-        wanted = status.get("desiredNumberScheduled")
-        done = (status.get("updatedNumberScheduled"), status.get("numberReady"))
-        if done != (wanted, wanted):
-            problems.append(f"rollout incomplete: updated/ready {done}, desired {wanted}")
+        wanted = status.get("desiredNumberScheduled", 0)
+        done = tuple(
+            status.get(key, 0)
+            for key in ("updatedNumberScheduled", "numberReady", "numberAvailable")
+        )
+        if done != (wanted, wanted, wanted):
+            problems.append(f"rollout incomplete: updated/ready/available {done}, desired {wanted}")
+    return problems
+
+
+def _rollout(cluster: Cluster, obj: DesiredObject, live: Mapping[str, Any]) -> list[str]:
+    spec = live.get("spec") or {}
+    problems = incomplete(obj.kind, live)
     if not _rolls_on_membership(obj):
         return problems
     selector = (spec.get("selector") or {}).get("matchLabels") or {}

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from e2e import variants
+from e2e import bgpconf, variants
+from e2e.engine import Completed
 from e2e.kube import cluster_view, node_specs
 from e2e.project import prepare_stack, stack_config, update_stack_file
 from e2e.stackrun import DEPLOYER, JOINING, SPARE, desired
@@ -90,13 +91,14 @@ def run(ctx: Context) -> None:
             no_patch = cluster.kubeconfig_for_service_account(DEPLOYER[0], NO_PATCH)
             _, steps = prepare_stack(ctx.engine, ctx.project, NAME, config)
 
-            def pulumi(*args: str, identity: Any = deployer) -> Any:
+            def pulumi(*args: str, identity: Any = deployer) -> Completed:
                 return ctx.engine.run(*args, "--stack", NAME, cwd=ctx.project, kubeconfig=identity)
 
             problems = [done.failure() for done in steps if not done.ok]
-            up = pulumi("up", "--yes", "--skip-preview")
-            if not up.ok:
-                problems.append(up.failure())
+            # The first up of a stack with bgp applies a BgpConf: acknowledged as a user does.
+            digest = bgpconf.printed(pulumi("preview"))
+            up, settings = bgpconf.acknowledged_up(pulumi, digest, "--yes", "--skip-preview")
+            problems += [done.failure() for done in (up, *settings) if not done.ok]
             done_step("setup-up", problems)
             if problems:
                 raise RuntimeError("; ".join(problems))

@@ -19,7 +19,7 @@ import yaml
 
 from e2e import checks, variants
 from e2e.kube import cluster_view, node_specs
-from e2e.stackrun import DEPLOYER, SPARE, desired
+from e2e.stackrun import DEPLOYER, SPARE, desired, early_return
 from openelb_component.lab.cluster import ControlPlane
 from openelb_component.plan import upstream
 
@@ -91,6 +91,7 @@ def run(ctx: Context) -> None:
                 if not done.ok:
                     problems.append(done.failure())
             if not problems:
+                early_return(ctx.report, view, objects, NAME, "package-add-up-destroy")
                 problems += checks.applied(view, objects, {}, NODES)
                 done = ctx.engine.run(
                     "destroy", "--yes", "--skip-preview", "--stack", NAME, cwd=folder

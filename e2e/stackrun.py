@@ -28,12 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from e2e import checks, handmade, variants
+from e2e import bgpconf, checks, handmade, variants
 from e2e.engine import Completed, Engine
 from e2e.kube import cluster_view, node_specs
 from e2e.project import PreparedStack, prepare_stack, stack_config, update_stack_file
 from e2e.report import Report
 from openelb_component.desired import DesiredObject, desired_state
+from openelb_component.desired.bgpconf_change import ALL_AT_ONCE
+from openelb_component.desired.workloads import WORKLOAD_KEY
 from openelb_component.lab.cluster import ControlPlane
 from openelb_component.lab.leftovers import Run
 from openelb_component.plan import upstream
@@ -44,9 +46,9 @@ DEPLOYER = ("openelb-system", "openelb-ha-deployer")
 """deploy/rbac.yaml's ServiceAccount (namespace, name)."""
 JOINING = "worker-join"
 SPARE = "worker-spare"
-ROLLOUT_GRACE = 300.0
-"""How long a rollout that ``up`` left unfinished may take to complete (``_early_return``)."""
 """A node of the cluster that no stack lists: nothing of the project may land on it."""
+ROLLOUT_GRACE = 300.0
+"""How long a rollout that ``up`` left unfinished may take to complete (``early_return``)."""
 
 
 @dataclass
@@ -68,6 +70,27 @@ def desired(config: Mapping[str, Any], folder: Path) -> list[DesiredObject]:
     return list(desired_state(load_stack_config(read_stack(path))).objects)
 
 
+def early_return(
+    report: Report, view: checks.Cluster, objects: list[DesiredObject], name: str, step: str
+) -> None:
+    """``up`` may return before a Deployment's rollout has begun: pulumi-kubernetes accepts a
+    Deployment event whose status the controller has not updated yet (no observedGeneration
+    check for apps/v1, ``deployment.go:444-499@v4.32.0``) and, at revision 1 (a fresh install),
+    needs no Progressing condition (``:418-429``). Seen here under load. The rollout is then
+    waited for (``ROLLOUT_GRACE`` at most) and the early return kept as a finding; a rollout
+    that never completes fails the step's checks."""
+    pending = checks.rollouts_pending(view, objects)
+    if not pending:
+        return
+    started = time.monotonic()
+    while pending and time.monotonic() - started < ROLLOUT_GRACE:
+        time.sleep(2)
+        pending = checks.rollouts_pending(view, objects)
+    if not pending:
+        waited = time.monotonic() - started
+        report.finding(name, step, f"up returned {waited:.0f} s before the rollout finished")
+
+
 class StackRun:
     """One stack (or its brownfield variant) on one control plane."""
 
@@ -82,6 +105,8 @@ class StackRun:
         self.deployer = Path()
         self.failed = False
         self.watched: list[DesiredObject] = []
+        self.digest: str | None = None
+        """The digest the last preview printed for a pending BgpConf change (``bgpconf.py``)."""
 
     # --- steps ------------------------------------------------------------------------------
 
@@ -179,21 +204,56 @@ class StackRun:
         return {} if self.prepared is None else self.prepared.passwords
 
     def _preview(self, view: checks.Cluster, *flags: str) -> list[str]:
-        """A preview must write nothing: every watched object's resourceVersion stays."""
+        """A preview must write nothing: every watched object's resourceVersion stays. The
+        digest it prints for a pending BgpConf change is kept for the next ``up``."""
         before = checks.versions(view, self.watched)
         done = self.pulumi("preview", "--refresh", *flags)
+        self.digest = bgpconf.printed(done)
         problems = [] if done.ok else [done.failure()]
         return problems + checks.unchanged(before, checks.versions(view, self.watched))
 
     def _up(self, view: checks.Cluster, objects: list[DesiredObject], step: str) -> list[str]:
-        done = self.pulumi("up", "--yes", "--refresh", "--skip-preview")
-        if not done.ok:
-            return [done.failure()]
-        self._early_return(view, objects, step)
+        """``up`` as the docs have a user run it. With a BgpConf change pending (the preview
+        printed its digest): first without the acknowledgement, which must be refused with
+        nothing written, then with it; on 0.6 that run replaces every speaker at once and the
+        docs say to run ``up`` again right after, which puts ``maxUnavailable: 1`` back."""
+        args = ("--yes", "--refresh", "--skip-preview")
+        problems = [] if self.digest is None else self._refused_without_acknowledgement(view)
+        done, settings = bgpconf.acknowledged_up(self.pulumi, self.digest, *args)
+        problems += [command.failure() for command in (done, *settings) if not command.ok]
+        if problems:
+            return problems
+        if self.digest is not None and variants.openelb_version(self.config) != "0.5":
+            problems += self._speakers_replaced_at_once(view, objects)
+            again = self.pulumi("up", *args)
+            if not again.ok:
+                return [*problems, again.failure()]
+        self.digest = None
+        early_return(self.ctx.report, view, objects, self.name, step)
         stack_nodes = {obj.name for obj in objects if obj.kind == "Node"}
         problems = checks.applied(view, objects, self._passwords(), stack_nodes)
         problems += checks.no_plaintext(self.ctx.engine.state, self._passwords().values())
         return problems
+
+    def _refused_without_acknowledgement(self, view: checks.Cluster) -> list[str]:
+        before = checks.versions(view, self.watched)
+        done = self.pulumi("up", "--yes", "--refresh", "--skip-preview")
+        said = done.stdout + done.stderr
+        problems = checks.unchanged(before, checks.versions(view, self.watched))
+        if done.ok or bgpconf.REFUSED not in said:
+            problems.append(f"a BgpConf change without the acknowledgement: {done.failure()}")
+        return problems
+
+    def _speakers_replaced_at_once(
+        self, view: checks.Cluster, objects: list[DesiredObject]
+    ) -> list[str]:
+        speaker = next(obj for obj in objects if obj.key == WORKLOAD_KEY)
+        live = view.read(speaker.api_version, speaker.kind, speaker.name, speaker.namespace) or {}
+        strategy = (live.get("spec") or {}).get("updateStrategy") or {}
+        found = (strategy.get("rollingUpdate") or {}).get("maxUnavailable")
+        if found == ALL_AT_ONCE:
+            return []
+        return [f"{speaker.kind} {speaker.name}: maxUnavailable {found!r}, not {ALL_AT_ONCE}"]
 
     def _adopt_off(
         self, view: checks.Cluster, adopted: dict[str, Any], objects: list[DesiredObject]
@@ -214,27 +274,6 @@ class StackRun:
     def _membership_preview(self, view: checks.Cluster, change: variants.Membership) -> list[str]:
         update_stack_file(self.ctx.project, self.name, change.config)
         return self._preview(view, "--diff")
-
-    def _early_return(self, view: checks.Cluster, objects: list[DesiredObject], step: str) -> None:
-        """``up`` may return before a Deployment's rollout has begun: pulumi-kubernetes accepts a
-        Deployment event whose status the controller has not updated yet (no observedGeneration
-        check for apps/v1, ``deployment.go:444-499@v4.32.0``) and, at revision 1 (a fresh
-        install), needs no Progressing condition (``:418-429``). Seen here under load. The
-        rollout is then waited for (``ROLLOUT_GRACE`` at most) and the early return kept as
-        a finding; a rollout that never completes fails the step's checks."""
-        pending = checks.rollouts_pending(view, objects)
-        if not pending:
-            return
-        started = time.monotonic()
-        while pending and time.monotonic() - started < ROLLOUT_GRACE:
-            time.sleep(2)
-            pending = checks.rollouts_pending(view, objects)
-        if not pending:
-            self.ctx.report.finding(
-                self.name,
-                step,
-                f"up returned {time.monotonic() - started:.0f} s before the rollout finished",
-            )
 
     def _destroy(self, view: checks.Cluster, objects: list[DesiredObject]) -> list[str]:
         done = self.pulumi("destroy", "--yes", "--refresh", "--skip-preview")

@@ -1,6 +1,7 @@
 """The end-to-end run's pure parts (``make e2e`` itself needs the built tools): comparing live
-objects with the plan, managedFields ownership, the stack edits a user makes, the project copy's
-pin, and the report's shape."""
+objects with the plan, when a rollout is complete, managedFields ownership, the stack edits a
+user makes, the BgpConf-change acknowledgement, the project copy's pin, and the report's
+shape."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e import fields, project, variants
+from e2e import bgpconf, checks, fields, project, variants
+from e2e.engine import Completed
 from e2e.report import Report
 from openelb_component.plan.stackfile import stack_path
 
@@ -104,6 +106,80 @@ def test_unowned_lists_each_set_field_the_manager_lacks() -> None:
     assert fields.unowned(OWNED, "openelb-ha", manifest) == ["metadata.labels.c"]
 
 
+# --- when a rollout is complete ------------------------------------------------------------------
+
+
+def _deployment(progressing: str = "NewReplicaSetAvailable", **status: int) -> dict[str, Any]:
+    counts = {"updatedReplicas": 2, "availableReplicas": 2, "replicas": 2, **status}
+    conditions = [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}]
+    conditions.append({"type": "Progressing", "status": "True", "reason": progressing})
+    return {
+        "metadata": {"generation": 2},
+        "spec": {"replicas": 2},
+        "status": {"observedGeneration": 2, **counts, "readyReplicas": 2, "conditions": conditions},
+    }
+
+
+def _daemonset(**status: int) -> dict[str, Any]:
+    counts = {
+        "desiredNumberScheduled": 3,
+        "updatedNumberScheduled": 3,
+        "numberReady": 3,
+        "numberAvailable": 3,
+        **status,
+    }
+    return {"metadata": {"generation": 1}, "status": {"observedGeneration": 1, **counts}}
+
+
+@pytest.mark.parametrize(
+    ("kind", "live", "found"),
+    [
+        ("Deployment", _deployment(), []),
+        (
+            # Ready but not yet available for minReadySeconds: the provider's refresh would
+            # call it "failed to initialize" (what made a preview-no-change fail under load).
+            "Deployment",
+            _deployment(progressing="ReplicaSetUpdated", availableReplicas=0),
+            [
+                "rollout incomplete: updated/available/all (2, 0, 2), replicas 2",
+                "rollout incomplete: Progressing ReplicaSetUpdated",
+            ],
+        ),
+        (
+            "Deployment",
+            _deployment(progressing="ReplicaSetUpdated", replicas=3),
+            [
+                "rollout incomplete: updated/available/all (2, 2, 3), replicas 2",
+                "rollout incomplete: Progressing ReplicaSetUpdated",
+            ],
+        ),
+        (
+            "Deployment",
+            {**_deployment(), "metadata": {"generation": 3}},
+            ["rollout not observed by its controller"],
+        ),
+        ("DaemonSet", _daemonset(), []),
+        (
+            "DaemonSet",
+            _daemonset(numberAvailable=2),
+            ["rollout incomplete: updated/ready/available (3, 3, 2), desired 3"],
+        ),
+    ],
+    ids=[
+        "deployment-complete",
+        "deployment-ready-not-available",
+        "deployment-old-pod-left",
+        "deployment-new-generation-unseen",
+        "daemonset-complete",
+        "daemonset-pod-not-available",
+    ],
+)
+def test_a_rollout_is_complete_only_as_the_providers_refresh_judges_it(
+    kind: str, live: dict[str, Any], found: list[str]
+) -> None:
+    assert checks.incomplete(kind, live) == found
+
+
 # --- the stack edits ---------------------------------------------------------------------------
 
 
@@ -157,6 +233,61 @@ def test_every_node_of_a_stack_is_listed_for_the_cluster() -> None:
         "node-c1",
         "node-c2",
     ]
+
+
+# --- the BgpConf-change acknowledgement -----------------------------------------------------
+
+
+def _said(text: str, returncode: int = 0) -> Completed:
+    return Completed(("preview",), returncode, text, "", 1.0)
+
+
+@pytest.mark.parametrize(
+    ("said", "digest"),
+    [
+        (
+            "warning: ... pulumi up applies this change only with "
+            "openelb-ha:acceptBgpConfChange: 26c2cc1557ea1742 (pulumi config set "
+            "acceptBgpConfChange 26c2cc1557ea1742); that digest fits this change only",
+            "26c2cc1557ea1742",
+        ),
+        ("Resources:\n    5 unchanged\n", None),
+        ("pulumi config set acceptBgpConfChange 26C2", None),
+    ],
+    ids=["change-pending", "no-change", "not-a-digest"],
+)
+def test_the_digest_is_read_from_what_the_preview_printed(said: str, digest: str | None) -> None:
+    assert bgpconf.printed(_said(said)) == digest
+
+
+@pytest.mark.parametrize(
+    ("digest", "commands"),
+    [
+        (
+            "26c2cc1557ea1742",
+            [
+                ("config", "set", "acceptBgpConfChange", "26c2cc1557ea1742"),
+                ("up", "--yes"),
+                ("config", "rm", "acceptBgpConfChange"),
+            ],
+        ),
+        (None, [("up", "--yes")]),
+    ],
+    ids=["acknowledged-then-removed", "nothing-to-acknowledge"],
+)
+def test_up_is_run_as_the_docs_tell_a_user(
+    digest: str | None, commands: list[tuple[str, ...]]
+) -> None:
+    ran: list[tuple[str, ...]] = []
+
+    def pulumi(*args: str) -> Completed:
+        ran.append(args)
+        return Completed(args, 0, "", "", 1.0)
+
+    up, settings = bgpconf.acknowledged_up(pulumi, digest, "--yes")
+    assert ran == commands
+    assert up.args == ("up", "--yes")
+    assert [done.args for done in settings] == [c for c in commands if c[0] == "config"]
 
 
 # --- the project copy --------------------------------------------------------------------------

@@ -73,12 +73,13 @@ def desired(config: Mapping[str, Any], folder: Path) -> list[DesiredObject]:
 def early_return(
     report: Report, view: checks.Cluster, objects: list[DesiredObject], name: str, step: str
 ) -> None:
-    """``up`` may return before a Deployment's rollout has begun: pulumi-kubernetes accepts a
-    Deployment event whose status the controller has not updated yet (no observedGeneration
+    """The workloads' pods may still be rolling when ``up`` returns: pulumi-kubernetes accepts
+    a Deployment event whose status the controller has not updated yet (no observedGeneration
     check for apps/v1, ``deployment.go:444-499@v4.32.0``) and, at revision 1 (a fresh install),
-    needs no Progressing condition (``:418-429``). Seen here under load. The rollout is then
-    waited for (``ROLLOUT_GRACE`` at most) and the early return kept as a finding; a rollout
-    that never completes fails the step's checks."""
+    needs no Progressing condition (``:418-429``), seen here under load; and a workload whose
+    spec the run does not change is not awaited at all (on 0.6 a node joining starts its
+    speaker through its new label alone). The rollout is then waited for (``ROLLOUT_GRACE`` at
+    most) and the wait kept as a finding; a rollout that never completes fails the checks."""
     pending = checks.rollouts_pending(view, objects)
     if not pending:
         return
@@ -88,7 +89,7 @@ def early_return(
         pending = checks.rollouts_pending(view, objects)
     if not pending:
         waited = time.monotonic() - started
-        report.finding(name, step, f"up returned {waited:.0f} s before the rollout finished")
+        report.finding(name, step, f"the rollout completed {waited:.0f} s after up returned")
 
 
 class StackRun:

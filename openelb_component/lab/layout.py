@@ -407,11 +407,12 @@ def build_layout(
         mine = [node for node in nodes if node.leaf == leaf_name]
         at_start = initial_routers.get(leaf_name, texts)
         # What the leaf's speakers announce when every node is up (SetBalancer): its rack's
-        # nodes, or with one rack per node the speakers' own nodes.
+        # nodes, or with one rack per node the speakers' own nodes; a node that joins in the
+        # scenario counts (its speaker runs by the end).
         hops = {
             hop
             for node in mine
-            if node.speaker is not None and node.starts
+            if node.speaker is not None and (node.starts or node.joins)
             for hop in openelb.next_hops(
                 node.speaker.rack, _model_nodes(nodes), config.openelb.version
             )

@@ -6,6 +6,7 @@ of that model are tested at the end, each against the upstream behaviour it cite
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import subprocess
@@ -64,13 +65,14 @@ router bgp 65001
  neighbor OPENELB peer-group
  neighbor OPENELB remote-as 64601
  neighbor OPENELB password s3cret-md5
- neighbor OPENELB port 17900
  neighbor OPENELB timers 3 9
  neighbor OPENELB timers connect 5
  neighbor 10.0.0.11 peer-group OPENELB
  neighbor 10.0.0.11 description openelb-ha node master1
+ neighbor 10.0.0.11 port 17900
  neighbor 10.0.0.12 peer-group OPENELB
  neighbor 10.0.0.12 description openelb-ha node worker-p001
+ neighbor 10.0.0.12 port 17900
  address-family ipv4 unicast
   maximum-paths 16
   neighbor OPENELB activate
@@ -165,6 +167,52 @@ def test_ecmp_width_is_a_fixed_ceiling_not_the_rack_size(nodes: int) -> None:
     assert "  merge paths on limit 16;" in bird
 
 
+def joined(raw: dict[str, Any], node: str) -> dict[str, Any]:
+    """``raw`` with ``node`` added to its first leaf."""
+    first, *rest = raw["topology"]["leaves"]
+    leaves = [{**first, "nodes": [*first["nodes"], node]}, *rest]
+    return {**raw, "topology": {**raw["topology"], "leaves": leaves}}
+
+
+@pytest.mark.parametrize(
+    ("dialect", "added"),
+    [
+        (
+            "frr",
+            [
+                " neighbor 10.0.0.13 peer-group OPENELB",
+                " neighbor 10.0.0.13 description openelb-ha node worker-p000",
+                " neighbor 10.0.0.13 port 17900",
+            ],
+        ),
+        (
+            "bird",
+            [
+                "protocol bgp openelb_leaf1_worker_p000 from openelb_leaf1_speaker {",
+                '  description "openelb-ha node worker-p000";',
+                "  neighbor 10.0.0.13 port 17900 as 64601;",
+                "}",
+            ],
+        ),
+    ],
+    ids=["frr", "bird"],
+)
+def test_a_node_joining_adds_only_its_own_lines(dialect: str, added: list[str]) -> None:
+    """What an operator merges when a node joins: the other neighbors' and the group's lines
+    stay as they were and the new ones are the node's own, so BIRD keeps every other protocol
+    (same name, same configuration) and FRR changes nothing but the new neighbor, provided it
+    takes each unchanged line again without a reset: hence no group ``port`` line (FRR 8.4
+    resets every member on it: ``test_frr_lines_follow_the_stack``'s ``port-per-neighbor``). The
+    new node sorts first among its leaf's: nothing is renamed or renumbered."""
+    raw = stack(eips=EIPS, bgpPasswords={"leaf1": PASSWORD})
+    addresses = {**ADDRESSES, "worker-p000": "10.0.0.13"}
+    before = rendered(raw, dialect, addresses)["leaf1"].splitlines()
+    after = rendered(joined(raw, "worker-p000"), dialect, addresses)["leaf1"].splitlines()
+    diff = list(difflib.ndiff(before, after))
+    assert [line[2:] for line in diff if line.startswith("- ")] == []
+    assert [line[2:] for line in diff if line.startswith("+ ")] == added
+
+
 @pytest.mark.parametrize(
     ("raw", "leaf", "present", "absent"),
     [
@@ -203,10 +251,18 @@ def test_ecmp_width_is_a_fixed_ceiling_not_the_rack_size(nodes: int) -> None:
             {"topology": {**LEAVES, "leaves": [{**LEAVES["leaves"][1]}]}},
             "leaf2",
             [" neighbor OPENELB remote-as external"],
+            [" port "],
+        ),
+        # the speakers' port on each neighbor, never on the peer group (FRR 8.4 resets every
+        # member on a group's port line and dials members on 179 whatever it says)
+        (
+            stack(),
+            "leaf2",
+            [" neighbor 10.0.1.11 port 17900", " neighbor 10.0.1.12 port 17900"],
             [" neighbor OPENELB port"],
         ),
         # the default port is not written
-        ({**stack(), "bgp": {"as": 64600}}, "leaf2", [], [" neighbor OPENELB port"]),
+        ({**stack(), "bgp": {"as": 64600}}, "leaf2", [], [" port "]),
         # no eips: any host route
         (stack(), "leaf1", ["ip prefix-list OPENELB-leaf1-EIPS seq 5 permit 0.0.0.0/0 ge 32"], []),
         # eips of the other family only: nothing is accepted
@@ -224,6 +280,7 @@ def test_ecmp_width_is_a_fixed_ceiling_not_the_rack_size(nodes: int) -> None:
         "timers-without-bgp",
         "bgp-as",
         "no-bgpconf",
+        "port-per-neighbor",
         "port-179",
         "no-eips",
         "other-family-eips",

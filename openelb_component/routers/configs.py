@@ -283,6 +283,28 @@ def _frr_name(leaf: str, what: str) -> Token:
     return s.frr_name(f"OPENELB-{leaf}-{what}")
 
 
+def _frr_neighbor(n: RouterNeighbor, per_neighbor_as: bool) -> list[Line]:
+    """One node's lines. The speakers' listen port is set on each neighbor, never on the peer
+    group: FRR copies a group's flags to a member through a 32-bit variable, so a member never
+    holds ``PEER_FLAG_PORT`` (bit 33) and every ``neighbor GROUP port N``, the same port again
+    included, sets it on every member and resets each one's session
+    (``bgpd/bgpd.c:2629-2655, 4531-4535, 4588-4611, 4291``, ``bgpd/bgpd.h:1353``@frr-8.4.4,
+    fixed in 9.0); and it never copies the group's port itself to a member
+    (``peer_port_set``, ``bgpd/bgpd.c:5473-5477``), so a member is dialled on 179 whatever the
+    group says. A neighbor's own ``port`` line, applied again with the same port, changes
+    nothing (``bgpd/bgpd.c:4531-4535``)."""
+    neighbor, address = s.syntax("neighbor"), _neighbor_token(n)
+    lines = [
+        s.line(1, neighbor, address, s.syntax("peer-group"), s.frr_name(_FRR_GROUP)),
+        s.line(1, neighbor, address, s.syntax("description"), s.words(f"openelb-ha node {n.node}")),
+    ]
+    if per_neighbor_as and n.remote_as is not None:
+        lines.append(s.line(1, neighbor, address, s.syntax("remote-as"), s.number(n.remote_as)))
+    if n.port != openelb.BGP_PORT:
+        lines.append(s.line(1, neighbor, address, s.syntax("port"), s.number(n.port)))
+    return lines
+
+
 def render_frr(router: LeafRouter, passwords: Mapping[str, str], whole: bool = False) -> str:
     """FRR (``vtysh``/``frr.conf``) configuration of one leaf router; a secret missing from
     ``passwords`` is a placeholder."""
@@ -292,7 +314,6 @@ def render_frr(router: LeafRouter, passwords: Mapping[str, str], whole: bool = F
     neighbor = s.syntax("neighbor")
     group = s.frr_name(_FRR_GROUP)
     remote_as = {n.remote_as for n in router.neighbors}
-    ports = {n.port for n in router.neighbors}
     lines: list[Line | Comment] = [*_header(router, whole)]
     lines.append(s.line(0, s.syntax("router"), s.syntax("bgp"), s.number(router.asn)))
     router_address = _router_address(router)
@@ -314,8 +335,6 @@ def render_frr(router: LeafRouter, passwords: Mapping[str, str], whole: bool = F
             else s.placeholder(f"BGP password of leaf {router.leaf}")
         )
         lines.append(s.line(1, neighbor, group, s.syntax("password"), password))
-    if len(ports) == 1 and ports != {openelb.BGP_PORT}:
-        lines.append(s.line(1, neighbor, group, s.syntax("port"), s.number(next(iter(ports)))))
     timers = router.timers
     lines += [
         s.line(
@@ -336,17 +355,7 @@ def render_frr(router: LeafRouter, passwords: Mapping[str, str], whole: bool = F
         ),
     ]
     for n in router.neighbors:
-        address = _neighbor_token(n)
-        lines.append(s.line(1, neighbor, address, s.syntax("peer-group"), group))
-        lines.append(
-            s.line(
-                1, neighbor, address, s.syntax("description"), s.words(f"openelb-ha node {n.node}")
-            )
-        )
-        if len(remote_as) > 1 and n.remote_as is not None:
-            lines.append(s.line(1, neighbor, address, s.syntax("remote-as"), s.number(n.remote_as)))
-        if len(ports) > 1 and n.port != openelb.BGP_PORT:
-            lines.append(s.line(1, neighbor, address, s.syntax("port"), s.number(n.port)))
+        lines += _frr_neighbor(n, per_neighbor_as=len(remote_as) > 1)
     lines += [
         s.line(1, s.syntax("address-family"), afi, s.syntax("unicast")),
         # ECMP over the leaf's nodes: each is a next hop the speakers announce.

@@ -585,6 +585,21 @@ def test_every_problem_of_a_stack_is_reported_at_once() -> None:
     [
         ({}, "configuration reference"),
         ({**DEV, "openelb": {"mod": "bgp"}}, "did you mean 'mode'"),
+        # A key written where it is not valid is named with where it belongs.
+        (
+            {"topology": {**DEV["topology"], "peer": {"address": "192.0.2.1", "asn": 65001}}},
+            "'peer' is not a key here; it belongs under topology.leaves[] (kind: multi-leaf): "
+            "move it there or remove it",
+        ),
+        (
+            {**DEV, "bgp": {"as": 64600, "holdTime": 9}},
+            "'holdTime' is not a key here; it belongs under bgp.timers",
+        ),
+        (
+            {**DEV, "openelb": {"nodes": ["a"]}},
+            "'nodes' is not a key here; it belongs under topology with kind: single-router or "
+            "topology.leaves[] (kind: multi-leaf)",
+        ),
         ({"topology": {"kind": "single-router", "nodes": ["a"], "replicas": 2}}, "stay Pending"),
         ({"topology": {"kind": "single-router", "nodes": ["A"]}}, "kubectl get nodes"),
         (
@@ -627,6 +642,9 @@ def test_every_problem_of_a_stack_is_reported_at_once() -> None:
     ids=[
         "missing",
         "typo",
+        "key-of-a-leaf-under-one-router",
+        "timer-outside-timers",
+        "topology-key-under-openelb",
         "pending",
         "node-name",
         "two-leaves",

@@ -80,20 +80,26 @@ def _all_keys(model: type[BaseModel], into: set[str]) -> set[str]:
     return into
 
 
-_KNOWN_KEYS: frozenset[str] = frozenset(
-    key
-    for model in (
-        config.StackConfig,
-        config.OpenElbSettings,
-        config.SingleRouterTopology,
-        config.MultiLeafTopology,
-        config.Leaf,
-        config.Peer,
-        config.BgpSettings,
-        config.BgpTimers,
-    )
-    for key in _all_keys(model, set())
-)
+# Where each model's keys are written, as the user writes the path.
+_PLACES: dict[type[BaseModel], str] = {
+    config.StackConfig: "the stack's top level (openelb-ha:<key>)",
+    config.OpenElbSettings: "openelb",
+    config.SingleRouterTopology: "topology with kind: single-router",
+    config.MultiLeafTopology: "topology with kind: multi-leaf",
+    config.Leaf: "topology.leaves[] (kind: multi-leaf)",
+    config.Peer: "topology.leaves[].peer",
+    config.BgpSettings: "bgp",
+    config.BgpTimers: "bgp.timers",
+}
+
+_KNOWN_KEYS: frozenset[str] = frozenset(key for model in _PLACES for key in _all_keys(model, set()))
+
+# Every place a key is valid: a key written where it is not (``peer`` under a single-router
+# topology) is named with where it belongs, not "did you mean" itself.
+_PLACES_OF_KEY: dict[str, list[str]] = {}
+for _model, _place in _PLACES.items():
+    for _key in sorted(_all_keys(_model, set())):
+        _PLACES_OF_KEY.setdefault(_key, []).append(_place)
 
 
 # Keys that exist under one topology kind only: written under the other, the fix is the kind.
@@ -162,9 +168,18 @@ def _described(error: ErrorDetails) -> Problem:
                 value,
                 kind_only=True,
             )
+        # Never its value: a misspelt key may hold a password (bgpPassword, leaves[].password).
+        places = _PLACES_OF_KEY.get(key)
+        if places is not None:
+            return Problem(
+                loc,
+                f"{key!r} is not a key here; it belongs under {' or '.join(places)}: move it "
+                "there or remove it",
+                value,
+                kind_only=True,
+            )
         close = difflib.get_close_matches(key, _KNOWN_KEYS, n=1)
         suggestion = f"did you mean {close[0]!r}? " if close else ""
-        # Never its value: a misspelt key may hold a password (bgpPassword, leaves[].password).
         return Problem(loc, f"unknown key; {suggestion}remove or rename it", value, kind_only=True)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         tag_loc = (*loc, "kind")

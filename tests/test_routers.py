@@ -665,7 +665,7 @@ def test_next_hops_follow_the_rack_and_the_version() -> None:
 
 
 def test_a_membership_change_resets_no_session_and_rolls_the_speakers() -> None:
-    # Issue 11: the BgpPeers select the rack and HA labels only, so a join changes no BgpPeer
+    # The BgpPeers select the rack and HA labels only, so a join changes no BgpPeer
     # spec (which would reset every session of the leaf, GoBGP UpdatePeer); the announcing
     # workload's membership annotation changes instead, and it rolls one replica at a time.
     before = desired_state(load_config(stack()))

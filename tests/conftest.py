@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from openelb_component.lab.fabric import LabUnavailable, check_host
 from openelb_component.plan import upstream
 from tests.support import manifests
 from tests.support.manifests import upstream_documents
+from tests.support.tools import unavailable
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,3 +52,13 @@ settings.register_profile(
     "thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="module")
+def lab_host() -> None:
+    """The lab modules' (``usefixtures``): root, ``ip netns`` and the daemons, or skipped (a
+    failure under CI)."""
+    try:
+        check_host()
+    except LabUnavailable as reason:
+        unavailable(str(reason))

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 from openelb_component.lab import leftovers
-from openelb_component.lab.fabric import LabUnavailable, check_host
 from openelb_component.lab.layout import Faults, Layout, namespace_prefix
 from openelb_component.lab.report import render_text
 from openelb_component.lab.run import lab_layout, run_lab
@@ -28,18 +27,9 @@ from openelb_component.lab.scenarios import LabOptions, LabResult
 from openelb_component.lab.verdicts import Allowance
 from openelb_component.plan.stackfile import StackFile, read_stack, stack_name
 from tests.support.harness import ROOT, stack_files
-from tests.support.tools import unavailable
 from tests.test_component import PROD
 
-pytestmark = pytest.mark.lab
-
-
-@pytest.fixture(scope="module", autouse=True)
-def lab_host() -> None:
-    try:
-        check_host()
-    except LabUnavailable as reason:
-        unavailable(str(reason))
+pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("lab_host")]
 
 
 def no_lab_namespaces_left(pid: int | None = None) -> None:

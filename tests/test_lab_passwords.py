@@ -14,28 +14,18 @@ import secrets
 
 import pytest
 
-from openelb_component.lab.fabric import LabUnavailable, check_host
 from openelb_component.lab.run import run_lab
 from openelb_component.plan.stackfile import read_stack
 from tests.support.harness import STACKS_DIR
-from tests.support.tools import unavailable
 
 PROD = STACKS_DIR / "Pulumi.prod.yaml"
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("lab_host")]
 
 EVERY_SPECIAL = "".join(
     c for c in map(chr, range(0x21, 0x7F)) if not c.isalnum() and c not in '"\\'
 )
 """``!#$%&'()*+,-./:;<=>?@[]^_`{|}~``: what a shell, YAML, TOML, FRR or BIRD treats specially."""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def lab_host() -> None:
-    try:
-        check_host()
-    except LabUnavailable as reason:
-        unavailable(str(reason))
 
 
 @pytest.mark.parametrize("router", ["frr", "bird"])

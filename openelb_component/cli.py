@@ -31,7 +31,7 @@ import yaml
 from openelb_component.config.errors import ConfigError
 from openelb_component.config.schema import SCHEMA_PATH, schema_text
 from openelb_component.desired import desired_state
-from openelb_component.lab import kube, leftovers
+from openelb_component.lab import compare, kube, leftovers
 from openelb_component.lab.fabric import LabUnavailable
 from openelb_component.lab.layout import LabError
 from openelb_component.lab.report import render_text
@@ -198,6 +198,26 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument(
         "--quiet", action="store_true", help="no progress lines on stderr while it runs"
     )
+    lab.add_argument(
+        "--openelb",
+        choices=("model", "real"),
+        default="model",
+        help="model: GoBGP configured by the model of OpenELB (default); real: OpenELB's own "
+        "binaries against a real control plane (needs --openelb-binaries, docs/lab.md)",
+    )
+    lab.add_argument(
+        "--openelb-binaries",
+        type=Path,
+        metavar="DIR",
+        help="OpenELB's binaries for --openelb real: DIR/manager (0.5), DIR/speaker and "
+        "DIR/controller (0.6)",
+    )
+    lab.add_argument(
+        "--compare",
+        action="store_true",
+        help="run the scenario with the model and with real OpenELB, print both side by side, "
+        "exit 1 where they differ",
+    )
     return parser
 
 
@@ -241,7 +261,16 @@ def _lab(args: argparse.Namespace) -> int:
             allowed_gap_seconds=args.allowed_gap_seconds,
             allowed_blackhole_seconds=args.allowed_blackhole_seconds,
             progress=None if args.quiet else _progress,
+            openelb=args.openelb,
+            openelb_binaries=args.openelb_binaries,
         )
+        if args.compare:
+            compared = compare.run_both(stack, args.scenario, options, args.set)
+            if args.json:
+                print(json.dumps(compared.as_json(), indent=2))
+            else:
+                sys.stdout.write(compared.render())
+            return 0 if compared.agree else 1
         result = run_lab(stack, args.scenario, options=options, overrides=args.set)
     except ConfigError as error:
         print(f"{path}: {error.render()}", file=sys.stderr)

@@ -206,12 +206,13 @@ def namespace_prefix(pid: int) -> str:
     return f"oelab{pid}"
 
 
-def _lab_state(
+def lab_state(
     state: DesiredState,
     router_address: Mapping[str, str],
     faults: Faults,
 ) -> tuple[DesiredState, list[openelb.LeafPeer]]:
-    """The state as the lab applies it: each BgpPeer points at the lab's router."""
+    """The state as the lab applies it: each BgpPeer points at the lab's router (also what
+    ``lab --openelb real`` applies to its control plane)."""
     lab_peers = {
         p.peer.name: openelb.LeafPeer(
             p.leaf,
@@ -220,14 +221,14 @@ def _lab_state(
         for p in openelb.bgp_peers(state)
         if p.leaf in router_address
     }
-    lab_state = dataclasses.replace(
+    applied = dataclasses.replace(
         state,
         objects=tuple(
             lab_peers[obj.name].peer if obj.kind == "BgpPeer" and obj.name in lab_peers else obj
             for obj in state.objects
         ),
     )
-    return lab_state, list(lab_peers.values())
+    return applied, list(lab_peers.values())
 
 
 @dataclass(frozen=True)
@@ -252,12 +253,12 @@ def _routers(
 ) -> dict[str, RouterTexts]:
     """Leaf -> its router's configurations as router-config prints them for this stack, at the
     lab's addresses, with the lab's passwords and the faults."""
-    lab_state, _ = _lab_state(state, router_address, faults)
+    applied, _ = lab_state(state, router_address, faults)
     lab_config = config.model_copy(
         update={"eips": None if lab_eips is None else [str(net) for net in lab_eips]}
     )
     out = {}
-    for router in configs.leaf_routers(lab_config, lab_state, dict(addresses)):
+    for router in configs.leaf_routers(lab_config, applied, dict(addresses)):
         router_passwords = dict(passwords)
         if router.leaf in faults.router_password and router.password_secret is None:
             router = dataclasses.replace(router, password_secret=f"fault.{router.leaf}")
@@ -328,9 +329,9 @@ def build_layout(
         router_address[leaf] = str(hosts[0])
         for offset, node in enumerate(racks.get(leaf, ()), start=1):
             addresses[node] = str(hosts[offset])
-    lab_state, lab_peer_list = _lab_state(state, router_address, faults)
-    conf = openelb.bgp_conf(lab_state, lab_peer_list)
-    labels = openelb.node_labels(lab_state)
+    applied, lab_peer_list = lab_state(state, router_address, faults)
+    conf = openelb.bgp_conf(applied, lab_peer_list)
+    labels = openelb.node_labels(applied)
     start_config, start_state = initial or (config, state)
     eligible = _speaker_eligible(config, state)
     eligible_at_start = _speaker_eligible(start_config, start_state)

@@ -92,7 +92,10 @@ def lab_layout(stack: StackFile, faults: Faults | None = None) -> Layout:
 def settings(options: LabOptions, overrides: Sequence[str], version: str) -> dict[str, Any]:
     """What a run used, for its report: comparing two runs means comparing these."""
     return {
-        "openelb": f"{version} as modelled (GoBGP configured as OpenELB configures it)",
+        "openelb": f"{version} as modelled (GoBGP configured as OpenELB configures it)"
+        if options.openelb == "model"
+        else f"{version}, its own binaries ({options.openelb_binaries}) against a real control "
+        "plane",
         "router": options.router,
         **options.timing.as_json(),
         **({"overrides": list(overrides)} if overrides else {}),

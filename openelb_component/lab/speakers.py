@@ -18,8 +18,10 @@ import signal
 import subprocess
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
+from openelb_component.config.models import StackConfig
+from openelb_component.desired import DesiredState
 from openelb_component.lab.fabric import COMMAND_TIMEOUT, Fabric, run
 from openelb_component.lab.layout import LabNode, Layout, gobgpd_toml, path_identifier
 from openelb_component.routers import openelb
@@ -35,6 +37,33 @@ Paths = Sequence[tuple[str, str]]
 
 class Speakers(Protocol):
     """The seam: every scenario starts, stops and freezes speakers through this."""
+
+    decides: bool
+    """True when the speakers are OpenELB itself (``lab --openelb real``): they take the paths
+    to announce, the neighbor resets and the BGP restarts from the objects ``apply`` writes,
+    not from the model, so the scenarios carry out no modelled effect on them."""
+
+    def apply(self, config: StackConfig, state: DesiredState) -> None:
+        """The stack's objects changed to ``state`` (nothing to do for modelled speakers: the
+        scenario carries out the model's effects)."""
+
+    def wait_applied(self) -> None:
+        """Until every ``apply`` has finished (a runbook waits for rollouts, then writes the
+        BgpPeers, as ``pulumi up`` does)."""
+
+    def not_ready(self, nodes: Sequence[str]) -> None:
+        """The node lifecycle controller marked these Nodes NotReady."""
+
+    def silent(self) -> list[str]:
+        """Running speakers that announce nothing although their leaf has addresses (real
+        OpenELB's start-up race; never a modelled speaker)."""
+
+    def wait_announcing(self, node: LabNode) -> None:
+        """Until the node's speaker announces (or a timeout)."""
+
+    def observations(self, dead: set[str]) -> tuple[dict[str, Any], list[str]]:
+        """What the speakers themselves report for the result (nothing for modelled ones), and
+        the problems it shows (a live speaker with sessions but nothing to announce)."""
 
     def start(self, node: LabNode, paths: Paths) -> None:
         """The speaker process starts on the node and announces ``paths`` once it can."""
@@ -56,10 +85,30 @@ class Speakers(Protocol):
 
 
 class ModelledSpeakers:
+    decides = False
+
     def __init__(self, fabric: Fabric, layout: Layout) -> None:
         self.fabric = fabric
         self.layout = layout
         self.cease = openelb.SENDS_CEASE_ON_STOP[layout.version]
+
+    def apply(self, config: StackConfig, state: DesiredState) -> None:
+        pass
+
+    def wait_applied(self) -> None:
+        pass
+
+    def not_ready(self, nodes: Sequence[str]) -> None:
+        pass
+
+    def observations(self, dead: set[str]) -> tuple[dict[str, Any], list[str]]:
+        return {}, []
+
+    def silent(self) -> list[str]:
+        return []
+
+    def wait_announcing(self, node: LabNode) -> None:
+        pass
 
     def _config(self, node: LabNode) -> str:
         assert node.speaker is not None and node.namespace is not None  # noqa: S101

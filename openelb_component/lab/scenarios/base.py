@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from openelb_component.config.models import StackConfig
@@ -71,6 +72,11 @@ class LabOptions:
     """Called with a line whenever something happens, and every few seconds."""
     speakers: Callable[[Fabric, Layout], Speakers] | None = None
     """What runs on a node as its speaker (``speakers.py``); None: ``ModelledSpeakers``."""
+    openelb: str = "model"
+    """``model``: GoBGP configured by the model of OpenELB; ``real``: OpenELB's own binaries
+    against a control plane (``lab/real/``)."""
+    openelb_binaries: Path | None = None
+    """Where the real mode finds OpenELB's binaries (``lab/real/binaries.py``)."""
 
 
 @dataclass
@@ -307,7 +313,7 @@ class Lab:
             f"{', '.join(n.name for n in nodes)} lose power: links down, speakers frozen "
             "(no FIN, no CEASE)"
         )
-        if self.layout.version == "0.5":
+        if self.layout.version == "0.5" or self.speakers.decides:
             threading.Thread(target=self._not_ready, args=(nodes,), daemon=True).start()
 
     def _not_ready(self, nodes: Sequence[LabNode]) -> None:
@@ -317,6 +323,14 @@ class Lab:
         (``getServiceNodes``, :448-453): each live speaker withdraws the dead next hops."""
         time.sleep(self.timing.node_monitor_grace_seconds)
         dead = {node.name for node in nodes}
+        if self.speakers.decides:
+            # Real OpenELB reads the Node from the API server and decides for itself.
+            self.speakers.not_ready(sorted(dead))
+            self.event(
+                f"{', '.join(sorted(dead))} NotReady after "
+                f"{self.timing.node_monitor_grace_seconds:g} s (written to the API server)"
+            )
+            return
         before = {n.name: self.paths(n) for n in self.layout.nodes if n.speaker}
         for name in dead:
             self.ready[name] = False
@@ -444,6 +458,8 @@ class Lab:
         ]
         if measured:
             problems += measured.problems
+        observed, silent = self.speakers.observations({loss.node for loss in self.losses})
+        problems += silent
         notes = list(self.layout.notes)
         interval = self.sampler.longest_interval(measured.start if measured else self.origin)
         if interval > MAX_SAMPLE_INTERVAL:
@@ -458,7 +474,10 @@ class Lab:
             leaves=leaves,
             measured=measured,
             events=[(at - self.origin, what) for at, what in self.events],
-            details={"longestSampleIntervalSeconds": round(interval, 3)},
+            details={
+                "longestSampleIntervalSeconds": round(interval, 3),
+                **({"openelb": observed} if observed else {}),
+            },
             notes=notes,
             problems=problems,
             node_of_address=dict(self.by_address),
@@ -524,6 +543,18 @@ def converged_first(lab: Lab, name: str) -> LabResult | None:
     are measured, and its result reports the mismatch."""
     lab.up()
     took, converged, settled = settle(lab)
+    silent = lab.speakers.silent()
+    if silent:
+        # Real OpenELB 0.6 started all at once can keep its sessions and lose its paths
+        # (docs/lab.md, "Real OpenELB"): as advised there, each such speaker is restarted
+        # alone, so the scenario starts from a fabric where every speaker announces.
+        lab.event(f"after the start {', '.join(silent)} announce nothing: each restarted alone")
+        for name in silent:
+            node = lab.layout.node(name)
+            lab.speakers.stop(node)
+            lab.speakers.start(node, lab.paths(node))
+            lab.speakers.wait_announcing(node)
+        took, converged, settled = settle(lab)
     if settled:
         lab.event(f"fabric {'converged' if converged else 'settled'} after {took:.1f} s")
         return None
@@ -558,17 +589,37 @@ class Session:
         state = state or self.state
         faults = faults or self.options.faults
         layout = build_layout(self.stack, config, state, os.getpid(), faults, initial)
+        start_config, start_state = initial or (config, state)
         with Fabric(layout, self.record, self.options.router) as fabric:
             fabric.build()
-            with Sampler(fabric) as sampler:
+            with contextlib.ExitStack() as real:
                 make = self.options.speakers or ModelledSpeakers
-                self.current = Lab(
-                    layout, fabric, sampler, self.options, config, state, make(fabric, layout)
-                )
-                try:
-                    yield self.current
-                finally:
-                    self.current = None
+                if self.options.openelb == "real":
+                    # Only here: the real mode needs the control plane's modules.
+                    from openelb_component.lab.real.speakers import real_speakers
+
+                    speakers: Speakers = real.enter_context(
+                        real_speakers(
+                            layout,
+                            fabric,
+                            self.record,
+                            self.options.openelb_binaries,
+                            self.stack,
+                            start_config,
+                            start_state,
+                            faults or Faults(),
+                        )
+                    )
+                else:
+                    speakers = make(fabric, layout)
+                with Sampler(fabric) as sampler:
+                    self.current = Lab(
+                        layout, fabric, sampler, self.options, config, state, speakers
+                    )
+                    try:
+                        yield self.current
+                    finally:
+                        self.current = None
 
 
 def first_speakers(lab: Lab) -> list[LabNode]:

@@ -66,12 +66,24 @@ def restart_bgp(lab: Lab, reannounce: bool) -> None:
     _each(nodes, lambda n: lab.speakers.start(n, lab.paths(n) if reannounce else []))
 
 
-def carry_out(lab: Lab, effects: Sequence[openelb.Effect]) -> list[str]:
+def carry_out(
+    lab: Lab,
+    effects: Sequence[openelb.Effect],
+    after: tuple[StackConfig, DesiredState] | None = None,
+) -> list[str]:
     """The effects on the running speakers (resets and BGP restarts first, then the roll, as
-    Pulumi applies the BgpPeers and the BgpConf before the workload); what was done."""
+    Pulumi applies the BgpPeers and the BgpConf before the workload); what was done. Real
+    OpenELB (``lab.speakers.decides``) gets the changed objects (``after``) instead and makes
+    its resets and restarts itself; the roll stays Kubernetes' doing."""
     assert lab.workload is not None  # noqa: S101 - up() made it
     done: list[str] = []
     running = set(lab.workload.running_nodes)
+    if lab.speakers.decides:
+        if after is not None:
+            lab.speakers.apply(*after)
+            done.append("the changed stack applied by its runbook; OpenELB reacts by itself")
+            lab.event(done[-1])
+        effects = [effect for effect in effects if effect.kind == "roll"]
     for effect in effects:
         if effect.kind == "neighbor-reset":
             nodes = [lab.layout.node(n) for n in effect.nodes if n in running]
@@ -87,6 +99,9 @@ def carry_out(lab: Lab, effects: Sequence[openelb.Effect]) -> list[str]:
         time.sleep(PULUMI_NEXT)
         lab.workload.roll()
         done.append("every speaker rolled, as the workload's rollout does")
+    if lab.speakers.decides:
+        lab.speakers.wait_applied()  # the change is done when its runbook is
+        lab.event("the runbook's apply finished")
     return done
 
 
@@ -170,7 +185,8 @@ def _join(lab: Lab, before: DesiredState, after: DesiredState, baseline: bool) -
         if node.joins:
             lab.event(f"{node.name} labelled: it joins leaf {node.leaf}")
             lab.workload.add_node(node.leaf, node.name)
-    done = carry_out(lab, effects)
+    assert lab.config is not None  # noqa: S101 - the session's labs have their stack
+    done = carry_out(lab, effects, (lab.config, after))
     lab.workload.settle()
     took = converge(lab)
     return lab.phase(
@@ -266,7 +282,7 @@ def bgpconf_change(session: Session) -> LabResult:
         workload.max_unavailable = openelb.rollout(applied).max_unavailable
         speakers = lab.speakers_by_leaf()
         since = lab.begin()
-        done = carry_out(lab, effects)
+        done = carry_out(lab, effects, (after, applied))
         workload.settle()
         took = converge(lab)
         allowance = Allowance(gap_seconds=ALL_AT_ONCE_ALLOWANCE)

@@ -170,8 +170,6 @@ def test_multi_leaf_adds_rack_labels_spread_constraint_and_one_bgp_peer_per_leaf
                 "topologyKey": "openelb.kubesphere.io/rack",
                 "whenUnsatisfiable": "DoNotSchedule",
                 "labelSelector": {"matchLabels": MANAGER_LABELS},
-                # Only this revision's pods count: a rollout cannot end the leaves 3/2/1.
-                "matchLabelKeys": ["pod-template-hash"],
             }
         ],
     }
@@ -430,7 +428,6 @@ def test_v06_multi_leaf_has_rack_labels_and_peers_but_no_spread_on_the_daemonset
             "topologyKey": "openelb.kubesphere.io/rack",
             "whenUnsatisfiable": "ScheduleAnyway",
             "labelSelector": {"matchLabels": CONTROLLER_LABELS},
-            "matchLabelKeys": ["pod-template-hash"],
         },
     ]
     assert {r.name for r in run.of_type("kubernetes:network.kubesphere.io/v1alpha2:BgpPeer")} == {

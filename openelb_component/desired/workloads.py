@@ -72,25 +72,14 @@ def rack_spread(workload: Workload, next_hops: NextHops = "rack") -> Manifest:
     leaves within one of each other stays Pending instead of piling onto one leaf. The key is the
     label naming the leaf: with one rack per node, spreading over racks would spread over nodes
     and no longer guarantee each leaf its replicas.
-
-    ``matchLabelKeys: [pod-template-hash]`` counts only the pods of the incoming pod's own
-    ReplicaSet (the scheduler ANDs the key's value with ``labelSelector``:
-    podtopologyspread/common.go:96-105, core/v1/types.go:5020-5031@v1.37.2; beta and on by
-    default since 1.27, features/kube_features.go:1830-1833). Without it a rollout's new pods
-    are spread against the old pods still running, and once those are gone the leaves can end
-    3/2/1: the real scheduler did so on the racks stack (tests/test_runbook_cluster.py).
     """
     return {
         "maxSkew": 1,
         "topologyKey": leaf_label(next_hops),
         "whenUnsatisfiable": "DoNotSchedule",
         "labelSelector": {"matchLabels": dict(workload.pod_labels)},
-        "matchLabelKeys": [POD_TEMPLATE_HASH],
     }
 
-
-POD_TEMPLATE_HASH = "pod-template-hash"
-"""The label a Deployment's ReplicaSet puts on its pods, one value per pod template."""
 
 MEMBERSHIP_ANNOTATION = f"{names.PROJECT}/membership"
 BGP_CONF_ANNOTATION = f"{names.PROJECT}/bgpconf"

@@ -39,6 +39,7 @@ from openelb_component.component.args import (
     BgpTimersArgs,
     LeafArgs,
     Mode,
+    NextHops,
     OpenElbHaArgs,
     OpenElbSettingsArgs,
     PeerArgs,
@@ -650,8 +651,9 @@ def _literal_values(model: type[BaseModel], field: str) -> set[str]:
             _literal_values(models.SingleRouterTopology, "kind")
             | _literal_values(models.MultiLeafTopology, "kind"),
         ),
+        (NextHops, _literal_values(models.BgpSettings, "next_hops")),
     ],
-    ids=["version", "mode", "topology kind"],
+    ids=["version", "mode", "topology kind", "next hops"],
 )
 def test_each_enum_has_the_words_of_its_stack_key(
     enum_type: type[enum.Enum], values: set[str]

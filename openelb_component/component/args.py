@@ -118,7 +118,7 @@ class TopologyArgs(TypedDict):
     """multi-leaf: the leaf routers and their nodes."""
 
 
-class NextHops(enum.Enum):
+class NextHops(str, enum.Enum):  # noqa: UP042 - as Pulumi generates enums
     """Which next hops each speaker announces (stack key ``bgp.nextHops``)."""
 
     NODE = "node"

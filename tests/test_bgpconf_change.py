@@ -206,7 +206,10 @@ def test_on_05_the_speakers_announce_again_by_themselves_and_nothing_rolls() -> 
     done = run_program({**after, "acceptBgpConfChange": digest_in(message)}, cluster=cluster)
     template = done.named(WORKLOAD).inputs["spec"]["template"]
     assert "openelb-ha/bgpconf" not in template["metadata"]["annotations"]
-    assert done.named(WORKLOAD).inputs["spec"]["strategy"]["rollingUpdate"] == {"maxUnavailable": 1}
+    assert done.named(WORKLOAD).inputs["spec"]["strategy"]["rollingUpdate"] == {
+        "maxUnavailable": 1,
+        "maxSurge": 0,
+    }
 
 
 def test_a_first_run_without_a_record_is_a_change_to_acknowledge() -> None:

@@ -133,7 +133,10 @@ def test_single_router_registers_node_labels_and_the_manager_patch() -> None:
         "spec": {
             "replicas": 2,
             "minReadySeconds": 30,
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0},
+            },
             "template": {
                 "metadata": {"annotations": {MEMBERSHIP: membership}},
                 "spec": {

@@ -167,6 +167,43 @@ def test_a_pending_pod_goes_only_where_the_rack_spread_allows(
     pending.deleted = True  # its start thread, if any, ends without starting anything
 
 
+RACKS = {"a": ["a1", "a2", "a3"], "b": ["b1", "b2"], "c": ["c1", "c2"]}
+"""The racks stack's layout: replicasPerLeaf 2, and rack-a has a spare node."""
+
+
+@pytest.mark.parametrize(
+    ("max_surge", "running", "per_leaf"),
+    [
+        (2, ["a1", "a2", "b1", "b2", "c1", "c2"], {"a": 3, "b": 2, "c": 1}),
+        (2, ["a2", "a3", "b1", "b2", "c1", "c2"], {"a": 3, "b": 2, "c": 1}),
+        (0, ["a1", "a2", "b1", "b2", "c1", "c2"], {"a": 2, "b": 2, "c": 2}),
+        (0, ["a2", "a3", "b1", "b2", "c1", "c2"], {"a": 2, "b": 2, "c": 2}),
+    ],
+    ids=[
+        "api-default-surge-ends-uneven",
+        "api-default-surge-ends-uneven-from-other-nodes",
+        "no-surge-ends-even",
+        "no-surge-ends-even-from-other-nodes",
+    ],
+)
+def test_a_rollout_with_surge_can_leave_the_leaves_uneven_and_one_without_ends_even(
+    max_surge: int, running: list[str], per_leaf: dict[str, int]
+) -> None:
+    """The 0.5 manager's rollout on the racks layout. With the API default maxSurge (25% of 6:
+    2) the surge pod takes rack-a's spare node while the old pods still count in the spread,
+    and the old pods stopped afterwards are chosen without regard to leaves: rack-c ends with
+    one replica (a real scheduler did the same in make cluster-test). With maxSurge 0, the
+    manager's strategy (desired/workloads.py ``MANAGER_STRATEGY``), each new pod goes to the
+    leaf its predecessor left."""
+    pods = FakeSpeakers()
+    deploy = workload("Deployment", pods, RACKS, running, max_surge=max_surge)
+    deploy.roll(deadline=30)
+    assert {
+        leaf: sum(1 for node in deploy.running_nodes if node in nodes)
+        for leaf, nodes in RACKS.items()
+    } == per_leaf
+
+
 @pytest.mark.parametrize(
     ("kind", "replicas", "value", "surge"),
     [

@@ -76,7 +76,7 @@ def _workload_v05(run: Run, config: Config) -> None:
     assert workload.inputs["metadata"]["name"] == "openelb-manager"
     spec = workload.inputs["spec"]
     assert spec["replicas"] == run.outputs["replicas"] == expected_replicas(config)
-    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 1
+    assert spec["strategy"]["rollingUpdate"] == {"maxUnavailable": 1, "maxSurge": 0}
     pod_spec = spec["template"]["spec"]
     assert pod_spec["nodeSelector"][names.HA_LABEL] == names.HA_LABEL_VALUE
     spreads = [c["topologyKey"] for c in pod_spec.get("topologySpreadConstraints", [])]

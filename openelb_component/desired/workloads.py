@@ -10,6 +10,7 @@ function per workload, so each can grow on its own.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Mapping
@@ -80,6 +81,26 @@ def rack_spread(workload: Workload, next_hops: NextHops = "rack") -> Manifest:
         "labelSelector": {"matchLabels": dict(workload.pod_labels)},
     }
 
+
+MANAGER_STRATEGY: Manifest = {
+    "type": "RollingUpdate",
+    "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0},
+}
+"""The 0.5 manager's rollout: stop one replica, then start its successor.
+
+No surge, because the rack spread counts the pods of every revision (a constraint without
+``matchLabelKeys`` selects by labels alone, podtopologyspread/common.go:96-105@v1.37.2) and the
+ReplicaSet picks which old pod to stop without looking at leaves
+(controller_utils.go:843-893@v1.37.2). A surge pod is placed beside old pods that are stopped
+afterwards, so a rollout could end 3/2/1 where the stack asks 2/2/2 (a real scheduler did, in
+``make cluster-test``). Without surge each new pod is placed after its predecessor stopped: the
+stopped pod's leaf is then the only one below the others, and maxSkew 1 allows that leaf alone,
+so every step ends even. The spread counts no terminating pod (filtering.go:346-360@v1.37.2).
+
+Counting only the new revision (``matchLabelKeys: [pod-template-hash]``) was tried instead: a
+new pod then may need a leaf whose free nodes old pods still hold, and the racks stack's
+rollout did not finish in 5 minutes against a real control plane.
+"""
 
 MEMBERSHIP_ANNOTATION = f"{names.PROJECT}/membership"
 BGP_CONF_ANNOTATION = f"{names.PROJECT}/bgpconf"
@@ -172,10 +193,11 @@ def manager_patch(
         # Ready is not announcing (``gobgp global`` answers before any session is up): a new
         # replica must stay ready this long before the rollout stops the next one.
         "minReadySeconds": min_ready_seconds,
-        # Upstream's value, restated so the guarantee does not depend on the installer:
-        # one replica at a time is replaced, so replicas-1 keep announcing and the rollout
-        # cannot deadlock on host ports and the one-per-node anti-affinity. No scale to 0.
-        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+        # maxUnavailable 1 is upstream's value, restated so the guarantee does not depend on
+        # the installer: one replica at a time is replaced, so replicas-1 keep announcing and
+        # the rollout cannot deadlock on host ports and the one-per-node anti-affinity.
+        # maxSurge 0 (the API default is 25%) keeps the leaves even, see ``MANAGER_STRATEGY``.
+        "strategy": copy.deepcopy(MANAGER_STRATEGY),
         "template": {"metadata": membership["metadata"], "spec": pod_spec},
     }
     return _workload_patch(

@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from e2e import claims, component, conflicts, timeouts
-from e2e.engine import PROVIDER_COMMIT, PROVIDER_VERSION, Engine
+from e2e.engine import PROVIDER_COMMIT, PROVIDER_VERSION, Engine, stop_everything
 from e2e.project import ROOT, copy_project
 from e2e.report import Report
 from e2e.stackrun import Context, StackRun
@@ -59,6 +60,33 @@ def versions(engine: Engine, project: Path) -> dict[str, str]:
     }
 
 
+INTERRUPTED = 130
+"""The exit code of a run stopped by a signal, as a shell reports Ctrl-C."""
+
+
+def _interrupted(signum: int, _frame: object) -> None:
+    """SIGINT or SIGTERM: stop every Pulumi command with its plugins, then unwind, so each
+    part's control plane stops and the run's folder goes (``finally`` blocks run)."""
+    stop_everything()
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def run_parts(tasks: list[Callable[[], object]], jobs: int, report: Report) -> None:
+    """The parts, ``jobs`` at a time. Interrupted, no part not yet started starts, and the
+    running ones are waited for: their commands fail at once, so each ends within a step."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(jobs, 1))
+    try:
+        futures = [pool.submit(task) for task in tasks]
+        for future in futures:
+            error = future.exception()
+            if error is not None:  # a part that crashed outside its own steps
+                report.step("e2e", "crash", [f"{type(error).__name__}: {error}"], 0.0)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m e2e")
     parser.add_argument("--stack", action="append", help="only these example stacks")
@@ -75,6 +103,8 @@ def main(argv: Sequence[str]) -> int:
     stacks = args.stack or [stack_name(path) for path in stack_paths(ROOT / "stacks")]
     parts = args.only or list(PARTS)
     report = Report()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupted)
     cleaned = leftovers.cleanup_dead_runs()
     if cleaned.removed_anything:
         print(cleaned.render(), flush=True)
@@ -112,12 +142,7 @@ def main(argv: Sequence[str]) -> int:
                         tasks.append(lambda: component.run(ctx))
                 if "conflicts" in parts:
                     tasks.append(lambda: report.conflicts.update(conflicts.run(ctx)))
-                with concurrent.futures.ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
-                    futures = [pool.submit(task) for task in tasks]
-                    for future in futures:
-                        error = future.exception()
-                        if error is not None:  # a part that crashed outside its own steps
-                            report.step("e2e", "crash", [f"{type(error).__name__}: {error}"], 0.0)
+                run_parts(tasks, args.jobs, report)
             finally:
                 if args.logs is not None and (folder / "logs").is_dir():
                     shutil.copytree(folder / "logs", args.logs, dirs_exist_ok=True)
@@ -126,6 +151,13 @@ def main(argv: Sequence[str]) -> int:
                     run.forget_folder(folder)
     except gotools.ToolUnavailable as error:
         report.step("setup", "tools", [str(error)], 0.0)
+    except KeyboardInterrupt as stop:
+        report.step(
+            "e2e", "interrupted", [f"stopped by {stop}: the steps after it did not run"], 0.0
+        )
+        report.write(args.report)
+        print(f"e2e: interrupted by {stop}; everything it started is stopped; {args.report}")
+        return INTERRUPTED
     report.write(args.report)
     failed = report.failed()
     print(f"e2e: {'FAILED' if failed else 'ok'}: {len(failed)} failure(s); {args.report}")

@@ -23,12 +23,13 @@ import os
 import secrets
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from openelb_component.lab import gotools
+from openelb_component.lab import gotools, leftovers
 from openelb_component.lab.leftovers import Run
 
 PROVIDER_VERSION = "4.25.0"
@@ -36,6 +37,24 @@ PROVIDER_VERSION = "4.25.0"
 PROVIDER_COMMIT = "f47bc2d6f1996444d11c12b4ef083b82585f7c07"
 COMMAND_TIMEOUT = 900.0
 INTERRUPT_GRACE = 10.0
+
+_stopping = threading.Event()
+_running: set[int] = set()
+"""The sessions of the commands running now, by their leader's pid."""
+_running_lock = threading.Lock()
+
+
+def stop_everything() -> None:
+    """The run is interrupted (SIGINT or SIGTERM): every running command is killed with its
+    whole session, and every command asked for from now on fails at once without starting, so
+    the parts running in threads end within one step of theirs."""
+    _stopping.set()
+    with _running_lock:
+        leaders = sorted(_running)
+    for leader in leaders:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(leader, signal.SIGKILL)
+        leftovers.kill_session(leader)
 
 
 @dataclass(frozen=True)
@@ -178,6 +197,14 @@ def run_process(
     """Run a command in a session of its own (so a timeout stops everything it started),
     recorded in the run record while it lives."""
     started = time.monotonic()
+    if _stopping.is_set():
+        return Completed(
+            args=shown or tuple(command),
+            returncode=-int(signal.SIGTERM),
+            stdout="",
+            stderr="not started: the run was interrupted",
+            seconds=0.0,
+        )
     process = subprocess.Popen(  # noqa: S603 - our own binaries, arguments built here
         list(command),
         cwd=cwd,
@@ -189,6 +216,12 @@ def run_process(
         start_new_session=True,
     )
     run.process(process.pid)
+    with _running_lock:
+        _running.add(process.pid)
+    if _stopping.is_set():  # interrupted while it started: stop_everything may have missed it
+        leftovers.kill_session(process.pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
     timed_out = False
     try:
         try:
@@ -199,9 +232,11 @@ def run_process(
     finally:
         if process.poll() is None:
             _stop(process)
-        # Whatever the command started and left behind (a plugin of a killed engine) goes too.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        # Whatever the command started and left behind (a plugin of a killed engine) goes too:
+        # the whole session, since the CLI puts each plugin in a process group of its own.
+        leftovers.kill_session(process.pid)
+        with _running_lock:
+            _running.discard(process.pid)
         run.forget_process(process.pid)
     return Completed(
         args=shown or tuple(command),

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,6 +90,65 @@ def test_a_killed_run_s_processes_and_folders_are_removed(started: Started, reco
     assert not started.child_alive()
     assert not started.folder.exists()
     assert list(records.glob("*.json")) == []  # the record goes with what it listed
+
+
+# A run whose recorded child leads a session and starts a helper in a process group of its own,
+# as the Pulumi CLI starts its plugins (e2e/engine.py).
+RUN_WITH_SESSION = textwrap.dedent(
+    """
+    import subprocess, sys, time
+    from pathlib import Path
+    from openelb_component.lab import leftovers
+    CLI = (
+        "import subprocess, time; "
+        "p = subprocess.Popen(['sleep', '300'], process_group=0); "
+        "print(p.pid, flush=True); time.sleep(300)"
+    )
+    with leftovers.run_record("test", Path(sys.argv[1])) as run:
+        cli = subprocess.Popen(
+            [sys.executable, "-c", CLI], start_new_session=True, stdout=subprocess.PIPE, text=True
+        )
+        run.process(cli.pid)
+        plugin = cli.stdout.readline().strip()
+        print(cli.pid, plugin, flush=True)
+        time.sleep(300)
+    """
+)
+
+
+def test_a_killed_command_s_helpers_in_groups_of_their_own_go_with_its_session(
+    records: Path,
+) -> None:
+    """The owner and its recorded command are both killed; the command's helper, in its own
+    process group but the command's session, is what a group kill missed: the cleanup finds it
+    by its session."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", RUN_WITH_SESSION, str(records)], stdout=subprocess.PIPE, text=True
+    )
+    assert owner.stdout is not None
+    cli, plugin = (int(pid) for pid in owner.stdout.readline().split())
+    plugin_start = leftovers.start_time(plugin)
+    assert plugin_start is not None
+    try:
+        assert os.getpgid(plugin) == plugin and os.getsid(plugin) == cli
+        owner.kill()
+        owner.wait(timeout=10)
+        os.kill(cli, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while leftovers.start_time(cli) is not None and time.monotonic() < deadline:
+            time.sleep(0.02)  # the kill is asynchronous: wait until the command is gone
+        assert leftovers.session_members(cli) == [plugin]
+        cleaned = leftovers.cleanup_dead_runs(records, orphan_namespaces=False)
+        assert (cleaned.runs, cleaned.processes, cleaned.failures) == (
+            [f"test {owner.pid}"],
+            [plugin],
+            [],
+        )
+        assert not leftovers.alive(plugin, plugin_start)
+    finally:
+        owner.stdout.close()
+        if leftovers.alive(plugin, plugin_start):
+            os.kill(plugin, signal.SIGKILL)
 
 
 def test_a_live_run_is_never_touched(started: Started, records: Path) -> None:

@@ -95,6 +95,45 @@ def alive(pid: int, started: int) -> bool:
     return start_time(pid) == started
 
 
+def _session_of(pid: int) -> int | None:
+    """The process's session id (``/proc/<pid>/stat`` field 6), None when it has ended."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return None if fields[0] in ("Z", "X") else int(fields[3])
+
+
+def session_members(leader: int) -> list[int]:
+    """Every live process of the session ``leader`` started, but the leader itself.
+
+    A command run in a session of its own keeps its helpers in that session even when it puts
+    them in process groups of their own, as the Pulumi CLI does with its plugins
+    (``cmdutil.RegisterProcessGroup``: ``Setpgid: true``,
+    sdk/go/common/util/cmdutil/child_unix.go:51-52, used by
+    sdk/go/common/resource/plugin/plugin.go:598@v3.276.0), so a kill of the leader's group
+    misses them. The session's id stays the leader's pid while any member lives (Linux frees a
+    pid number only when no process uses it as pid, group or session id), so after the leader
+    has ended its number still names only its own session."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != leader:
+            if _session_of(int(entry.name)) == leader:
+                members.append(int(entry.name))
+    return sorted(members)
+
+
+def kill_session(leader: int) -> list[int]:
+    """SIGKILL to every member of the session ``leader`` started (``session_members``)."""
+    killed = []
+    for pid in session_members(leader):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+    return killed
+
+
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
     """Every writer and the cleanup take this lock, so a cleanup never sees half a registration
@@ -306,8 +345,15 @@ def _namespaces() -> list[str]:
 
 
 def _stop(pids: dict[int, int], cleanup: Cleanup) -> None:
-    """SIGTERM to each process still alive with its recorded start time, SIGKILL after a while."""
+    """SIGTERM to each process still alive with its recorded start time and to what remains of
+    the session it led (``session_members``: a recorded process that has ended, or its pid
+    reused by another, leaves no session of ours under that number), SIGKILL after a while."""
     living = {pid: started for pid, started in pids.items() if alive(pid, started)}
+    for leader in [p for p, s in pids.items() if p in living or start_time(p) is None]:
+        for member in session_members(leader):
+            member_start = start_time(member)
+            if member_start is not None:
+                living[member] = member_start
     for pid in living:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)

@@ -94,8 +94,11 @@ ReplicaSet picks which old pod to stop without looking at leaves
 (controller_utils.go:843-893@v1.37.2). A surge pod is placed beside old pods that are stopped
 afterwards, so a rollout could end 3/2/1 where the stack asks 2/2/2 (a real scheduler did, in
 ``make cluster-test``). Without surge each new pod is placed after its predecessor stopped: the
-stopped pod's leaf is then the only one below the others, and maxSkew 1 allows that leaf alone,
-so every step ends even. The spread counts no terminating pod (filtering.go:346-360@v1.37.2).
+stopped pod's leaf is then the only one below the others, and maxSkew 1 allows that leaf alone
+(a node passes when its leaf's count plus one, minus the lowest count, is at most maxSkew:
+filtering.go:346-360@v1.37.2), so every step ends even. The spread counts no terminating pod
+(common.go:150-154@v1.37.2): the stopped pod's leaf counts one less as soon as it is deleted
+(its node stays taken until it is gone: host ports and the one-per-node anti-affinity).
 
 Counting only the new revision (``matchLabelKeys: [pod-template-hash]``) was tried instead: a
 new pod then may need a leaf whose free nodes old pods still hold, and the racks stack's

@@ -8,15 +8,18 @@ import ipaddress
 import itertools
 import threading
 import time
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
 from openelb_component.lab import kube
-from openelb_component.lab.fabric import RouterView
-from openelb_component.lab.layout import LabLeaf
-from openelb_component.lab.measure import LeafStats, PowerLoss, Sample, leaf_stats
+from openelb_component.lab.fabric import Fabric, RouterView
+from openelb_component.lab.layout import LabLeaf, LabNode, Layout
+from openelb_component.lab.measure import LeafStats, PowerLoss, Sample, Sampler, leaf_stats
 from openelb_component.lab.report import render_text
-from openelb_component.lab.scenarios.base import LabResult, LeafResult, Phase
+from openelb_component.lab.scenarios.base import Lab, LabOptions, LabResult, LeafResult, Phase
+from openelb_component.lab.speakers import Speakers
 from openelb_component.lab.verdicts import Allowance, outages
 
 # --- the rollout model, on fake speakers, in fast time -----------------------------------------
@@ -372,3 +375,44 @@ def test_the_text_never_says_ok_over_an_outage() -> None:
     assert "at least 1 usable path(s), never without one" in ok
     outage = render_text(result_with(LeafStats(2, min_paths=0, longest_gap=0.1), Allowance()))
     assert ": ok" not in outage
+
+
+# --- a lab's timers end with it ------------------------------------------------------------------
+
+
+class DecidingSpeakers:
+    """Speakers that read Node readiness themselves (the real mode): records each NotReady the
+    lab writes."""
+
+    decides = True
+
+    def __init__(self) -> None:
+        self.not_ready_calls: list[list[str]] = []
+
+    def not_ready(self, nodes: list[str]) -> None:
+        self.not_ready_calls.append(nodes)
+
+
+@pytest.mark.parametrize(
+    ("ended_first", "calls"),
+    [(False, [["n1"]]), (True, [])],
+    ids=["due-while-the-lab-runs-it-is-written", "due-after-the-lab-ended-nothing-happens"],
+)
+def test_a_not_ready_due_after_the_lab_ended_reaches_nothing(
+    ended_first: bool, calls: list[list[str]]
+) -> None:
+    """A power loss schedules the Node's NotReady a grace period later; a scenario that ends
+    first (0.6's node-failure ends within its hold timer) tears down the control plane, and the
+    write then failed against a kubeconfig that was gone (seen in a real-mode run)."""
+    speakers = DecidingSpeakers()
+    lab = Lab(
+        cast(Layout, SimpleNamespace(nodes=[])),
+        cast(Fabric, None),
+        cast(Sampler, None),
+        LabOptions(timing=kube.KubeTiming(node_monitor_grace_seconds=0.05)),
+        speakers=cast(Speakers, speakers),
+    )
+    if ended_first:
+        lab.ended.set()
+    lab._not_ready([cast(LabNode, SimpleNamespace(name="n1"))])
+    assert speakers.not_ready_calls == calls

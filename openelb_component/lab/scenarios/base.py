@@ -228,6 +228,9 @@ class Lab:
         self.workload: kube.Workload | None = None
         self._lock = threading.Lock()
         self._begun = False
+        self.ended = threading.Event()
+        """Set when the lab is torn down: timers still pending (a NotReady due after the scenario
+        ended) do nothing then, rather than reach a control plane that is gone."""
 
     # --- what happened ------------------------------------------------------------------
 
@@ -321,7 +324,8 @@ class Lab:
         Service controller reconciles on the Node's readiness change
         (pkg/controllers/lb/controller.go:149-169@v0.5.1) and announces only Ready nodes
         (``getServiceNodes``, :448-453): each live speaker withdraws the dead next hops."""
-        time.sleep(self.timing.node_monitor_grace_seconds)
+        if self.ended.wait(self.timing.node_monitor_grace_seconds):
+            return
         dead = {node.name for node in nodes}
         if self.speakers.decides:
             # Real OpenELB reads the Node from the API server and decides for itself.
@@ -616,9 +620,11 @@ class Session:
                     self.current = Lab(
                         layout, fabric, sampler, self.options, config, state, speakers
                     )
+                    lab = self.current
                     try:
-                        yield self.current
+                        yield lab
                     finally:
+                        lab.ended.set()
                         self.current = None
 
 

@@ -52,9 +52,15 @@ def stop_everything() -> None:
     with _running_lock:
         leaders = sorted(_running)
     for leader in leaders:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(leader, signal.SIGKILL)
-        leftovers.kill_session(leader)
+        _kill_command(leader)
+
+
+def _kill_command(leader: int) -> None:
+    """SIGKILL to a command started in a session of its own, its process group and every other
+    process of its session (the CLI's plugins, each in a group of its own)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(leader, signal.SIGKILL)
+    leftovers.kill_session(leader)
 
 
 @dataclass(frozen=True)
@@ -219,9 +225,7 @@ def run_process(
     with _running_lock:
         _running.add(process.pid)
     if _stopping.is_set():  # interrupted while it started: stop_everything may have missed it
-        leftovers.kill_session(process.pid)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        _kill_command(process.pid)
     timed_out = False
     try:
         try:

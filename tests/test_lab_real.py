@@ -30,6 +30,7 @@ from openelb_component.lab.scenarios import LabOptions
 from openelb_component.plan.stackfile import read_stack, stack_path
 from tests.support.harness import ROOT
 from tests.support.tools import unobtainable
+from tests.test_lab import no_lab_namespaces_left
 
 pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("lab_host")]
 
@@ -162,8 +163,7 @@ def test_real_openelb_keeps_every_leaf_s_paths_where_the_product_promises_it(
 ) -> None:
     options = LabOptions(openelb="real", openelb_binaries=binaries_of(version))
     result = run_lab(read_stack(stack_path(stack)), scenario, options=options)
-    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
-    assert f"{namespace_prefix(os.getpid())}-" not in names.stdout
+    no_lab_namespaces_left()
     assert result.details["openelb"]["mode"] == "real"
     assert result.ok, result.problems
     for name, leaf in result.leaves.items():

@@ -76,19 +76,23 @@ def _own_folder(path: Path) -> Path:
     return path
 
 
-def start_time(pid: int) -> int | None:
-    """The process's start time (clock ticks after boot, ``/proc/<pid>/stat`` field 22), None
-    when no such process runs (a zombie has ended: only its exit status is left to collect).
-    Together with the pid it names one process for good."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """``/proc/<pid>/stat`` from field 3 (the state) on, None when no such process runs (a
+    zombie has ended: only its exit status is left to collect)."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
     # The command name (field 2) may hold spaces and parentheses: fields after the last ')'.
     fields = text[text.rindex(")") + 2 :].split()
-    if fields[0] in ("Z", "X"):
-        return None
-    return int(fields[19])
+    return None if fields[0] in ("Z", "X") else fields
+
+
+def start_time(pid: int) -> int | None:
+    """The process's start time (clock ticks after boot, ``/proc/<pid>/stat`` field 22), None
+    when no such process runs. Together with the pid it names one process for good."""
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[19])
 
 
 def alive(pid: int, started: int) -> bool:
@@ -97,12 +101,8 @@ def alive(pid: int, started: int) -> bool:
 
 def _session_of(pid: int) -> int | None:
     """The process's session id (``/proc/<pid>/stat`` field 6), None when it has ended."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    fields = text[text.rindex(")") + 2 :].split()
-    return None if fields[0] in ("Z", "X") else int(fields[3])
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[3])
 
 
 def session_members(leader: int) -> list[int]:
@@ -124,14 +124,11 @@ def session_members(leader: int) -> list[int]:
     return sorted(members)
 
 
-def kill_session(leader: int) -> list[int]:
+def kill_session(leader: int) -> None:
     """SIGKILL to every member of the session ``leader`` started (``session_members``)."""
-    killed = []
     for pid in session_members(leader):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
-    return killed
 
 
 @contextlib.contextmanager

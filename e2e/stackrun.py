@@ -73,13 +73,13 @@ def desired(config: Mapping[str, Any], folder: Path) -> list[DesiredObject]:
 def early_return(
     report: Report, view: checks.Cluster, objects: list[DesiredObject], name: str, step: str
 ) -> None:
-    """The workloads' pods may still be rolling when ``up`` returns: pulumi-kubernetes accepts
-    a Deployment event whose status the controller has not updated yet (no observedGeneration
-    check for apps/v1, ``deployment.go:444-499@v4.32.0``) and, at revision 1 (a fresh install),
-    needs no Progressing condition (``:418-429``), seen here under load; and a workload whose
-    spec the run does not change is not awaited at all (on 0.6 a node joining starts its
-    speaker through its new label alone). The rollout is then waited for (``ROLLOUT_GRACE`` at
-    most) and the wait kept as a finding; a rollout that never completes fails the checks."""
+    """The workloads' pods may still be rolling when ``up`` returns: a workload whose spec the
+    run does not change is not awaited at all (on 0.6 a node joining starts its speaker through
+    its new label alone). Before each Deployment patch carried ``pulumi.com/waitFor``
+    (``desired/workloads.py`` ``deployment_rolled_out``), the provider's own Deployment wait
+    also passed on the previous generation's status, seen here under load. The rollout is then
+    waited for (``ROLLOUT_GRACE`` at most) and the wait kept as a finding; a rollout that never
+    completes fails the checks."""
     pending = checks.rollouts_pending(view, objects)
     if not pending:
         return

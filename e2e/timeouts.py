@@ -3,10 +3,13 @@ timeout (``pulumi.com/timeoutSeconds``, ``desired/workloads.py``), naming why th
 
 The ``dev`` stack on a fresh control plane whose listed nodes are cordoned (``kubectl cordon``,
 as before maintenance): the patched Deployment's new pods may run only on those nodes, so they
-stay Pending; pulumi-kubernetes waits for the rollout until its timeout and no longer
-(``provider/pkg/await/deployment.go:105, 306-352@v4.32.0``; the same wait at v4.25.0). The step
+stay Pending; pulumi-kubernetes waits for the patch's ``pulumi.com/waitFor`` conditions
+(``desired/workloads.py`` ``deployment_rolled_out``) until its timeout and no longer
+(``provider/pkg/await/await.go:438-472``, ``internal/awaiter.go:47-96@v4.25.0``). The step
 fails when ``up`` succeeds, ends before the timeout or long after it, or says nothing about the
-pods' scheduling.
+pods' scheduling. Before the patch carried ``waitFor``, the provider's own Deployment wait let
+``up`` succeed here in 1 CI run of several (2026-12-03): that wait can pass on the previous
+generation's status (``deployment_rolled_out`` has the source).
 """
 
 from __future__ import annotations
@@ -30,7 +33,12 @@ STACK = "dev"
 NAME = "dev-stuck-rollout"
 LATE = 180.0
 """Seconds after the timeout by which ``up`` must have ended (the engine's own wind-down)."""
-TIMED_OUT = re.compile(r"timed out waiting to be Ready")
+TIMED_OUT = re.compile(
+    r"failed to fully initialize or become live: timed out waiting for the condition"
+)
+"""What the provider says when a ``waitFor`` wait reaches its timeout, on a create or an update
+(provider/pkg/provider/provider.go:1716-1723, 2194-2201@v4.25.0): the awaiter keeps
+apimachinery's ``wait.ErrorInterrupted`` text (internal/awaiter.go:89-95@v4.25.0)."""
 REASON = re.compile(r"Node \S+ is cordoned")
 
 

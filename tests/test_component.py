@@ -6,6 +6,7 @@ Each test runs the real program (``openelb_component.program.main``) with a stac
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any
 
@@ -51,13 +52,25 @@ CONTROLLER_LABELS = {"app": "openelb", "component": "controller"}
 MANAGED = {"pulumi.com/patchFieldManager": "openelb-ha"}
 
 
-def workload_metadata(name: str, timeout: int = 300) -> dict[str, Any]:
-    """A workload patch's metadata: forced, under openelb-ha, with its rollout wait."""
+# What ends Pulumi's wait for a two-replica Deployment patch (desired/workloads.py
+# ``deployment_rolled_out``): the controller's status for the patched generation, complete.
+TWO_REPLICAS_ROLLED_OUT = (
+    '["jsonpath={.status.replicas}=2", "jsonpath={.status.updatedReplicas}=2", '
+    '"jsonpath={.status.availableReplicas}=2", '
+    '"jsonpath={.status.conditions[?(@.type==\\"Progressing\\")].reason}=NewReplicaSetAvailable"]'
+)
+
+
+def workload_metadata(name: str, wait_for: str | None = None) -> dict[str, Any]:
+    """A workload patch's metadata: forced, under openelb-ha, with its rollout wait (5 minutes)
+    and, on a Deployment, the conditions that end it."""
+    wait = {"pulumi.com/waitFor": wait_for} if wait_for else {}
     return {
         "name": name,
         "namespace": "openelb-system",
         "annotations": {
-            "pulumi.com/timeoutSeconds": str(timeout),
+            "pulumi.com/timeoutSeconds": "300",
+            **wait,
             **MANAGED,
             "pulumi.com/patchForce": "true",
         },
@@ -129,7 +142,7 @@ def test_single_router_registers_node_labels_and_the_manager_patch() -> None:
     assert workload == {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": workload_metadata("openelb-manager"),
+        "metadata": workload_metadata("openelb-manager", TWO_REPLICAS_ROLLED_OUT),
         "spec": {
             "replicas": 2,
             "minReadySeconds": 30,
@@ -385,7 +398,7 @@ def test_v06_patches_the_speaker_daemonset_and_the_controller_and_budgets_the_co
     assert run.named("openelb-ha-controller").inputs == {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": workload_metadata("openelb-controller"),
+        "metadata": workload_metadata("openelb-controller", TWO_REPLICAS_ROLLED_OUT),
         "spec": {
             "replicas": 2,
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
@@ -510,7 +523,8 @@ def test_every_rollout_gets_a_wait_sized_to_its_pods(
     version: str, nodes: int, timeouts: dict[str, str]
 ) -> None:
     """Pods are replaced one at a time and Pulumi's wait never ends early on a stuck pod
-    (provider/pkg/await/deployment.go:306-352@v4.32.0): 60 seconds a pod plus the
+    (a Deployment's ``waitFor`` wait: internal/awaiter.go:47-96@v4.25.0; the DaemonSet's:
+    daemonset.go:129-183@v4.32.0): 60 seconds a pod plus the
     minReadySeconds the patch sets (30 by default on the announcing workload, none on the
     controller), at least 180, in whole 5 minutes. A 40-node roll is not cut at Pulumi's
     default 10 minutes, and a stuck two-replica roll fails after 5."""
@@ -521,6 +535,39 @@ def test_every_rollout_gets_a_wait_sized_to_its_pods(
     for key, expected in timeouts.items():
         metadata = run.named(f"openelb-ha-{key}").inputs["metadata"]
         assert metadata["annotations"]["pulumi.com/timeoutSeconds"] == expected, key
+
+
+@pytest.mark.parametrize(
+    ("version", "nodes", "replicas"),
+    [
+        ("0.5", 2, {"workload": 2}),
+        ("0.5", 11, {"workload": 11}),
+        ("0.6", 12, {"controller": 2}),
+    ],
+    ids=["two-manager-replicas", "eleven-manager-replicas", "two-controllers-twelve-speakers"],
+)
+def test_a_deployment_s_wait_ends_only_when_its_controller_reports_it_rolled_out(
+    version: str, nodes: int, replicas: dict[str, int]
+) -> None:
+    """pulumi-kubernetes' own Deployment wait can pass on a status the controller wrote for the
+    previous generation (desired/workloads.py ``deployment_rolled_out``); each Deployment patch
+    names the status that ends it instead: every pod present, updated and available, and the
+    controller's NewReplicaSetAvailable. The speaker DaemonSet keeps the built-in wait."""
+    names = [f"node-{index:02}" for index in range(nodes)]
+    run = run_program(
+        {"openelb": {"version": version}, "topology": {"kind": "single-router", "nodes": names}}
+    )
+    for key, count in replicas.items():
+        annotations = run.named(f"openelb-ha-{key}").inputs["metadata"]["annotations"]
+        assert json.loads(annotations["pulumi.com/waitFor"]) == [
+            f"jsonpath={{.status.replicas}}={count}",
+            f"jsonpath={{.status.updatedReplicas}}={count}",
+            f"jsonpath={{.status.availableReplicas}}={count}",
+            'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}=NewReplicaSetAvailable',
+        ], key
+    if version == "0.6":
+        speaker = run.named("openelb-ha-workload").inputs["metadata"]["annotations"]
+        assert "pulumi.com/waitFor" not in speaker
 
 
 @pytest.mark.parametrize(
@@ -535,7 +582,7 @@ def test_min_ready_seconds_adds_to_each_pods_share(
     replaced only then: the wait reads the value the patch sets (openelb.minReadySeconds)."""
     assert rollout_timeout(pods, min_ready_seconds) == seconds
     spec = {"minReadySeconds": min_ready_seconds}
-    assert rollout_metadata(spec, pods) == {
+    assert rollout_metadata("DaemonSet", spec, pods) == {
         "annotations": {"pulumi.com/timeoutSeconds": str(seconds)}
     }
 

@@ -1,13 +1,13 @@
 """Why a listed node cannot take a new OpenELB pod, read from the Node the program reads anyway.
 
 A workload patch's rollout waits for its new pods (``workloads.rollout_timeout``). When no
-listed node can take them, ``pulumi up`` waits until that timeout and then fails with
-"timed out waiting to be Ready" and "Minimum number of Pods to consider the application live
-was not attained", naming no reason: pulumi-kubernetes reports a Pending pod's scheduling
-message only as a status, and its Deployment wait prints only warnings and errors
-(provider/pkg/await/checker/pod/check.go:40-57 ``podScheduled`` and
-provider/pkg/await/deployment.go:811-835 ``aggregatePodErrors``@v4.32.0; the same at v4.25.0,
-where ``make e2e`` shows it). So the program names the reason itself, in the preview and in the
+listed node can take them, ``pulumi up`` waits until that timeout and then fails with "failed
+to fully initialize or become live: timed out waiting for the condition" (a Deployment's
+``waitFor`` wait, ``workloads.deployment_rolled_out``), naming no reason: pulumi-kubernetes
+reports a Pending pod's scheduling message only as a status (provider/pkg/await/checker/pod/
+check.go:40-57 ``podScheduled``@v4.32.0, in the DaemonSet's wait), and a ``waitFor`` wait prints
+only the conditions it waits for and the workload's Warning events (``make e2e`` shows it, with
+pulumi-kubernetes v4.25.0). So the program names the reason itself, in the preview and in the
 ``up``, from what it reads of each listed node:
 
 - cordoned: ``spec.unschedulable`` (``kubectl cordon``, a drain); the scheduler places no new

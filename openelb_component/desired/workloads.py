@@ -239,8 +239,9 @@ provider/pkg/await/daemonset.go:42 ``_defaultDaemonSetTimeout = 10 * time.Minute
 def rollout_timeout(pods: int, min_ready_seconds: int) -> int:
     """How long Pulumi waits for this workload's rollout before failing the update.
 
-    The awaiters never end early on Pending or crash-looping pods: they return on success or at
-    the timeout (provider/pkg/await/deployment.go:306-352, daemonset.go:129-183@v4.32.0), so the
+    The waits never end early on Pending or crash-looping pods: they return on success or at
+    the timeout (a Deployment's ``waitFor`` wait: internal/awaiter.go:47-96@v4.25.0; the
+    DaemonSet's: daemonset.go:129-183@v4.32.0), so the
     timeout is how long a stuck rollout takes to fail. Sized to the rollout itself: each pod in
     turn, then its minReadySeconds before the next one starts (a pod counts as available only
     then), rounded up to ``TIMEOUT_STEP``. A 40-node DaemonSet gets 40 minutes, two replicas 5.
@@ -249,16 +250,55 @@ def rollout_timeout(pods: int, min_ready_seconds: int) -> int:
     return -(-seconds // TIMEOUT_STEP) * TIMEOUT_STEP
 
 
-def rollout_metadata(spec: Manifest, pods: int) -> Manifest:
+WAIT_FOR_ANNOTATION = "pulumi.com/waitFor"
+ROLLED_OUT_FIELDS = ("replicas", "updatedReplicas", "availableReplicas")
+"""Deployment status counts that equal ``spec.replicas`` once a rollout is complete: no old pod
+left, every pod of the new template, each available (ready for minReadySeconds)."""
+NEW_REPLICA_SET_AVAILABLE = (
+    'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}=NewReplicaSetAvailable'
+)
+"""The Deployment controller's own word that the rollout is complete."""
+
+
+def deployment_rolled_out(replicas: int) -> str:
+    """The ``pulumi.com/waitFor`` value that ends Pulumi's wait for a Deployment patch only when
+    the Deployment controller reports the patched generation rolled out.
+
+    pulumi-kubernetes' built-in Deployment wait can end before the rollout has begun: it leaves
+    its start-up wait on the first event whose own generation equals its observedGeneration,
+    which may be an older object it then ignores as stale, and an event with the new generation
+    but the controller's old revision annotation and status then counts as done (at revision 1
+    no Progressing condition is needed, and the revision matches the last outputs') (provider/
+    pkg/await/deployment.go:352-388, 409-430, 453-456, 711-717@v4.25.0; the same code at
+    v4.32.0).
+    ``make e2e`` saw ``up`` succeed with every listed node cordoned, and return up to a minute
+    before a rollout completed. A ``waitFor`` annotation replaces that wait (await.go:447-472):
+    every condition must hold at once (metadata/overrides.go:111-160), each ``jsonpath``
+    condition ignores objects older than the patched one and any whose observedGeneration is
+    behind (condition/observer.go:88-91, condition/jsonpath.go:44-51), all @v4.25.0 and the same
+    at v4.32.0.
+    What this drops: while it waits, Pulumi prints the Deployment's Warning events but no
+    longer the new pods' container errors (the built-in wait's pod checks).
+    """
+    conditions = [f"jsonpath={{.status.{field}}}={replicas}" for field in ROLLED_OUT_FIELDS]
+    return json.dumps([*conditions, NEW_REPLICA_SET_AVAILABLE])
+
+
+def rollout_metadata(kind: str, spec: Manifest, pods: int) -> Manifest:
     """The ``pulumi.com/timeoutSeconds`` annotation (read by ``metadata.TimeoutDuration``,
     provider/pkg/metadata/overrides.go:53-66@v4.32.0; a ``customTimeouts`` resource option would
-    override it, so the component sets none).
+    override it, so the component sets none), and on a Deployment the ``pulumi.com/waitFor``
+    conditions of ``deployment_rolled_out`` (a DaemonSet's built-in wait drops stale objects and
+    asks kstatus, which checks observedGeneration: daemonset.go:185, 220-223@v4.25.0).
 
     ``min_ready_seconds`` is the value this patch sets, else 0 (the upstream manifests set none):
     the hook for ``openelb.minReadySeconds``, which puts it into the patch's spec.
     """
     min_ready = int(spec.get("minReadySeconds", 0))
-    return {"annotations": {TIMEOUT_ANNOTATION: str(rollout_timeout(pods, min_ready))}}
+    annotations = {TIMEOUT_ANNOTATION: str(rollout_timeout(pods, min_ready))}
+    if kind == "Deployment":
+        annotations[WAIT_FOR_ANNOTATION] = deployment_rolled_out(pods)
+    return {"annotations": annotations}
 
 
 def _workload_patch(
@@ -274,7 +314,7 @@ def _workload_patch(
     metadata: Manifest = {
         "name": workload.name,
         "namespace": namespace,
-        **rollout_metadata(spec, pods),
+        **rollout_metadata(workload.kind, spec, pods),
     }
     if annotations:
         metadata["annotations"] = {**metadata.get("annotations", {}), **annotations}

@@ -16,6 +16,7 @@ from openelb_component.config.errors import format_path, value_at_or_none
 from openelb_component.config.models import MultiLeafTopology
 from openelb_component.config.secrets import MAX_PASSWORD_BYTES
 from openelb_component.desired import DesiredObject
+from openelb_component.desired.workloads import WAIT_FOR_ANNOTATION
 from openelb_component.plan.build import Plan
 from openelb_component.plan.checks import CheckResult
 from openelb_component.plan.formatting import command, compact_json, describe, dump, secret_notes
@@ -163,10 +164,16 @@ def _workload_changes(plan: Plan, obj: DesiredObject) -> list[str]:
         )
         rows.append(f"| `{'.'.join(path)}` | {shown_before} | {_code(after)} |")
     seconds = rollout_seconds(obj)
+    ends = (
+        " The wait ends when the Deployment controller reports the patched template rolled out"
+        " (`pulumi.com/waitFor`)."
+        if WAIT_FOR_ANNOTATION in (obj.manifest["metadata"].get("annotations") or {})
+        else ""
+    )
     rows += [
         "",
         f"`pulumi up` waits up to {seconds} s ({seconds // 60} min) for this rollout "
-        "(`pulumi.com/timeoutSeconds`), then fails it: pods are replaced one at a time.",
+        f"(`pulumi.com/timeoutSeconds`), then fails it: pods are replaced one at a time.{ends}",
     ]
     return rows
 

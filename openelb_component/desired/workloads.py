@@ -270,9 +270,9 @@ def deployment_rolled_out(replicas: int) -> str:
     but the controller's old revision annotation and status then counts as done (at revision 1
     no Progressing condition is needed, and the revision matches the last outputs') (provider/
     pkg/await/deployment.go:352-388, 409-430, 453-456, 711-717@v4.25.0; the same code at
-    v4.32.0).
-    ``make e2e`` saw ``up`` succeed with every listed node cordoned, and return up to a minute
-    before a rollout completed. A ``waitFor`` annotation replaces that wait (await.go:447-472):
+    v4.32.0). ``make e2e`` saw ``up`` succeed with every listed node cordoned, and return up to
+    a minute before a rollout completed. A ``waitFor`` annotation replaces that wait
+    (await.go:447-472):
     every condition must hold at once (metadata/overrides.go:111-160), each ``jsonpath``
     condition ignores objects older than the patched one and any whose observedGeneration is
     behind (condition/observer.go:88-91, condition/jsonpath.go:44-51), all @v4.25.0 and the same
@@ -297,7 +297,8 @@ def rollout_metadata(kind: str, spec: Manifest, pods: int) -> Manifest:
     min_ready = int(spec.get("minReadySeconds", 0))
     annotations = {TIMEOUT_ANNOTATION: str(rollout_timeout(pods, min_ready))}
     if kind == "Deployment":
-        annotations[WAIT_FOR_ANNOTATION] = deployment_rolled_out(pods)
+        # The conditions compare the status with the spec's own count, so read it from there.
+        annotations[WAIT_FOR_ANNOTATION] = deployment_rolled_out(int(spec["replicas"]))
     return {"annotations": annotations}
 
 

@@ -213,6 +213,14 @@ def _parser() -> argparse.ArgumentParser:
         "DIR/controller (0.6)",
     )
     lab.add_argument(
+        "--logs",
+        type=Path,
+        metavar="DIR",
+        help="keep every process's log (routers, speakers, OpenELB, the control plane) in "
+        "DIR/lab<N>, one folder per fabric the scenario builds; with --compare DIR/model and "
+        "DIR/real. Logs only: configurations hold the lab's passwords",
+    )
+    lab.add_argument(
         "--compare",
         action="store_true",
         help="run the scenario with the model and with real OpenELB, print both side by side, "
@@ -263,6 +271,7 @@ def _lab(args: argparse.Namespace) -> int:
             progress=None if args.quiet else _progress,
             openelb=args.openelb,
             openelb_binaries=args.openelb_binaries,
+            logs=args.logs,
         )
         if args.compare:
             compared = compare.run_both(stack, args.scenario, options, args.set)

@@ -13,7 +13,11 @@ from typing import Any
 import pulumi
 import pytest
 
-from openelb_component.desired.workloads import rollout_metadata, rollout_timeout
+from openelb_component.desired.workloads import (
+    rollout_metadata,
+    rollout_timeout,
+    speaker_nodes_digest,
+)
 from tests.support.harness import (
     FakeCluster,
     assert_registers_the_desired_state,
@@ -61,9 +65,11 @@ TWO_REPLICAS_ROLLED_OUT = (
 )
 
 
-def workload_metadata(name: str, wait_for: str | None = None) -> dict[str, Any]:
-    """A workload patch's metadata: forced, under openelb-ha, with its rollout wait (5 minutes)
-    and, on a Deployment, the conditions that end it."""
+def workload_metadata(
+    name: str, wait_for: str | None = None, own: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A workload patch's metadata: forced, under openelb-ha, with its rollout wait (5 minutes),
+    on a Deployment the conditions that end it, and the project's own annotations (``own``)."""
     wait = {"pulumi.com/waitFor": wait_for} if wait_for else {}
     return {
         "name": name,
@@ -71,6 +77,7 @@ def workload_metadata(name: str, wait_for: str | None = None) -> dict[str, Any]:
         "annotations": {
             "pulumi.com/timeoutSeconds": "300",
             **wait,
+            **(own or {}),
             **MANAGED,
             "pulumi.com/patchForce": "true",
         },
@@ -384,11 +391,13 @@ def test_v06_patches_the_speaker_daemonset_and_the_controller_and_budgets_the_co
     ]
     speaker = run.named("openelb-ha-workload").inputs
     # No membership in the template: the DaemonSet itself follows the labelled nodes, so a
-    # node joining or leaving restarts no speaker (only per-rack ASNs do: test_moves).
+    # node joining or leaving restarts no speaker (only per-rack ASNs do: test_moves). The
+    # listed nodes' digest is on the DaemonSet itself, so that a join still makes up wait.
+    listed = speaker_nodes_digest(["master1", "worker-p002"])
     assert speaker == {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
-        "metadata": workload_metadata("openelb-speaker"),
+        "metadata": workload_metadata("openelb-speaker", own={"openelb-ha/speaker-nodes": listed}),
         "spec": {
             "minReadySeconds": 30,
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},

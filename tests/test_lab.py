@@ -372,13 +372,15 @@ def test_ten_nodes_under_three_leaves_converge_with_per_rack_next_hops() -> None
         assert [len(hops) for hops in leaf.paths.values()] == [len(leaf.expected)] * 2
 
 
-def test_bird_routers_run_router_config_s_bird_output_too() -> None:
+def test_bird_routers_run_router_config_s_bird_output_too(tmp_path: Path) -> None:
     """The same fabric with BIRD 2 as the leaf routers: prod's sessions (leaf1's with its TCP
     MD5 password) and ECMP routes in the routers' kernel tables, from `router-config --dialect
-    bird`'s configuration."""
+    bird`'s configuration. With ``--logs``, the routers' and speakers' output is kept, and
+    nothing holding the lab's password (their configurations) is."""
     stack = read_stack(ROOT / "stacks" / "Pulumi.prod.yaml")
     layout = lab_layout(stack)
-    result = run_lab(stack, "steady", router="bird")
+    options = LabOptions(router="bird", logs=tmp_path / "logs")
+    result = run_lab(stack, "steady", options=options)
     no_lab_namespaces_left()
     assert result.ok, result.problems
     assert result.settings["router"] == "bird"
@@ -387,6 +389,18 @@ def test_bird_routers_run_router_config_s_bird_output_too() -> None:
         assert result.leaves[leaf.name].paths == {
             address: sorted(leaf.expected_next_hops) for address in leaf.announced
         }
+    kept = sorted(
+        p.relative_to(tmp_path / "logs") for p in (tmp_path / "logs").rglob("*") if p.is_file()
+    )
+    run_folder = Path("lab1", "lab")
+    assert kept == sorted(
+        [run_folder / f"router-{leaf.index}" / "bird.out" for leaf in layout.leaves]
+        + [run_folder / f"{node.namespace}.out" for node in layout.nodes if node.namespace]
+    )
+    for path in kept:
+        text = (tmp_path / "logs" / path).read_text()
+        assert not [p for p in layout.passwords.values() if p in text], path
+    assert f"logs: {len(kept)} files kept in {tmp_path / 'logs'}, lab1" in " ".join(result.notes)
 
 
 # --- power loss, pod replacement, membership and BgpConf changes (docs/lab.md) ----------------

@@ -166,16 +166,39 @@ def test_membership_changes_roll_the_speakers_and_change_no_bgp_peer(change: Cha
     assert membership(before) != membership(after)
 
 
-def test_a_v06_single_router_stack_rolls_no_speaker_on_a_join_or_leave() -> None:
-    # No rack: a speaker's peering, ASN and next hops (every node, pkg/speaker/manager.go:
-    # 394-397@v0.6.0) do not depend on which nodes are listed; the DaemonSet follows the labels.
+@pytest.mark.parametrize(
+    ("before_nodes", "after_nodes"),
+    [
+        pytest.param(["n1", "n2"], ["n1", "n2", "n3"], id="a join"),
+        pytest.param(["n1", "n2", "n3"], ["n1", "n2"], id="a leave"),
+        pytest.param(["n1", "n2"], ["n3", "n4"], id="every node replaced"),
+    ],
+)
+def test_a_v06_single_router_stack_rolls_no_speaker_but_up_waits_for_the_daemonset(
+    before_nodes: list[str], after_nodes: list[str]
+) -> None:
+    """No rack: a speaker's peering, ASN and next hops (every node, pkg/speaker/manager.go:
+    394-397@v0.6.0) do not depend on which nodes are listed, so the pod template stays and no
+    speaker restarts. The DaemonSet patch is still updated, on its own annotation only, so
+    Pulumi waits for every scheduled speaker (the joining ones) to be available before it
+    releases the leaving nodes' labels at the end (``speaker_nodes_digest``)."""
+
     def single(nodes: list[str]) -> dict[str, Any]:
         return {**V06, "topology": {"kind": "single-router", "nodes": nodes}}
 
-    before = run_program(single(["n1", "n2"]), cluster=FakeCluster())
-    after = run_program(single(["n1", "n2", "n3"]), cluster=FakeCluster())
-    assert preview_diff(before, after).updated == []
-    assert "metadata" not in after.named("openelb-ha-workload").inputs["spec"]["template"]
+    before = run_program(single(before_nodes), cluster=FakeCluster())
+    after = run_program(single(after_nodes), cluster=FakeCluster())
+    assert preview_diff(before, after).updated == ["openelb-ha-workload"]
+    old, new = (run.named("openelb-ha-workload").inputs for run in (before, after))
+    assert old["spec"] == new["spec"]
+    assert "metadata" not in new["spec"]["template"]
+    changed = {
+        key
+        for key in {**old["metadata"]["annotations"], **new["metadata"]["annotations"]}
+        if old["metadata"]["annotations"].get(key) != new["metadata"]["annotations"].get(key)
+    }
+    assert changed <= {"openelb-ha/speaker-nodes", "pulumi.com/timeoutSeconds"}
+    assert "openelb-ha/speaker-nodes" in changed
 
 
 def test_a_moved_node_is_selected_by_its_new_leafs_peer_only_through_its_labels() -> None:

@@ -153,6 +153,7 @@ def _result(
     problems: tuple[str, ...] = (),
     blackhole: float = 0.0,
     watched: float = 100.0,
+    faulted: bool = False,
 ) -> LabResult:
     leaf = LeafResult(
         expected=["a", "b"],
@@ -172,6 +173,7 @@ def _result(
         problems=list(problems),
         node_of_address={"192.0.2.2": "a", "192.0.2.3": "b"},
         measured=Phase(leaves={}, allowance=Allowance(), seconds=watched),
+        faulted_leaf="leaf1" if faulted else None,
     )
 
 
@@ -180,7 +182,14 @@ def _result(
     [
         (_result(), _result(), []),
         (_result(gap=0.0), _result(gap=0.04, interval=0.06), []),
+        (_result(gap=35.99, interval=0.05), _result(gap=36.06, interval=0.05), []),
+        (_result(gap=35.99, interval=0.05), _result(gap=36.11, interval=0.05), ["longest gap"]),
         (_result(gap=0.0), _result(gap=10.3), ["longest gap"]),
+        (
+            _result(gap=7.99, sessions=(), faulted=True),
+            _result(gap=7.93, sessions=(), faulted=True),
+            [],
+        ),
         (_result(), _result(sessions=("a",)), ["sessions"]),
         (
             _result(blackhole=95.0, watched=95.0),
@@ -194,7 +203,10 @@ def _result(
     ids=[
         "same",
         "gap-within-sampling-interval",
+        "gaps-one-interval-apart-each-run-seen-late-or-early",
+        "gaps-further-apart-than-both-intervals",
         "gap-beyond-it",
+        "the-faulted-leaf-s-watch-is-not-a-gap-to-compare",
         "a-session-missing",
         "blackholes-both-to-the-end-of-their-watch",
         "one-blackhole-ended",
@@ -202,14 +214,14 @@ def _result(
         "power-loss-blackholes-further-apart",
     ],
 )
-def test_compare_names_what_differs_beyond_the_sampling_interval(
+def test_compare_names_what_differs_beyond_the_sampling_intervals(
     model: LabResult, real: LabResult, differing: list[str]
 ) -> None:
     compared = compare_results(model, real, KEEPALIVE)
     assert [row.what for row in compared.rows if row.differs] == differing
     assert compared.agree is (not differing)
-    assert compared.tolerance == max(
-        model.details["longestSampleIntervalSeconds"], real.details["longestSampleIntervalSeconds"]
+    assert compared.tolerance == (
+        model.details["longestSampleIntervalSeconds"] + real.details["longestSampleIntervalSeconds"]
     )
     assert compared.blackhole_tolerance == compared.tolerance + KEEPALIVE
 

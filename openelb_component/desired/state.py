@@ -15,9 +15,11 @@ from openelb_component.desired.workloads import (
     CONTROLLER_V06,
     MANAGER_V05,
     NODE_SELECTOR,
+    SPEAKER_NODES_ANNOTATION,
     bgp_conf_digest,
     controller_patch,
     manager_patch,
+    speaker_nodes_digest,
     speaker_patch,
     speaker_template_annotations,
 )
@@ -106,6 +108,7 @@ def desired_state(config: StackConfig) -> DesiredState:
         annotations = speaker_template_annotations(
             rack_of_node, rack_of_other_node, None if conf is None else conf.manifest["spec"]
         )
+        recorded[SPEAKER_NODES_ANNOTATION] = speaker_nodes_digest(rack_of_node)
         # After the BgpConf: its change restarts BGP on every speaker at once, and only the
         # roll that follows makes v0.6 speakers announce again.
         speaker = speaker_patch(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from openelb_component.config import names
@@ -109,6 +109,7 @@ MEMBERSHIP_ANNOTATION = f"{names.PROJECT}/membership"
 BGP_CONF_ANNOTATION = f"{names.PROJECT}/bgpconf"
 BGP_CONF_SPEC_ANNOTATION = f"{names.PROJECT}/bgpconf-spec"
 BGP_PEERS_ANNOTATION = f"{names.PROJECT}/bgppeers"
+SPEAKER_NODES_ANNOTATION = f"{names.PROJECT}/speaker-nodes"
 
 
 def _digest(value: object) -> str:
@@ -125,6 +126,24 @@ def membership_digest(
     membership: list[list[str]] = [[n, r or ""] for n, r in sorted(rack_of_node.items())]
     membership += [[n, r, "other"] for n, r in sorted(rack_of_other_node.items())]
     return _digest(membership)
+
+
+def speaker_nodes_digest(nodes: Iterable[str]) -> str:
+    """A hash of the listed nodes' names, sorted: the 0.6 DaemonSet's own annotation
+    ``SPEAKER_NODES_ANNOTATION``, so that every join or leave updates the DaemonSet patch and
+    ``pulumi up`` waits for its rollout before releasing a leaving node's labels.
+
+    Without it a single-router 0.6 stack's join changed nothing but the joining node's labels
+    (its pod template has no membership annotation: ``speaker_template_annotations``), Pulumi
+    had nothing to wait for, and the leaving nodes' labels, released at the end of the same
+    ``up``, stopped their speakers while the joining ones were still starting: replacing every
+    node of the leaf in one edit left the router without a path for a pod start plus
+    ``minReadySeconds`` (``make e2e`` measured the joining speaker's rollout ending 31 s after
+    ``up`` returned). With it the DaemonSet patch is updated after the labels (it depends on
+    them) and the provider's DaemonSet wait asks kstatus for every scheduled pod updated,
+    ready and available (provider/pkg/await/daemonset.go:185, 220-223@v4.25.0), the joining
+    node's among them. On the object, not the pod template: it rolls nothing."""
+    return _digest(sorted(nodes))
 
 
 def bgp_conf_digest(spec: Manifest) -> str:
@@ -398,8 +417,9 @@ def speaker_patch(
         depends_on,
         pods=speakers,
         annotations=workload_annotations,
-        on_destroy="nodeSelector (atomic: owned whole), the membership and BgpConf annotations, "
-        "minReadySeconds and updateStrategy are released: unless another manager owns the same "
+        on_destroy="nodeSelector (atomic: owned whole), the membership, speaker-nodes and "
+        "BgpConf annotations, minReadySeconds and updateStrategy are released: unless another "
+        "manager owns the same "
         "nodeSelector it is removed, so speakers run on every node until the installer's "
         "manifest is re-applied server-side; the pod template changes, so they roll once, node "
         "by node; the DaemonSet itself stays",

@@ -447,10 +447,22 @@ class Vty:
     NUL, the reply with three NULs and a status byte. Far cheaper than a vtysh process per
     sample, which keeps the sampling interval short."""
 
-    def __init__(self, path: Path) -> None:
-        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.socket.settimeout(COMMAND_TIMEOUT)
-        self.socket.connect(str(path))
+    def __init__(self, path: Path, timeout: float = COMMAND_TIMEOUT) -> None:
+        # The socket's file appears when the daemon binds it and takes connections only once
+        # it listens (lib/vty.c:1939-1947@frr-8.4.4): a connect in between is refused, which
+        # a loaded machine makes likely. Retry until the daemon listens, within ``timeout``.
+        deadline = time.monotonic() + timeout
+        while True:
+            self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.socket.settimeout(COMMAND_TIMEOUT)
+            try:
+                self.socket.connect(str(path))
+                break
+            except (ConnectionRefusedError, FileNotFoundError):
+                self.socket.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
         self.lock = threading.Lock()
 
     def command(self, text: str) -> str:

@@ -144,6 +144,12 @@ def run_lab(
                 result = RUNNERS[scenario](session)
         else:
             result = RUNNERS[scenario](session)
+    if session.kept_logs:
+        folders = "lab1" if session.labs_built == 1 else f"lab1 to lab{session.labs_built}"
+        result.notes.append(
+            f"logs: {len(session.kept_logs)} files kept in {options.logs}, {folders} (a "
+            "folder per fabric, in the order the scenario built them)"
+        )
     if cleaned.removed_anything:
         result.notes.append("before this run: " + cleaned.render().replace("\n", "; "))
     if options.router == "bird":

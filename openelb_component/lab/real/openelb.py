@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from openelb_component.config.models import StackConfig
 from openelb_component.desired import DesiredState
@@ -238,6 +239,13 @@ class RealOpenElb:
             for item in listed["items"]
             if item["spec"].get("type") == "LoadBalancer"
         }
+
+    def bgp_peer_statuses(self) -> dict[str, dict[str, Any]]:
+        """BgpPeer name -> its ``status`` as the speakers wrote it (each speaker its own
+        ``nodesPeerStatus`` entry: pkg/speaker/bgp/peers.go:31-62@v0.5.1,
+        pkg/speaker/bgp/bgp/peers.go:31-62@v0.6.0)."""
+        listed = self.cluster.kubectl.json("get", "bgppeers.network.kubesphere.io")
+        return {item["metadata"]["name"]: item.get("status") or {} for item in listed["items"]}
 
     def wait_addresses(self, count: int, timeout: float = ADDRESS_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -115,6 +116,19 @@ class RealSpeakers:
             f"speaker {name} announces nothing (0 paths in its RIB) while it runs"
             for name, count in paths.items()
             if count == 0 and self._leaf_announces(name)
+        ]
+        # The speakers copy GoBGP's view of each session into the BgpPeer's status, readable
+        # by whoever may read BgpPeers: the lab's passwords must not be in it (the component
+        # leaves status outputs unmarked on that ground: component/openelb_ha.py).
+        statuses = self.real.bgp_peer_statuses()
+        observed["bgpPeerStatusNodes"] = {
+            name: sorted(status.get("nodesPeerStatus") or {}) for name, status in statuses.items()
+        }
+        secrets = [password for password in self.layout.passwords.values() if password]
+        problems += [
+            f"BgpPeer {name}'s status holds a BGP password"
+            for name, status in statuses.items()
+            if any(password in json.dumps(status) for password in secrets)
         ]
         if self.errors:
             observed["runbookErrors"] = list(self.errors)

@@ -31,6 +31,7 @@ from openelb_component.lab.layout import (
     announcements,
     build_layout,
 )
+from openelb_component.lab.logs import save_logs
 from openelb_component.lab.measure import (
     MAX_SAMPLE_INTERVAL,
     LeafStats,
@@ -77,6 +78,8 @@ class LabOptions:
     against a control plane (``lab/real/``)."""
     openelb_binaries: Path | None = None
     """Where the real mode finds OpenELB's binaries (``lab/real/binaries.py``)."""
+    logs: Path | None = None
+    """Where to keep every lab's process logs (``lab --logs``; ``logs.py``); None: nowhere."""
 
 
 @dataclass
@@ -579,6 +582,9 @@ class Session:
     record: leftovers.Run
     current: Lab | None = None
     """The lab running now (for progress lines)."""
+    labs_built: int = 0
+    """Labs whose logs were kept (``--logs``): each one's go to ``lab<N>``, in build order."""
+    kept_logs: list[Path] = field(default_factory=list)
 
     @contextlib.contextmanager
     def lab(
@@ -598,11 +604,12 @@ class Session:
             fabric.build()
             with contextlib.ExitStack() as real:
                 make = self.options.speakers or ModelledSpeakers
+                log_folders = {"lab": fabric.workdir}
                 if self.options.openelb == "real":
                     # Only here: the real mode needs the control plane's modules.
                     from openelb_component.lab.real.speakers import real_speakers
 
-                    speakers: Speakers = real.enter_context(
+                    openelb = real.enter_context(
                         real_speakers(
                             layout,
                             fabric,
@@ -614,6 +621,8 @@ class Session:
                             faults or Faults(),
                         )
                     )
+                    log_folders["control-plane"] = openelb.real.cluster.folder
+                    speakers: Speakers = openelb
                 else:
                     speakers = make(fabric, layout)
                 with Sampler(fabric) as sampler:
@@ -626,6 +635,11 @@ class Session:
                     finally:
                         lab.ended.set()
                         self.current = None
+                        if self.options.logs is not None:
+                            # While everything still runs: the folders go when the block ends.
+                            self.labs_built += 1
+                            target = self.options.logs / f"lab{self.labs_built}"
+                            self.kept_logs.extend(save_logs(log_folders, target))
 
 
 def first_speakers(lab: Lab) -> list[LabNode]:

@@ -34,7 +34,7 @@ from e2e.kube import cluster_view, node_specs
 from e2e.project import PreparedStack, prepare_stack, stack_config, update_stack_file
 from e2e.report import Report
 from openelb_component.desired import DesiredObject, desired_state
-from openelb_component.desired.bgpconf_change import ALL_AT_ONCE
+from openelb_component.desired.bgpconf_change import CHANGE_ROLL_MIN_READY_SECONDS
 from openelb_component.desired.workloads import WORKLOAD_KEY
 from openelb_component.lab.cluster import ControlPlane
 from openelb_component.lab.leftovers import Run
@@ -216,8 +216,9 @@ class StackRun:
     def _up(self, view: checks.Cluster, objects: list[DesiredObject], step: str) -> list[str]:
         """``up`` as the docs have a user run it. With a BgpConf change pending (the preview
         printed its digest): first without the acknowledgement, which must be refused with
-        nothing written, then with it; on 0.6 that run replaces every speaker at once and the
-        docs say to run ``up`` again right after, which puts ``maxUnavailable: 1`` back."""
+        nothing written, then with it; on 0.6 that run rolls the speakers one at a time without
+        minReadySeconds and the docs say to run ``up`` again right after, which puts the stack's
+        minReadySeconds back."""
         args = ("--yes", "--refresh", "--skip-preview")
         problems = [] if self.digest is None else self._refused_without_acknowledgement(view)
         done, settings = bgpconf.acknowledged_up(self.pulumi, self.digest, *args)
@@ -225,7 +226,7 @@ class StackRun:
         if problems:
             return problems
         if self.digest is not None and variants.openelb_version(self.config) != "0.5":
-            problems += self._speakers_replaced_at_once(view, objects)
+            problems += self._speakers_rolled_without_waiting(view, objects)
             again = self.pulumi("up", *args)
             if not again.ok:
                 return [*problems, again.failure()]
@@ -245,16 +246,25 @@ class StackRun:
             problems.append(f"a BgpConf change without the acknowledgement: {done.failure()}")
         return problems
 
-    def _speakers_replaced_at_once(
+    def _speakers_rolled_without_waiting(
         self, view: checks.Cluster, objects: list[DesiredObject]
     ) -> list[str]:
+        """The change's run left the DaemonSet one speaker at a time, minReadySeconds 0 (never
+        every speaker at once: desired/bgpconf_change.py ``ROLL_STEP_SECONDS``)."""
         speaker = next(obj for obj in objects if obj.key == WORKLOAD_KEY)
         live = view.read(speaker.api_version, speaker.kind, speaker.name, speaker.namespace) or {}
-        strategy = (live.get("spec") or {}).get("updateStrategy") or {}
-        found = (strategy.get("rollingUpdate") or {}).get("maxUnavailable")
-        if found == ALL_AT_ONCE:
+        spec = live.get("spec") or {}
+        found = (
+            ((spec.get("updateStrategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable"),
+            spec.get("minReadySeconds"),
+        )
+        wanted = (1, CHANGE_ROLL_MIN_READY_SECONDS)
+        if found == wanted:
             return []
-        return [f"{speaker.kind} {speaker.name}: maxUnavailable {found!r}, not {ALL_AT_ONCE}"]
+        return [
+            f"{speaker.kind} {speaker.name}: (maxUnavailable, minReadySeconds) {found!r} during "
+            f"the BgpConf change, not {wanted!r}"
+        ]
 
     def _adopt_off(
         self, view: checks.Cluster, adopted: dict[str, Any], objects: list[DesiredObject]

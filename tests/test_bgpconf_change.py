@@ -120,9 +120,18 @@ def test_the_preview_names_a_bgp_conf_change_with_each_leaf_s_outage(
     (message,) = gate_messages(run_program(after, cluster=cluster, preview=True))
     assert message.startswith("the BgpConf changes: " + "; ".join(named) + ": ")
     assert "every leaf loses every path at once" in message
-    leaves = [leaf["name"] for leaf in after["topology"]["leaves"]]
-    outage = ", ".join(f"{leaf} (2 speakers) up to about 12 s" for leaf in leaves)
+    leaves = after["topology"]["leaves"]
+    every_speaker = sum(len(leaf["nodes"]) for leaf in leaves)
+    # At worst a leaf's first speaker is replaced after every other leaf's: 1 s until the
+    # workload patch, 6 s per speaker before it (a 5 s start and the first probe), its own 5 s
+    # start, then at most 6 s to a session (connectRetry 5, plus FRR's 1 s redial).
+    outage = ", ".join(
+        f"{leaf['name']} (2 speakers) up to about {12 + 6 * (every_speaker - 2)} s"
+        for leaf in leaves
+    )
     assert f"Expected outage: {outage}." in message
+    assert "one at a time with minReadySeconds 0" in message
+    assert "never all at once" in message
 
 
 @pytest.mark.parametrize(("before", "after"), NO_CHANGE, ids=NO_CHANGE_IDS)
@@ -180,16 +189,24 @@ def test_the_digest_the_preview_prints_lets_up_apply_that_change_only() -> None:
     assert f"openelb-ha:acceptBgpConfChange is {digest}, which acknowledges another" in str(error)
 
 
-def test_on_06_the_change_replaces_every_speaker_at_once_and_the_next_run_restores_one() -> None:
+def test_on_06_the_change_rolls_one_at_a_time_without_waiting_and_the_next_run_restores() -> None:
+    """Never every speaker at once: 0.6 speakers started together race to write the BgpConf
+    and the loser can stay silent (``ROLL_STEP_SECONDS``); one at a time, each as soon as the
+    previous is Ready (they are all silent anyway), then the stack's minReadySeconds again."""
     cluster = applied(run_program(BASE))
     after = edited(BASE, "bgp.as", 64700)
     digest = digest_in(gate_messages(run_program(after, cluster=cluster, preview=True))[0])
     changing = run_program({**after, "acceptBgpConfChange": digest}, cluster=cluster)
     spec = changing.named(WORKLOAD).inputs["spec"]
-    assert spec["updateStrategy"]["rollingUpdate"] == {"maxUnavailable": "100%"}
+    assert spec["updateStrategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": 1},
+    }
+    assert spec["minReadySeconds"] == 0
     # The pod template's BgpConf hash is what replaces them, after the BgpConf is applied.
     assert changing.named(CONF).urn in changing.named(WORKLOAD).dependencies
     next_run = run_program(after, cluster=applied(changing))
+    assert next_run.named(WORKLOAD).inputs["spec"]["minReadySeconds"] == 30
     assert next_run.named(WORKLOAD).inputs["spec"]["updateStrategy"]["rollingUpdate"] == {
         "maxUnavailable": 1
     }
@@ -327,7 +344,7 @@ def test_the_plan_gates_from_the_live_workload_or_says_it_cannot_tell(tmp_path: 
     live.write_text(yaml.safe_dump(speaker))
     same = build_plan(stack, read_live_workloads([live])).state
     assert not any("acceptBgpConfChange" in w for w in same.warnings)
-    # As an earlier BgpConf left it: the preview's account, up's refusal, and the roll at once.
+    # As an earlier BgpConf left it: the preview's account, up's refusal, and the quick roll.
     changed = copy.deepcopy(speaker)
     changed["metadata"]["annotations"]["openelb-ha/bgpconf"] = "0000000000000000"
     del changed["metadata"]["annotations"]["openelb-ha/bgpconf-spec"]
@@ -338,8 +355,9 @@ def test_the_plan_gates_from_the_live_workload_or_says_it_cannot_tell(tmp_path: 
         "the BgpConf changes from the one the last run applied (digest 0000000000000000)"
     )
     assert refusal.startswith("openelb-ha: nothing was applied")
-    strategy = state.by_key("workload").manifest["spec"]["updateStrategy"]
-    assert strategy["rollingUpdate"] == {"maxUnavailable": "100%"}
+    spec = state.by_key("workload").manifest["spec"]
+    assert spec["updateStrategy"]["rollingUpdate"] == {"maxUnavailable": 1}
+    assert spec["minReadySeconds"] == 0
 
 
 # --- BgpPeer changes: each leaf's sessions reset, said per leaf --------------------------------

@@ -611,47 +611,52 @@ def test_a_node_joining_resets_no_session_and_no_leaf_loses_its_paths(
         ),
     ],
 )
-def test_after_a_bgp_conf_change_every_leaf_announces_again_within_20_s(
+def test_after_a_bgp_conf_change_every_leaf_announces_again_within_the_stated_outage(
     version: str, done: list[str]
 ) -> None:
-    """Every speaker restarts BGP at once: every leaf is without a path for a while, within the
-    20 s an acknowledged BgpConf change allows; 0.6 because the program replaces every speaker
-    at once. Rolled one at a time (as before 2026-12-03, the 0.6 baseline) the second leaf waits for
-    the first leaf's speakers."""
+    """Every speaker restarts BGP at once: every leaf is without a path for a while, within
+    the outage the preview states for it (what the operator acknowledged). 0.5 announces again
+    by itself; 0.6 when the program's roll replaces each speaker, one at a time without
+    minReadySeconds (never all at once: real 0.6 speakers started together can stay silent,
+    docs/lab.md). The 0.6 baseline replaces every speaker at once (the design until
+    2026-12-03, fifth session): faster in the model, which has no start-up race."""
     result = run_changes(version, "bgpconf-change")
     assert result.ok, result.problems
     assert result.measured is not None
-    assert result.measured.allowance.gap_seconds == 20.0
+    stated = result.measured.settings["expectedOutageSeconds"]
+    assert result.measured.allowance.gap_seconds == stated
     assert result.measured.settings["done"] == done
     assert result.details["announcementsBack"] is True
     for leaf in result.measured.leaves.values():
         assert leaf.min_paths == 0 and not leaf.gap_open
-        assert 0 < leaf.longest_gap <= 20.0
+        assert 0 < leaf.longest_gap <= stated
     if version == "0.5":
         assert result.comparisons == {}
         return
-    assert result.measured.settings["maxUnavailableDuringChange"] == 4  # 100% of 4 speakers
-    baseline = result.comparisons["oneAtATime"]
+    assert result.measured.settings["maxUnavailableDuringChange"] == 1
+    assert result.measured.settings["minReadySecondsDuringChange"] == 0
+    baseline = result.comparisons["allAtOnce"]
     assert baseline.allowance.baseline
-    assert baseline.settings["maxUnavailableDuringChange"] == 1
-    assert baseline.leaves["leaf2"].longest_gap > 20.0
+    assert baseline.settings["maxUnavailableDuringChange"] == 4  # every speaker
+    assert all(leaf.longest_gap <= 20.0 for leaf in baseline.leaves.values())
 
 
-def test_after_a_bgp_conf_change_ten_nodes_announce_again_as_fast_as_four() -> None:
-    """0.6, ten speakers under three leaves: replaced all at once, every leaf waits one pod start
-    and one session, as with four; rolled one at a time (the baseline), the last leaf waits for
-    the nine speakers before its first, beyond the 20 s goal."""
+def test_after_a_bgp_conf_change_ten_nodes_announce_again_within_the_stated_outage() -> None:
+    """0.6, ten speakers under three leaves, rolled one at a time without minReadySeconds: the
+    leaf whose first speaker comes last waits for the others' steps, within what the preview
+    states; replaced all at once (the baseline) every leaf would wait one start and one session
+    in the model, but real speakers started together race (docs/lab.md)."""
     config = {**TEN_NODES, "openelb": {"version": "0.6", "minReadySeconds": MIN_READY}}
     result = run_lab(stack_file("lab-ten-bgpconf", config), "bgpconf-change")
     no_lab_namespaces_left()
     assert result.ok, result.problems
     assert result.measured is not None
-    assert result.measured.settings["maxUnavailableDuringChange"] == 10  # 100% of 10 speakers
+    assert result.measured.settings["maxUnavailableDuringChange"] == 1
+    stated = result.measured.settings["expectedOutageSeconds"]
     for leaf in result.measured.leaves.values():
         assert leaf.min_paths == 0 and not leaf.gap_open
-        assert 0 < leaf.longest_gap <= 20.0
-    baseline = result.comparisons["oneAtATime"]
+        assert 0 < leaf.longest_gap <= stated
+    baseline = result.comparisons["allAtOnce"]
     assert baseline.allowance.baseline
-    assert baseline.settings["maxUnavailableDuringChange"] == 1
-    # leaf2's first speaker (n20) is the eighth in the roll (the lab takes nodes by name).
-    assert baseline.leaves["leaf2"].longest_gap > 20.0
+    assert baseline.settings["maxUnavailableDuringChange"] == 10
+    assert all(leaf.longest_gap <= 20.0 for leaf in baseline.leaves.values())

@@ -162,7 +162,7 @@ def test_real_openelb_brings_up_every_session_and_reports_each_speakers_paths(
 # product promises, held by OpenELB's own binaries rather than the model: the lab's verdict (no
 # leaf without a path beyond the scenario's allowance, no traffic to a powered-off node past
 # 10 s), every session up again at the end, and, but for the BgpConf change (an acknowledged
-# outage of every leaf, within its 20 s), a live path on every leaf throughout.
+# outage of every leaf, within what the preview states), a live path on every leaf throughout.
 REAL_SCENARIOS = ["node-failure", "rolling-restart", "membership-change", "bgpconf-change"]
 
 
@@ -180,10 +180,17 @@ def test_real_openelb_keeps_every_leaf_s_paths_where_the_product_promises_it(
     assert result.ok, result.problems
     for name, leaf in result.leaves.items():
         assert leaf.established == leaf.expected, name
+    # The speakers write each BgpPeer's status every 30 s (syncStatusPeriod,
+    # pkg/speaker/bgp/bgpconf_controller.go:47@v0.6.0, pkg/controllers/bgp/
+    # bgpconf_controller.go:42@v0.5.1), so after these scenarios every peer has some; none
+    # holds the lab's password (the run's problems, empty above, would say so).
+    statuses = result.details["openelb"]["bgpPeerStatusNodes"]
+    assert statuses and all(statuses.values()), statuses
     assert result.measured is not None
     for name, stats in result.measured.leaves.items():
         if scenario == "bgpconf-change":
-            assert stats.longest_gap <= 20.0, name
+            # Within the outage the preview states, which the operator acknowledged.
+            assert stats.longest_gap <= result.measured.settings["expectedOutageSeconds"], name
         else:
             assert stats.min_paths is not None and stats.min_paths >= 1, name
             assert stats.longest_gap == 0.0, name

@@ -13,9 +13,11 @@ the rollout settings. No change this program makes may do that silently, so:
   and a digest of this very change (from what is recorded to what is applied);
 - ``pulumi up`` refuses it unless ``openelb-ha:acceptBgpConfChange`` holds that digest, so an
   acknowledgement never covers a later, different change;
-- on OpenELB 0.6, whose speakers announce again only when they restart, the run replaces every
-  speaker at once (they are all silent anyway) instead of one at a time; the next run puts
-  ``maxUnavailable: 1`` back. On 0.5 the speakers announce again by themselves.
+- on OpenELB 0.6, whose speakers announce again only when they restart, the run rolls them one
+  at a time without ``minReadySeconds`` (they are all silent anyway, so no step of the roll can
+  cost a path), never all at once: 0.6 speakers that start together race (``ROLL_STEP_SECONDS``
+  has the account) and can stay silent until their next restart; the next run puts the stack's
+  ``minReadySeconds`` back. On 0.5 the speakers announce again by themselves.
 
 Pure: the component feeds it the live workload's annotations, the offline plan a ``--workload``
 file.
@@ -54,10 +56,30 @@ default (docs/lab.md)."""
 WORKLOAD_APPLIED_AFTER_SECONDS = 1
 """The speaker DaemonSet's patch follows the BgpConf's in the same ``up`` (it depends on it):
 about a second later, the lab's assumption too (``lab/scenarios/changes.py``)."""
-ALL_AT_ONCE = "100%"
-"""``maxUnavailable`` of the speaker DaemonSet for the run that changes the BgpConf on 0.6."""
+CHANGE_ROLL_MIN_READY_SECONDS = 0
+"""``minReadySeconds`` of the speaker DaemonSet for the run that changes the BgpConf on 0.6."""
+FIRST_PROBE_SECONDS = 1
+"""A started speaker is Ready at its first readiness probe, about a second after it starts
+(kubelet probes at its next relist, every 1 s: pkg/kubelet/prober/prober_manager.go:355-369,
+pkg/kubelet/kubelet.go:215@v1.37.2; docs/lab.md's timing table)."""
+ROLL_STEP_SECONDS = POD_REPLACEMENT_SECONDS + FIRST_PROBE_SECONDS
+"""One step of the change's roll: the next speaker is stopped once the previous one is
+available (Ready, with ``minReadySeconds`` 0 for this run) and its successor starts
+``POD_REPLACEMENT_SECONDS`` later.
 
-Strategy = Literal["reannounce", "replace-all"]
+Why one at a time and not every speaker at once (the design until 2026-12-03, fifth session):
+a v0.6.0 speaker's BgpConf reconcile restarts its BGP server and then writes the BgpConf back
+(pkg/speaker/bgp/bgpconf_controller.go:98-126@v0.6.0); speakers that start together write the
+same object at once, and the one whose write is refused ("the object has been modified")
+reconciles again, restarting BGP a second time after its Eip reconcile has announced and
+recorded the Eip (pkg/speaker/manager.go:127-134@v0.6.0), so it announces nothing until its
+next restart (:161-178). In the lab with OpenELB's own speakers, every run that started several
+at once left some silent: three of five after the manual guide's scale to 0, one of two after
+two pod failures, in both runs (docs/lab.md, "Real OpenELB", differences 2 and 6). Steps of
+``ROLL_STEP_SECONDS`` keep each speaker's start well apart from the previous one's write,
+which follows its start within a fraction of a second (the speaker's own log)."""
+
+Strategy = Literal["reannounce", "roll-without-waiting"]
 
 
 @dataclass(frozen=True)
@@ -158,10 +180,12 @@ class BgpConfChange:
             )
         return (
             "OpenELB 0.6 announces again only when a speaker restarts (pkg/speaker/manager.go:"
-            "118-177@v0.6.0), so this run replaces every speaker at once (the speaker "
-            f"DaemonSet's maxUnavailable is {ALL_AT_ONCE} for this run, not 1: they are all "
-            "silent anyway) rather than one at a time, which would keep later leaves dark for "
-            "minutes; the next pulumi up restores maxUnavailable 1, so run it right after this "
+            "118-177@v0.6.0), so the roll this change causes brings the announcements back. "
+            "This run rolls the speakers one at a time with minReadySeconds "
+            f"{CHANGE_ROLL_MIN_READY_SECONDS} (they are all silent anyway, so no step costs a "
+            "path), never all at once: 0.6 speakers started together race to write the "
+            "BgpConf, and the loser can stay silent until its next restart (docs/lab.md). The "
+            "next pulumi up restores the stack's minReadySeconds, so run it right after this "
             "one."
         )
 
@@ -189,16 +213,19 @@ def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[s
     return changes or ["the same fields (recorded under another digest)"]
 
 
-def expected_outage_seconds(version: str, timers: BgpTimers) -> int:
-    """How long a leaf is expected to have no path after a BgpConf change.
+def expected_outage_seconds(version: str, timers: BgpTimers, replaced_before: int = 0) -> int:
+    """How long a leaf is expected to have no path after a BgpConf change, at most.
 
     Both ends dial: GoBGP within ``GOBGP_FIRST_DIAL_SECONDS`` of re-adding the neighbor, the
     router every ``timers.connect_retry`` seconds; the first to connect wins. 0.6 first waits
-    for the workload patch and the replacement speaker."""
+    for the workload patch and for the roll to reach one of the leaf's speakers: at worst after
+    ``replaced_before`` other speakers (every speaker of the other leaves; the DaemonSet
+    controller's order is not the leaves'), a ``ROLL_STEP_SECONDS`` each."""
     session = min(GOBGP_FIRST_DIAL_SECONDS, timers.connect_retry + 1)
     if version == "0.5":
         return session
-    return WORKLOAD_APPLIED_AFTER_SECONDS + POD_REPLACEMENT_SECONDS + session
+    roll = replaced_before * ROLL_STEP_SECONDS + POD_REPLACEMENT_SECONDS
+    return WORKLOAD_APPLIED_AFTER_SECONDS + roll + session
 
 
 def pending_change(
@@ -214,15 +241,16 @@ def pending_change(
     if applied_digest == recorded.digest:
         return None
     conf = next((obj for obj in state.objects if obj.kind == "BgpConf"), None)
-    seconds = expected_outage_seconds(version, timers)
+    every_speaker = sum(speakers_by_leaf.values())
     return BgpConfChange(
         version=version,
         recorded=recorded,
         applied=None if conf is None else dict(conf.manifest["spec"]),
         acknowledgement=acknowledgement(recorded.digest, applied_digest),
-        strategy="reannounce" if version == "0.5" else "replace-all",
+        strategy="reannounce" if version == "0.5" else "roll-without-waiting",
         outages=tuple(
-            LeafOutage(leaf, count, seconds) for leaf, count in sorted(speakers_by_leaf.items())
+            LeafOutage(leaf, count, expected_outage_seconds(version, timers, every_speaker - count))
+            for leaf, count in sorted(speakers_by_leaf.items())
         ),
     )
 
@@ -266,27 +294,26 @@ def speakers_by_leaf(state: DesiredState) -> dict[str, int]:
     return {"": state.replicas}
 
 
-def replacing_every_speaker(obj: DesiredObject) -> DesiredObject:
-    """The 0.6 speaker DaemonSet patch for the run that changes the BgpConf: every speaker is
-    replaced at once. The template change that rolls them is the ``openelb-ha/bgpconf`` pod
-    annotation (``workloads.speaker_template_annotations``)."""
+def rolling_without_waiting(obj: DesiredObject) -> DesiredObject:
+    """The 0.6 speaker DaemonSet patch for the run that changes the BgpConf: one speaker at a
+    time (``maxUnavailable`` 1, stated again), each next one as soon as the previous is Ready
+    (``minReadySeconds`` ``CHANGE_ROLL_MIN_READY_SECONDS``). The template change that rolls them
+    is the ``openelb-ha/bgpconf`` pod annotation (``workloads.speaker_template_annotations``)."""
     spec: Manifest = {
         **obj.manifest["spec"],
-        "updateStrategy": {
-            "type": "RollingUpdate",
-            "rollingUpdate": {"maxUnavailable": ALL_AT_ONCE},
-        },
+        "minReadySeconds": CHANGE_ROLL_MIN_READY_SECONDS,
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
     }
     return dataclasses.replace(obj, manifest={**obj.manifest, "spec": spec})
 
 
 def carried_out(state: DesiredState, change: BgpConfChange | None) -> DesiredState:
-    """The desired state for a run with this pending change: on 0.6 the speakers are replaced
-    at once; otherwise as it is."""
-    if change is None or change.strategy != "replace-all":
+    """The desired state for a run with this pending change: on 0.6 the speakers roll without
+    waiting; otherwise as it is."""
+    if change is None or change.strategy != "roll-without-waiting":
         return state
     objects = tuple(
-        replacing_every_speaker(obj) if obj.key == WORKLOAD_KEY else obj for obj in state.objects
+        rolling_without_waiting(obj) if obj.key == WORKLOAD_KEY else obj for obj in state.objects
     )
     return dataclasses.replace(state, objects=objects)
 

@@ -123,10 +123,11 @@ def test_the_preview_names_a_bgp_conf_change_with_each_leaf_s_outage(
     leaves = after["topology"]["leaves"]
     every_speaker = sum(len(leaf["nodes"]) for leaf in leaves)
     # At worst a leaf's first speaker is replaced after every other leaf's: 1 s until the
-    # workload patch, 6 s per speaker before it (a 5 s start and the first probe), its own 5 s
-    # start, then at most 6 s to a session (connectRetry 5, plus FRR's 1 s redial).
+    # workload patch, 7 s per speaker before it (the old one's exit, a 5 s start and the first
+    # probe), its own exit and 5 s start, then at most 6 s to a session (connectRetry 5, plus
+    # FRR's 1 s redial).
     outage = ", ".join(
-        f"{leaf['name']} (2 speakers) up to about {12 + 6 * (every_speaker - 2)} s"
+        f"{leaf['name']} (2 speakers) up to about {13 + 7 * (every_speaker - 2)} s"
         for leaf in leaves
     )
     assert f"Expected outage: {outage}." in message
@@ -310,15 +311,34 @@ def test_field_changes_name_each_field(
 
 
 @pytest.mark.parametrize(
-    ("version", "connect_retry", "seconds"),
-    [("0.5", 5, 6), ("0.5", 30, 10), ("0.6", 5, 12), ("0.6", 30, 16)],
-    ids=["0.5-router-dials-first", "0.5-gobgp-dials-first", "0.6", "0.6-gobgp-dials-first"],
+    ("version", "connect_retry", "replaced_before", "seconds"),
+    [
+        ("0.5", 5, 0, 6),
+        ("0.5", 30, 0, 10),
+        ("0.5", 5, 3, 6),
+        ("0.6", 5, 0, 13),
+        ("0.6", 30, 0, 17),
+        ("0.6", 5, 3, 34),
+        ("0.6", 5, 8, 69),
+    ],
+    ids=[
+        "0.5-router-dials-first",
+        "0.5-gobgp-dials-first",
+        "0.5-no-roll-to-wait-for",
+        "0.6-its-speaker-first",
+        "0.6-gobgp-dials-first",
+        "0.6-after-three-others",
+        "0.6-after-eight-others",
+    ],
 )
-def test_the_expected_outage_is_one_session_after_the_speaker_is_back(
-    version: str, connect_retry: int, seconds: int
+def test_the_expected_outage_is_one_session_after_the_leaf_s_first_speaker_is_back(
+    version: str, connect_retry: int, replaced_before: int, seconds: int
 ) -> None:
+    """0.6: 1 s to the workload patch, 7 s per speaker replaced before the leaf's first (the
+    old one's exit, a 5 s start, the first probe), that one's exit and start (6 s), then a
+    session: the router dials within connectRetry + 1 s, GoBGP within 10 s, whichever first."""
     timers = BgpTimers(connect_retry=connect_retry)
-    assert expected_outage_seconds(version, timers) == seconds
+    assert expected_outage_seconds(version, timers, replaced_before) == seconds
 
 
 def test_a_single_router_counts_its_speakers_as_one_leaf() -> None:

@@ -246,7 +246,3 @@ class ControlPlane:
     def install_openelb(self, manifest: Path) -> Installed:
         """OpenELB's upstream manifest with ``kubectl apply`` (openelb.py says what differs)."""
         return install(self.kubectl, manifest)
-
-    def logs(self) -> dict[str, Path]:
-        """Each component's log file (for a failing test to show)."""
-        return {path.stem: path for path in sorted(self.folder.glob("*.log"))}

@@ -411,16 +411,6 @@ class RealOpenElb:
             )
         return out
 
-    def logs(self) -> dict[str, Path]:
-        out = {
-            f"speaker {name}": pod.daemon.log
-            for name, pod in self.speakers.items()
-            if pod.daemon is not None
-        }
-        if self.controller is not None:
-            out["controller"] = self.controller.log
-        return out
-
 
 def _contains(live: object, wanted: object) -> bool:
     """``wanted`` is ``live`` or inside it (maps compared key by key, the rest by value)."""

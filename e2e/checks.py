@@ -11,7 +11,8 @@ than what ``make plan`` shows:
   ``pulumi-kubernetes``, ``await.go:190, 241-252@v4.32.0``, moved on the first update), every
   workload rolled out with its pods only on labelled nodes, and no node outside the stack
   carrying the project's labels or field manager;
-- ``unchanged``: a preview wrote nothing (every object's ``resourceVersion`` as before);
+- ``unchanged``: a preview wrote nothing (every object as before but for its status, which the
+  cluster's own controllers write at any time);
 - ``destroyed``: the objects the project created are gone, the patched ones remain with no
   field owned by ``openelb-ha``, and a node keeps a label only where another manager owns it;
 - ``no_plaintext``: no run password appears in plaintext anywhere in Pulumi's state folder.
@@ -19,6 +20,7 @@ than what ``make plan`` shows:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,22 +194,52 @@ def rollouts_pending(cluster: Cluster, objects: Iterable[DesiredObject]) -> list
     return pending
 
 
-def versions(cluster: Cluster, objects: Iterable[DesiredObject]) -> dict[str, str | None]:
-    """Each object's resourceVersion (None: missing), to prove a preview wrote nothing."""
-    found: dict[str, str | None] = {}
+@dataclass(frozen=True)
+class Written:
+    """What a preview must leave as it was: the object without its status. A controller's own
+    status write (the DaemonSet controller counting pods that a moment ago became ready, kwok
+    reporting a node) bumps ``resourceVersion`` with no writer but the cluster's own, so the
+    proof compares everything else: spec, metadata and the field managers outside the
+    ``status`` subresource."""
+
+    resource_version: str | None
+    content: str | None
+
+
+def _without_status(live: Mapping[str, Any]) -> str:
+    metadata = dict(live.get("metadata") or {})
+    metadata.pop("resourceVersion", None)
+    metadata["managedFields"] = [
+        entry
+        for entry in metadata.get("managedFields") or []
+        if entry.get("subresource") != "status"
+    ]
+    rest = {key: value for key, value in live.items() if key not in ("status", "metadata")}
+    return json.dumps({"metadata": metadata, **rest}, sort_keys=True, default=str)
+
+
+def versions(cluster: Cluster, objects: Iterable[DesiredObject]) -> dict[str, Written]:
+    """Each object as a preview must leave it (``Written``; both None: missing)."""
+    found: dict[str, Written] = {}
     for obj in objects:
         live = _live(cluster, obj)
         found[f"{obj.kind} {obj.object_id}"] = (
-            None if live is None else str((live.get("metadata") or {}).get("resourceVersion"))
+            Written(None, None)
+            if live is None
+            else Written(
+                str((live.get("metadata") or {}).get("resourceVersion")), _without_status(live)
+            )
         )
     return found
 
 
-def unchanged(before: Mapping[str, str | None], after: Mapping[str, str | None]) -> list[str]:
+def unchanged(before: Mapping[str, Written], after: Mapping[str, Written]) -> list[str]:
+    missing = Written(None, None)
     return [
-        f"{key}: written during a preview (resourceVersion {before[key]} -> {after.get(key)})"
+        f"{key}: written during a preview (resourceVersion {before[key].resource_version}"
+        f" -> {after.get(key, missing).resource_version}, not only its status)"
         for key in before
-        if after.get(key) != before[key]
+        if after.get(key, missing).content != before[key].content
     ]
 
 

@@ -7,7 +7,8 @@ a real cluster's):
 - ``kubectl label node`` on every listed node: ``lb.kubesphere.io/v1alpha1=openelb`` and, per
   leaf, ``openelb.kubesphere.io/rack=<leaf>`` (manager ``kubectl-label``);
 - the workload scaled (``kubectl scale``) and its nodeSelector edited to the label
-  (``kubectl patch``, manager ``kubectl-patch``);
+  (``kubectl patch``, manager ``kubectl-patch``), then ``kubectl rollout status`` until the
+  edit has rolled out;
 - a ``BgpConf default`` and a BgpPeer applied from files (``kubectl apply``, manager
   ``kubectl-client-side-apply``); the BgpPeer carries a password, which ``kubectl apply`` copies
   into the ``last-applied-configuration`` annotation.
@@ -60,6 +61,11 @@ def configure_by_hand(kubectl: Kubectl, config: Mapping[str, Any], namespace: st
         kubectl.run("patch", workload, "-n", ns, "--type=strategic", "-p", json.dumps(selector))
         if workload.startswith("deployment/"):
             kubectl.run("scale", workload, "-n", ns, f"--replicas={min(listed, 2)}")
+    for workload, ns in workloads(config, namespace):
+        # As the guide's admin checks the pods before going on: the controllers' own writes
+        # after the edit (the Deployment's revision annotation, the status counts) are over
+        # before the project's first preview, which must write nothing.
+        kubectl.run("rollout", "status", workload, "-n", ns, "--timeout=180s", timeout=200)
     peered = first_peered_leaf(config)
     address = (
         UNROUTED_PEER if peered is None or peered.peer_address is None else peered.peer_address

@@ -16,6 +16,7 @@ import yaml
 from e2e import bgpconf, checks, fields, project, variants
 from e2e.engine import Completed
 from e2e.report import Report
+from openelb_component.desired import DesiredObject
 from openelb_component.plan.stackfile import stack_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,6 +179,73 @@ def test_a_rollout_is_complete_only_as_the_providers_refresh_judges_it(
     kind: str, live: dict[str, Any], found: list[str]
 ) -> None:
     assert checks.incomplete(kind, live) == found
+
+
+# --- a preview writes nothing ------------------------------------------------------------------
+
+SPEAKER = DesiredObject(
+    key="speaker",
+    action="patch",
+    manifest={
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "openelb-speaker", "namespace": "openelb-system"},
+    },
+    on_destroy="",
+)
+APPLY = {"manager": "openelb-ha", "operation": "Apply", "fieldsV1": {"f:spec": {}}}
+STATUS = {"manager": "kube-controller-manager", "operation": "Update", "subresource": "status"}
+
+
+def _speaker(version: str, number_ready: int, status_time: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {
+            "name": "openelb-speaker",
+            "resourceVersion": version,
+            "generation": 1,
+            "managedFields": [APPLY, {**STATUS, "time": status_time}],
+        },
+        "spec": {"minReadySeconds": 10, **spec},
+        "status": {"numberReady": number_ready},
+    }
+
+
+def _seen(live: dict[str, Any]) -> dict[str, checks.Written]:
+    view = checks.Cluster(read=lambda *_: live, pods=lambda *_: [], node_names=list)
+    return checks.versions(view, [SPEAKER])
+
+
+@pytest.mark.parametrize(
+    ("after", "found"),
+    [
+        (_speaker("639", 0, "t0"), []),
+        # What failed CI once: the DaemonSet controller counting pods that had just become ready.
+        (_speaker("654", 3, "t1"), []),
+        (
+            _speaker("654", 0, "t0", minReadySeconds=0),
+            [
+                "DaemonSet openelb-system/openelb-speaker: written during a preview"
+                " (resourceVersion 639 -> 654, not only its status)"
+            ],
+        ),
+    ],
+    ids=["untouched", "only-the-controller-wrote-status", "spec-written"],
+)
+def test_a_preview_is_judged_by_everything_but_the_status_controllers_write(
+    after: dict[str, Any], found: list[str]
+) -> None:
+    assert checks.unchanged(_seen(_speaker("639", 0, "t0")), _seen(after)) == found
+
+
+def test_a_preview_that_deletes_an_object_is_a_write() -> None:
+    before = _seen(_speaker("639", 0, "t0"))
+    view = checks.Cluster(read=lambda *_: None, pods=lambda *_: [], node_names=list)
+    assert checks.unchanged(before, checks.versions(view, [SPEAKER])) == [
+        "DaemonSet openelb-system/openelb-speaker: written during a preview"
+        " (resourceVersion 639 -> None, not only its status)"
+    ]
 
 
 # --- the stack edits ---------------------------------------------------------------------------
